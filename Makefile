@@ -1,0 +1,158 @@
+# raftkv — build, run, test, bench.
+#
+#   make            every program into bin/
+#   make run        a local 3-node cluster on loopback (Ctrl-C stops it)
+#   make test       unit tests (ASan+UBSan, valgrind), checker corpus, simulator,
+#                   bats integration (local processes, then Docker when an engine answers)
+#   make bench      throughput/latency benchmark on a local 3-node cluster
+#   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
+#
+# Sources are found by directory, so adding a .c file needs no edit here:
+#   library (linked into every program): node/{raft,wal,net,http,kv,server,common}/*.c faults/*.c
+#   node main: node/main.c            agent: faults/agent/*.c     ctl: node/cli/*.c
+#   workload: tests/workload/*.c      checker: tests/check/*.c (main in main.c)
+#   simulator: tests/sim/*.c          unit tests: tests/unit/test_*.c, one binary each
+
+CC      ?= gcc
+SAN     ?= 0
+ifeq ($(SAN),1)
+BUILD   := build/san
+BIN     := build/san/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=address,undefined
+else
+BUILD   := build/rel
+BIN     := bin
+OPT     := -O2 -g
+LDSAN   :=
+endif
+
+PKGS    := libuv libcjson libcurl
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) \
+           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm -lpthread
+CMOCKA  := $(shell pkg-config --libs cmocka 2>/dev/null)
+LDFLAGS += $(LDSAN)
+
+COMMON_SRC := $(wildcard node/common/*.c)
+RAFT_SRC   := $(wildcard node/raft/*.c)
+WAL_SRC    := $(wildcard node/wal/*.c)
+HTTP_SRC   := $(wildcard node/http/*.c)
+NODE_SRC   := $(wildcard node/net/*.c node/kv/*.c node/server/*.c faults/*.c)
+CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
+obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# One archive per module, so a test or program links only what it uses (and a
+# half-written module elsewhere in the tree does not stop anyone's build).
+LIBCOMMON := $(BUILD)/libcommon.a
+LIBRAFT   := $(BUILD)/libraft.a
+LIBWAL    := $(BUILD)/libwal.a
+LIBHTTP   := $(BUILD)/libhttp.a
+LIBNODE   := $(BUILD)/libnode.a
+LIBCHECK  := $(BUILD)/libcheck.a
+ALL_LIBS  := $(LIBNODE) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+
+PROGRAMS  := $(BIN)/raftkv $(BIN)/raftkv-agent $(BIN)/raftkv-ctl $(BIN)/raftkv-workload $(BIN)/raftkv-check
+UNIT_SRC  := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
+SIM_BIN   := $(BUILD)/raftkv-sim
+
+.PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
+        bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+all: deps $(PROGRAMS)
+
+# A missing library: installed with apt-get when root, otherwise one line to run.
+deps:
+	@.ci/install-deps
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+define archive
+$(1): $$(call obj,$(2))
+	@mkdir -p $$(dir $$@)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(eval $(call archive,$(LIBCOMMON),$(COMMON_SRC)))
+$(eval $(call archive,$(LIBRAFT),$(RAFT_SRC)))
+$(eval $(call archive,$(LIBWAL),$(WAL_SRC)))
+$(eval $(call archive,$(LIBHTTP),$(HTTP_SRC)))
+$(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
+$(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
+
+LINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/raftkv-ctl: $(call obj,$(wildcard node/cli/*.c)) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/raftkv-workload: $(call obj,$(wildcard tests/workload/*.c)) $(LIBCHECK) $(LIBCOMMON)
+	$(LINK)
+$(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
+	$(LINK)
+$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+	$(LINK)
+
+# Unit tests: tests/unit/test_<module>_*.c links that module (and what it
+# needs); any other test_*.c links everything.
+TLINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+$(BUILD)/tests/test_raft_%: $(call obj,tests/unit/test_raft_%.c) $(LIBRAFT) $(LIBCOMMON)
+	$(TLINK)
+$(BUILD)/tests/test_wal_%: $(call obj,tests/unit/test_wal_%.c) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+	$(TLINK)
+$(BUILD)/tests/test_check_%: $(call obj,tests/unit/test_check_%.c) $(LIBCHECK) $(LIBCOMMON)
+	$(TLINK)
+$(BUILD)/tests/test_http_%: $(call obj,tests/unit/test_http_%.c) $(LIBHTTP) $(LIBCOMMON)
+	$(TLINK)
+$(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
+	$(TLINK)
+
+-include $(shell find build -name '*.d' 2>/dev/null)
+
+# ---------------------------------------------------------------- running
+run: all
+	@tests/cluster.sh run
+
+# ---------------------------------------------------------------- testing
+# Every suite prints a closing line; the last line of `make test` is the total.
+test: deps
+	@tests/run-all.sh
+
+test-unit: deps
+	$(MAKE) SAN=1 unit-bins
+	@tests/run-unit.sh build/san/tests
+unit-bins: $(UNIT_BINS)
+test-valgrind: deps
+	$(MAKE) SAN=0 unit-bins
+	@tests/run-unit.sh build/rel/tests valgrind
+test-check: all
+	@tests/check/run-corpus.sh
+test-sim: deps
+	$(MAKE) SAN=0 sim-bin
+	@$(SIM_BIN) --seeds $${SEEDS:-2000} --jobs 2
+sim-bin: $(SIM_BIN)
+sim: deps
+	$(MAKE) SAN=0 sim-bin
+	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace; else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2; fi
+test-bats: all
+	$(MAKE) SAN=1 all-programs
+	@RAFTKV_BIN=build/san/bin bats tests/bats
+all-programs: $(PROGRAMS)
+test-docker: all
+	@tests/docker/run.sh
+
+bench: all
+	@tests/bench.sh
+
+# ---------------------------------------------------------------- docker
+docker:
+	@docker/build.sh
+docker-up: docker
+	@docker/up.sh
+docker-down:
+	@docker/down.sh
+
+clean:
+	rm -rf build bin

@@ -1,0 +1,65 @@
+/*
+ * http_server.h — a small HTTP/1.1 server on a libuv loop, parsing with
+ * Debian's libhttp-parser. Used by the node (client, admin and metrics API)
+ * and by the fault agent.
+ *
+ * Keep-alive and pipelined requests are supported; responses go out in
+ * request order even when a handler answers later (asynchronously, e.g. after
+ * a Raft commit). Malformed requests get 400, bodies over the limit 413, URLs
+ * or headers over the limit 431/414, and the connection is closed; the server
+ * never crashes on input.
+ */
+#ifndef RAFTKV_HTTP_SERVER_H
+#define RAFTKV_HTTP_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+typedef struct http_server http_server;
+typedef struct http_request http_request;
+
+struct http_request {
+	const char *method;    /* "GET", "PUT", ... */
+	const char *path;      /* decoded path, without the query string, NUL-terminated */
+	const char *query;     /* raw query string without '?', "" if none */
+	const char *body;      /* NUL-terminated for convenience; may contain NULs (use body_len) */
+	size_t body_len;
+	const char *authorization; /* value of the Authorization header, or NULL */
+	void *user;            /* free for the handler's use */
+};
+
+/* Called once per request. The handler must eventually call http_respond
+ * exactly once for req (now or later). req stays valid until then. */
+typedef void (*http_handler)(void *ud, http_request *req);
+
+typedef struct http_server_limits {
+	size_t max_body;       /* default 1 MiB + 4 KiB */
+	size_t max_url;        /* default 8 KiB */
+	size_t max_headers;    /* total header bytes, default 16 KiB */
+} http_server_limits;
+
+/* 0, or -1 with one line in err (e.g. "http address :2020: address already in use"). */
+int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limits *lim,
+		      http_handler h, void *ud, http_server **out, char *err, size_t errlen);
+
+/* Adds a response header to every response (e.g. X-Raft-Node). The callback
+ * fills up to n headers into names/values (static or long-lived strings
+ * the server copies immediately) and returns the count. */
+typedef int (*http_header_fn)(void *ud, const char **names, char values[][64], int n);
+void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud);
+
+/* Sends the response for req. content_type NULL = application/json.
+ * body is copied. After this req must not be used. If the client connection
+ * has gone, the response is discarded silently. */
+void http_respond(http_request *req, int status, const char *content_type,
+		  const char *body, size_t len);
+
+/* Query parameter lookup: copies the URL-decoded value of name into a
+ * malloc'd string (*out), or returns -1 if absent. */
+int http_query_get(const http_request *req, const char *name, char **out);
+
+void http_server_close(http_server *s, void (*done)(void *ud), void *ud);
+
+#endif

@@ -1,0 +1,52 @@
+/*
+ * transport.h — the peer transport: TCP between Raft nodes on one libuv loop.
+ *
+ * One persistent outbound connection per peer (this node dials every peer and
+ * sends only on its own outbound connection; it receives on the connections
+ * peers dial to it), reconnect with exponential backoff, frames as described
+ * in node/net/WIRE.md (length prefix, version, type, checksum). A frame that
+ * fails to decode closes that connection and is counted; the node goes on.
+ *
+ * The transport does not filter or delay: the node passes every message in
+ * and out through its single hook (node/server/peer_io.c) which consults the
+ * fault layer, then calls transport_send_frame / gets transport_recv_cb.
+ */
+#ifndef RAFTKV_TRANSPORT_H
+#define RAFTKV_TRANSPORT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "../raft/raft.h"
+
+typedef struct transport transport;
+
+/* Called for each decoded message; m and its entries are valid only during
+ * the call (copy what you keep; raft_step copies). */
+typedef void (*transport_recv_cb)(void *ud, const raft_msg *m);
+
+typedef struct transport_stats {
+	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
+	uint64_t bad_frames, connects, disconnects, dropped_queue_full;
+} transport_stats;
+
+/* Binds listen_addr ("HOST:PORT" or ":PORT"). 0, or -1 with a one-line err
+ * (e.g. "raft address :3030: address already in use"). */
+int transport_start(uv_loop_t *loop, uint32_t self, const char *listen_addr,
+		    transport_recv_cb cb, void *ud, transport **out, char *err, size_t errlen);
+
+/* Declares a peer and starts dialing it. 0 or -1 (bad address / ENOMEM). */
+int transport_add_peer(transport *t, uint32_t id, const char *addr);
+
+/* Sends one encoded frame (from wire_encode) to peer `to`. Takes ownership of
+ * frame (freed with free()). If the peer is not connected or its queue is over
+ * the limit the frame is dropped: Raft retransmits. Returns 0 queued, -1 dropped. */
+int transport_send_frame(transport *t, uint32_t to, uint8_t *frame, size_t len);
+
+void transport_get_stats(const transport *t, transport_stats *st);
+
+/* Closes all handles; done(ud) runs when every handle is closed. */
+void transport_close(transport *t, void (*done)(void *ud), void *ud);
+
+#endif

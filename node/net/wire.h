@@ -1,0 +1,31 @@
+/*
+ * wire.h — encoding of raft_msg into peer frames (format in node/net/WIRE.md).
+ * Pure functions: no I/O, usable from tests and fuzzers.
+ */
+#ifndef RAFTKV_WIRE_H
+#define RAFTKV_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../raft/raft.h"
+
+#define WIRE_VERSION 1
+#define WIRE_MAX_FRAME (64u << 20) /* frames above this are refused */
+
+/* Encodes m as one complete frame (length prefix included) into a malloc'd
+ * buffer. 0, or -1 on ENOMEM. */
+int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len);
+
+/* Given the first bytes of a stream, says how long the next frame is:
+ * returns the total frame length (>0) once enough header bytes are present,
+ * 0 if more bytes are needed, -1 if the header is invalid (bad length/version). */
+long wire_frame_length(const uint8_t *buf, size_t avail);
+
+/* Decodes one complete frame. On success m->entries is malloc'd (and each
+ * entry's data points into one malloc'd block): release with wire_msg_free.
+ * 0, or -1 with a short reason in *why (static string). Never reads past len. */
+int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why);
+void wire_msg_free(raft_msg *m);
+
+#endif

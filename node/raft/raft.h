@@ -1,0 +1,239 @@
+/*
+ * raft.h — the pure Raft core of raftkv.
+ *
+ * The core is a deterministic state machine. It owns no sockets, clocks, files
+ * or threads: the caller feeds it ticks, peer messages, proposals and read
+ * requests, and collects a "ready" batch of work to do (entries and hard state
+ * to persist, messages to send, committed entries to apply, read confirmations).
+ * The same code runs inside the libuv node (node/server) and inside the
+ * deterministic simulator (tests/sim), which is why nothing in here may read
+ * time, randomness or the environment: randomness comes from a seeded PRNG in
+ * the config.
+ *
+ * The caller's contract (the order is what makes it safe):
+ *
+ *   1. raft_get_ready(r, &rd) when raft_has_ready(r).
+ *   2. Persist rd.hs (if rd.hs_changed) and rd.entries. Writing entries means:
+ *      remove every stored entry with index >= rd.entries[0].index, then append.
+ *   3. Messages in rd.msgs may be sent only once step 2 is durable (fsynced):
+ *      a vote or an append acknowledgement must never overtake the disk.
+ *      The caller may encode/copy them now and hold them until then.
+ *   4. Apply rd.committed in order (they are committed by a quorum, so they
+ *      may be applied before this node's own fsync of the same batch returns).
+ *   5. Deliver rd.reads: a read with context ctx may be served once the local
+ *      applied index is >= index.
+ *   6. raft_advance(r, &rd). Everything rd points to is valid until here, and
+ *      no other raft_* mutator may be called between get_ready and advance.
+ *   7. When the write of step 2 is durable, call raft_persisted(r, index, term)
+ *      with the last entry of that batch (any later time, batches in order).
+ *      Only then does a leader count itself toward the commit quorum.
+ *
+ * Memory: incoming messages and proposal data are copied; the caller keeps
+ * ownership of what it passes in.
+ */
+#ifndef RAFTKV_RAFT_H
+#define RAFTKV_RAFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RAFT_NONE 0xffffffffu /* "no node": no vote, no known leader */
+#define RAFT_MAX_NODES 16
+
+/* Return codes. 0 is success; errors are negative. */
+enum {
+	RAFT_OK = 0,
+	RAFT_ENOLEADER = -1, /* no leader known: the request was NOT proposed */
+	RAFT_ENOMEM = -2,
+	RAFT_EINVAL = -3,
+	RAFT_EBUSY = -4,     /* too many proposals queued: NOT proposed */
+};
+
+enum raft_role {
+	RAFT_FOLLOWER = 0,
+	RAFT_PRECANDIDATE = 1,
+	RAFT_CANDIDATE = 2,
+	RAFT_LEADER = 3,
+};
+
+enum raft_entry_type {
+	RAFT_ENTRY_NORMAL = 0, /* client command, opaque to the core */
+	RAFT_ENTRY_NOOP = 1,   /* appended by every new leader at the start of its term */
+};
+
+typedef struct raft_entry {
+	uint64_t term;
+	uint64_t index;
+	uint8_t type;  /* enum raft_entry_type */
+	uint32_t len;
+	uint8_t *data; /* len bytes; NULL when len == 0 */
+} raft_entry;
+
+enum raft_msg_type {
+	RAFT_MSG_PREVOTE = 1,        /* index/log_term = candidate's last log; term = term it would use */
+	RAFT_MSG_PREVOTE_RESP = 2,   /* reject = not granted */
+	RAFT_MSG_VOTE = 3,
+	RAFT_MSG_VOTE_RESP = 4,
+	RAFT_MSG_APPEND = 5,         /* index/log_term = previous entry; entries; commit */
+	RAFT_MSG_APPEND_RESP = 6,    /* !reject: index = last matching index.
+	                                reject: index = the rejected prev index,
+	                                hint_index/hint_term = conflict hint */
+	RAFT_MSG_HEARTBEAT = 7,      /* commit (capped at follower's match); ctx */
+	RAFT_MSG_HEARTBEAT_RESP = 8, /* ctx echoed */
+	RAFT_MSG_PROPOSE = 9,        /* follower -> leader: forwarded proposals in entries (term/index 0) */
+	RAFT_MSG_READ_INDEX = 10,    /* follower -> leader: ctx = follower's read context */
+	RAFT_MSG_READ_INDEX_RESP = 11, /* leader -> follower: ctx echoed, index = read index (0 = refused) */
+	RAFT_MSG_TIMEOUT_NOW = 12,   /* leader transfer: campaign now, skipping pre-vote */
+};
+
+typedef struct raft_msg {
+	uint8_t type; /* enum raft_msg_type */
+	uint32_t from;
+	uint32_t to;
+	uint64_t term;
+	uint64_t log_term;
+	uint64_t index;
+	uint64_t commit;
+	uint64_t ctx;
+	bool reject;
+	uint64_t hint_index;
+	uint64_t hint_term;
+	size_t n_entries;
+	raft_entry *entries;
+} raft_msg;
+
+typedef struct raft_hard_state {
+	uint64_t term;
+	uint32_t vote; /* RAFT_NONE when none */
+	uint64_t commit;
+} raft_hard_state;
+
+typedef struct raft_read_state {
+	uint64_t ctx;   /* what the caller passed to raft_read_index */
+	uint64_t index; /* serve once applied >= index; 0 = refused (no leader / lost leadership) */
+} raft_read_state;
+
+typedef struct raft_config {
+	uint32_t id;                 /* this node */
+	const uint32_t *voters;      /* all voting members, including id */
+	size_t n_voters;             /* 1..RAFT_MAX_NODES */
+	int election_ticks;          /* base election timeout; randomized in [T, 2T) */
+	int heartbeat_ticks;         /* leader heartbeat interval, < election_ticks */
+	bool pre_vote;               /* run a pre-vote round before bumping the term */
+	bool check_quorum;           /* leader steps down without a quorum heard within election_ticks */
+	size_t max_inflight;         /* AppendEntries in flight per follower (pipelining bound) */
+	size_t max_msg_entries;      /* max entries per AppendEntries (batching bound) */
+	size_t max_msg_bytes;        /* max entry payload bytes per AppendEntries */
+	size_t max_pending_proposals;/* proposals not yet appended (0 = unlimited) */
+	uint64_t seed;               /* seeds the election timeout PRNG; no other randomness */
+} raft_config;
+
+/* Fills c with sane defaults (does not set id/voters/seed). */
+void raft_config_defaults(raft_config *c);
+
+typedef struct raft_ready {
+	bool hs_changed;
+	raft_hard_state hs;
+
+	const raft_entry *entries; /* to persist (see contract above) */
+	size_t n_entries;
+
+	const raft_msg *msgs;      /* to send once the above is durable */
+	size_t n_msgs;
+
+	const raft_entry *committed; /* to apply, in index order */
+	size_t n_committed;
+
+	const raft_read_state *reads;
+	size_t n_reads;
+
+	bool soft_changed;          /* role or leader changed */
+	uint8_t role;               /* enum raft_role */
+	uint32_t leader;            /* RAFT_NONE when unknown */
+} raft_ready;
+
+typedef struct raft_peer_status {
+	uint32_t id;
+	uint64_t match;
+	uint64_t next;
+	bool recent_active;
+} raft_peer_status;
+
+typedef struct raft_status {
+	uint32_t id;
+	uint8_t role;
+	uint64_t term;
+	uint32_t vote;
+	uint32_t leader;
+	uint64_t commit;
+	uint64_t applied;      /* highest index handed out in ready.committed */
+	uint64_t first_index;  /* first entry still in the log */
+	uint64_t last_index;
+	uint64_t last_term;
+	size_t n_peers;
+	raft_peer_status peers[RAFT_MAX_NODES]; /* filled on the leader, match/next per voter */
+} raft_status;
+
+typedef struct raft raft;
+
+/* Creates a node with an empty log at term 0. NULL on bad config or ENOMEM. */
+raft *raft_new(const raft_config *c);
+void raft_free(raft *r);
+
+/*
+ * Restores durable state after a restart, before any other call.
+ * entries are contiguous, starting at index snap_index + 1 (snap_index = 0 and
+ * snap_term = 0 for a log that was never compacted). hs.commit is clamped to
+ * the last index. Entries are copied. Returns RAFT_OK or RAFT_EINVAL.
+ */
+int raft_load(raft *r, const raft_hard_state *hs, uint64_t snap_index,
+	      uint64_t snap_term, const raft_entry *entries, size_t n);
+
+/* Advances logical time by one tick (election and heartbeat timers). */
+void raft_tick(raft *r);
+
+/* Feeds one message received from a peer. Returns RAFT_OK or RAFT_EINVAL for a
+ * malformed message (which is ignored). */
+int raft_step(raft *r, const raft_msg *m);
+
+/*
+ * Proposes a client command. On the leader it is appended (index returned in
+ * *index_out). On a follower that knows a leader it is forwarded to the leader
+ * in a RAFT_MSG_PROPOSE (*index_out = 0; the outcome is unknown until the entry
+ * is seen committed). RAFT_ENOLEADER / RAFT_EBUSY mean definitely not proposed.
+ */
+int raft_propose(raft *r, const void *data, size_t len, uint64_t *index_out);
+
+/*
+ * Asks for a linearizable read point (ReadIndex). The answer appears in
+ * ready.reads with the same ctx: on the leader after a heartbeat round
+ * confirms leadership (and once an entry of its term is committed), on a
+ * follower after the leader answers. RAFT_ENOLEADER if no leader is known.
+ */
+int raft_read_index(raft *r, uint64_t ctx);
+
+/* True while this node is leader and heard from a quorum within the last
+ * election timeout (by its ticks). Used only by the unsafe lease_reads switch. */
+bool raft_lease_valid(const raft *r);
+
+/* Leader transfer: asks the leader to hand over to `to`. */
+int raft_transfer(raft *r, uint32_t to);
+
+/* Makes a follower campaign at once (tests, bootstrap of a 1-node cluster). */
+void raft_campaign(raft *r);
+
+bool raft_has_ready(const raft *r);
+void raft_get_ready(raft *r, raft_ready *rd);
+void raft_advance(raft *r, const raft_ready *rd);
+
+/* Entries up to (index, term) are durable on this node's disk. */
+void raft_persisted(raft *r, uint64_t index, uint64_t term);
+
+void raft_get_status(const raft *r, raft_status *st);
+
+/* Names for logs and metrics. */
+const char *raft_role_name(uint8_t role);
+const char *raft_msg_type_name(uint8_t type);
+
+#endif
