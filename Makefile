@@ -38,7 +38,8 @@ COMMON_SRC := $(wildcard node/common/*.c)
 RAFT_SRC   := $(wildcard node/raft/*.c)
 WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
-NODE_SRC   := $(wildcard node/net/*.c node/kv/*.c node/server/*.c faults/*.c)
+NET_SRC    := $(wildcard node/net/*.c)
+NODE_SRC   := $(wildcard node/kv/*.c node/server/*.c faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -48,9 +49,10 @@ LIBCOMMON := $(BUILD)/libcommon.a
 LIBRAFT   := $(BUILD)/libraft.a
 LIBWAL    := $(BUILD)/libwal.a
 LIBHTTP   := $(BUILD)/libhttp.a
+LIBNET    := $(BUILD)/libnet.a
 LIBNODE   := $(BUILD)/libnode.a
 LIBCHECK  := $(BUILD)/libcheck.a
-ALL_LIBS  := $(LIBNODE) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+ALL_LIBS  := $(LIBNODE) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
 
 PROGRAMS  := $(BIN)/raftkv $(BIN)/raftkv-agent $(BIN)/raftkv-ctl $(BIN)/raftkv-workload $(BIN)/raftkv-check
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -78,11 +80,12 @@ $(eval $(call archive,$(LIBCOMMON),$(COMMON_SRC)))
 $(eval $(call archive,$(LIBRAFT),$(RAFT_SRC)))
 $(eval $(call archive,$(LIBWAL),$(WAL_SRC)))
 $(eval $(call archive,$(LIBHTTP),$(HTTP_SRC)))
+$(eval $(call archive,$(LIBNET),$(NET_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
 LINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
 	$(LINK)
@@ -105,6 +108,10 @@ $(BUILD)/tests/test_wal_%: $(call obj,tests/unit/test_wal_%.c) $(LIBWAL) $(LIBRA
 $(BUILD)/tests/test_check_%: $(call obj,tests/unit/test_check_%.c) $(LIBCHECK) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_http_%: $(call obj,tests/unit/test_http_%.c) $(LIBHTTP) $(LIBCOMMON)
+	$(TLINK)
+$(BUILD)/tests/test_net_%: $(call obj,tests/unit/test_net_%.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
+	$(TLINK)
+$(BUILD)/tests/test_faults_%: $(call obj,tests/unit/test_faults_%.c) $(LIBNODE) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
