@@ -39,7 +39,8 @@ RAFT_SRC   := $(wildcard node/raft/*.c)
 WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
 NET_SRC    := $(wildcard node/net/*.c)
-NODE_SRC   := $(wildcard node/kv/*.c node/server/*.c faults/*.c)
+NODE_SRC   := $(wildcard node/kv/*.c node/server/*.c)
+FAULTS_SRC := $(wildcard faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 
@@ -50,9 +51,10 @@ LIBRAFT   := $(BUILD)/libraft.a
 LIBWAL    := $(BUILD)/libwal.a
 LIBHTTP   := $(BUILD)/libhttp.a
 LIBNET    := $(BUILD)/libnet.a
+LIBFAULTS := $(BUILD)/libfaults.a
 LIBNODE   := $(BUILD)/libnode.a
 LIBCHECK  := $(BUILD)/libcheck.a
-ALL_LIBS  := $(LIBNODE) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+ALL_LIBS  := $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
 
 PROGRAMS  := $(BIN)/raftkv $(BIN)/raftkv-agent $(BIN)/raftkv-ctl $(BIN)/raftkv-workload $(BIN)/raftkv-check
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -81,11 +83,12 @@ $(eval $(call archive,$(LIBRAFT),$(RAFT_SRC)))
 $(eval $(call archive,$(LIBWAL),$(WAL_SRC)))
 $(eval $(call archive,$(LIBHTTP),$(HTTP_SRC)))
 $(eval $(call archive,$(LIBNET),$(NET_SRC)))
+$(eval $(call archive,$(LIBFAULTS),$(FAULTS_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
 LINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
-$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
 	$(LINK)
@@ -111,7 +114,7 @@ $(BUILD)/tests/test_http_%: $(call obj,tests/unit/test_http_%.c) $(LIBHTTP) $(LI
 	$(TLINK)
 $(BUILD)/tests/test_net_%: $(call obj,tests/unit/test_net_%.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(TLINK)
-$(BUILD)/tests/test_faults_%: $(call obj,tests/unit/test_faults_%.c) $(LIBNODE) $(LIBCOMMON)
+$(BUILD)/tests/test_faults_%: $(call obj,tests/unit/test_faults_%.c) $(LIBFAULTS) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
