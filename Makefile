@@ -148,7 +148,7 @@ sim: deps
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace; else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2; fi
 test-bats: all
 	$(MAKE) SAN=1 all-programs
-	@RAFTKV_BIN=build/san/bin bats tests/bats
+	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
 test-docker: all
 	@tests/docker/run.sh

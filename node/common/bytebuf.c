@@ -1,0 +1,72 @@
+/* bytebuf.c — growable byte buffer (see bytebuf.h). */
+#include "bytebuf.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+int bytebuf_reserve(bytebuf *b, size_t extra)
+{
+	if (extra > SIZE_MAX - b->len)
+		return -1;
+	size_t need = b->len + extra;
+	if (need <= b->cap)
+		return 0;
+	/* Doubling keeps appends amortised O(1). */
+	size_t cap = b->cap ? b->cap : 256;
+	while (cap < need) {
+		if (cap > SIZE_MAX / 2) {
+			cap = need;
+			break;
+		}
+		cap *= 2;
+	}
+	uint8_t *p = realloc(b->data, cap);
+	if (p == NULL)
+		return -1;
+	b->data = p;
+	b->cap = cap;
+	return 0;
+}
+
+int bytebuf_append(bytebuf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return 0;
+	if (bytebuf_reserve(b, n) != 0)
+		return -1;
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	return 0;
+}
+
+int bytebuf_append_str(bytebuf *b, const char *s)
+{
+	return bytebuf_append(b, s, strlen(s));
+}
+
+void bytebuf_consume(bytebuf *b, size_t n)
+{
+	if (n >= b->len) {
+		b->len = 0;
+		return;
+	}
+	memmove(b->data, b->data + n, b->len - n);
+	b->len -= n;
+}
+
+void bytebuf_shrink(bytebuf *b, size_t keep)
+{
+	if (b->len != 0 || b->cap <= keep)
+		return;
+	free(b->data);
+	b->data = NULL;
+	b->cap = 0;
+}
+
+void bytebuf_free(bytebuf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,219 @@
+/*
+ * http_parse.c — http_parser callbacks: bytes of one connection become
+ * requests, limits are enforced as the bytes arrive (so an oversized request
+ * is refused before it is buffered), and each complete request goes to the
+ * handler after it has taken its place in the connection's response queue.
+ */
+#include <stdint.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http_internal.h"
+
+/* A callback that refuses the request records the status and returns -1;
+ * http_parser then stops with HPE_CB_* and on_read answers err_status. */
+static int refuse(http_conn *c, int status)
+{
+	if (c->err_status == 0)
+		c->err_status = status;
+	return -1;
+}
+
+static int on_message_begin(http_parser *p)
+{
+	http_conn *c = p->data;
+	if (c->closing || c->no_more)
+		return -1;
+	if (c->cur)
+		hreq_release(c->cur);
+	c->cur = hreq_new(c);
+	if (c->cur == NULL)
+		return refuse(c, 503);
+	c->hstate = 0;
+	c->header_bytes = 0;
+	c->in_auth = false;
+	c->expect_continue = false;
+	return 0;
+}
+
+static int on_url(http_parser *p, const char *at, size_t len)
+{
+	http_conn *c = p->data;
+	hreq *r = c->cur;
+	if (len > c->srv->lim.max_url || r->url.len > c->srv->lim.max_url - len)
+		return refuse(c, 414);
+	if (bytebuf_append(&r->url, at, len) != 0)
+		return refuse(c, 503);
+	return 0;
+}
+
+static int count_header_bytes(http_conn *c, size_t len)
+{
+	if (len > c->srv->lim.max_headers || c->header_bytes > c->srv->lim.max_headers - len)
+		return refuse(c, 431);
+	c->header_bytes += len;
+	return 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	http_conn *c = p->data;
+	if (count_header_bytes(c, len) != 0)
+		return -1;
+	if (c->hstate != 1) {
+		c->hstate = 1;
+		c->hname_len = 0;
+		c->hname_long = false;
+	}
+	/* Field names may arrive in pieces; only short names are of interest. */
+	if (c->hname_long || len >= sizeof c->hname - c->hname_len) {
+		c->hname_long = true;
+		return 0;
+	}
+	memcpy(c->hname + c->hname_len, at, len);
+	c->hname_len += len;
+	c->hname[c->hname_len] = '\0';
+	return 0;
+}
+
+static bool name_is(const http_conn *c, const char *name)
+{
+	return !c->hname_long && strcasecmp(c->hname, name) == 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	http_conn *c = p->data;
+	hreq *r = c->cur;
+	if (count_header_bytes(c, len) != 0)
+		return -1;
+	if (c->hstate != 2) {
+		c->hstate = 2;
+		c->in_auth = name_is(c, "authorization");
+		if (c->in_auth)
+			r->auth.len = 0; /* a repeated header replaces, never merges */
+		/* curl sends this for bodies over 1 KiB and waits a second for
+		 * "100 Continue"; a value split across reads just costs that wait. */
+		if (name_is(c, "expect") && len >= 12 && strncasecmp(at, "100-continue", 12) == 0)
+			c->expect_continue = true;
+	}
+	if (c->in_auth && bytebuf_append(&r->auth, at, len) != 0)
+		return refuse(c, 503);
+	return 0;
+}
+
+/* Splits the request target into decoded path and raw query. */
+static int split_target(http_conn *c, hreq *r, int is_connect)
+{
+	struct http_parser_url u;
+	http_parser_url_init(&u);
+	if (r->url.len == 0 ||
+	    http_parser_parse_url((const char *)r->url.data, r->url.len, is_connect, &u) != 0)
+		return -1;
+	/* Decoding never lengthens: url.len + 2 NULs is always enough, and
+	 * reserving it first keeps the pointers below stable. */
+	if (bytebuf_reserve(&r->strs, r->url.len + 2) != 0)
+		return refuse(c, 503);
+	char *dst = (char *)r->strs.data;
+	size_t plen = 0;
+	if (u.field_set & (1 << UF_PATH)) {
+		long n = http_pct_decode((const char *)r->url.data + u.field_data[UF_PATH].off,
+					 u.field_data[UF_PATH].len, dst, false, true);
+		if (n < 0)
+			return -1;
+		plen = (size_t)n;
+	} else {
+		dst[plen++] = '/';
+	}
+	dst[plen] = '\0';
+	char *q = dst + plen + 1;
+	size_t qlen = 0;
+	if (u.field_set & (1 << UF_QUERY)) {
+		qlen = u.field_data[UF_QUERY].len;
+		memcpy(q, r->url.data + u.field_data[UF_QUERY].off, qlen);
+	}
+	q[qlen] = '\0';
+	r->strs.len = plen + 1 + qlen + 1;
+	r->pub.path = dst;
+	r->pub.query = q;
+	return 0;
+}
+
+static int on_headers_complete(http_parser *p)
+{
+	http_conn *c = p->data;
+	hreq *r = c->cur;
+	if (split_target(c, r, p->method == HTTP_CONNECT) != 0)
+		return refuse(c, 400);
+	bool has_len = p->content_length != UINT64_MAX && p->content_length > 0;
+	if (has_len) {
+		if (p->content_length > c->srv->lim.max_body)
+			return refuse(c, 413);
+		/* Size the body once instead of doubling through a big upload. */
+		if (bytebuf_reserve(&r->body, (size_t)p->content_length + 1) != 0)
+			return refuse(c, 503);
+	}
+	if (c->expect_continue && (has_len || (p->flags & F_CHUNKED)) && c->head == NULL) {
+		/* Only when nothing is queued before it, or it would overtake
+		 * earlier responses. */
+		static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+		if (bytebuf_append(&c->out, cont, sizeof cont - 1) != 0)
+			return refuse(c, 503);
+	}
+	r->head_only = p->method == HTTP_HEAD;
+	return 0;
+}
+
+static int on_body(http_parser *p, const char *at, size_t len)
+{
+	http_conn *c = p->data;
+	hreq *r = c->cur;
+	/* Chunked bodies have no length up front: check as they grow. */
+	if (len > c->srv->lim.max_body || r->body.len > c->srv->lim.max_body - len)
+		return refuse(c, 413);
+	if (bytebuf_append(&r->body, at, len) != 0)
+		return refuse(c, 503);
+	return 0;
+}
+
+static int nul_terminate(bytebuf *b)
+{
+	if (bytebuf_reserve(b, 1) != 0)
+		return -1;
+	b->data[b->len] = '\0';
+	return 0;
+}
+
+static int on_message_complete(http_parser *p)
+{
+	http_conn *c = p->data;
+	hreq *r = c->cur;
+	if (nul_terminate(&r->body) != 0 || nul_terminate(&r->auth) != 0)
+		return refuse(c, 503);
+	c->cur = NULL;
+	r->pub.method = http_method_str((enum http_method)p->method);
+	r->pub.body = (const char *)r->body.data;
+	r->pub.body_len = r->body.len;
+	r->pub.authorization = r->auth.len > 0 ? (const char *)r->auth.data : NULL;
+	r->http10 = p->http_major == 1 && p->http_minor == 0;
+	r->keep_alive = http_should_keep_alive(p) && !p->upgrade && !c->srv->closing;
+	if (!r->keep_alive) {
+		/* The last request on this connection: parse nothing after it. */
+		c->no_more = true;
+		http_parser_pause(p, 1);
+	}
+	http_conn_enqueue(c, r);
+	c->srv->handler(c->srv->ud, &r->pub);
+	/* The handler may have closed the server (and so this connection). */
+	return c->closing ? -1 : 0;
+}
+
+const http_parser_settings http_parse_settings = {
+	.on_message_begin = on_message_begin,
+	.on_url = on_url,
+	.on_header_field = on_header_field,
+	.on_header_value = on_header_value,
+	.on_headers_complete = on_headers_complete,
+	.on_body = on_body,
+	.on_message_complete = on_message_complete,
+};

@@ -1,0 +1,474 @@
+/*
+ * http_server.c — listening socket, connection lifetime, reads and batched
+ * writes. Parsing is in http_parse.c, responses in http_respond.c.
+ *
+ * Per connection there is at most one uv_write in flight: responses finished
+ * while it runs accumulate in c->out and leave together in the next write,
+ * and a whole read chunk of pipelined requests is parsed before anything is
+ * written, so a busy connection costs one read and one write per batch.
+ */
+#include <assert.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../common/addr.h"
+#include "http_internal.h"
+
+/* Stop reading from a client that pipelines faster than it reads answers. */
+#define MAX_PENDING_REQS 1024
+#define MAX_UNSENT_BYTES (8u << 20)
+/* How long a closing connection waits for the client's FIN after our last
+ * response, reading and discarding, so that closing does not turn into a
+ * reset that destroys the response before the client reads it. */
+#define LINGER_MS 2000
+#define MAX_FREE_REQS 256
+#define KEEP_REQ_BUF (64u * 1024)
+
+static void on_conn_handle_closed(uv_handle_t *h);
+static void maybe_done(http_server *s);
+
+/* ------------------------------------------------------------ requests */
+
+hreq *hreq_new(http_conn *c)
+{
+	http_server *s = c->srv;
+	hreq *r = s->free_reqs;
+	if (r != NULL) {
+		s->free_reqs = r->next;
+		s->nfree--;
+	} else {
+		r = calloc(1, sizeof *r);
+		if (r == NULL)
+			return NULL;
+	}
+	r->conn = c;
+	r->next = NULL;
+	r->responded = false;
+	r->keep_alive = false;
+	r->head_only = false;
+	r->http10 = false;
+	r->url.len = r->strs.len = r->body.len = r->auth.len = r->resp.len = 0;
+	memset(&r->pub, 0, sizeof r->pub);
+	r->pub.method = "";
+	r->pub.path = "";
+	r->pub.query = "";
+	r->pub.body = "";
+	return r;
+}
+
+static void hreq_free(hreq *r)
+{
+	bytebuf_free(&r->url);
+	bytebuf_free(&r->strs);
+	bytebuf_free(&r->body);
+	bytebuf_free(&r->auth);
+	bytebuf_free(&r->resp);
+	free(r);
+}
+
+void hreq_release(hreq *r)
+{
+	http_conn *c = r->conn;
+	if (c == NULL || c->srv->closing || c->srv->nfree >= MAX_FREE_REQS) {
+		hreq_free(r);
+		return;
+	}
+	/* Keep ordinary-sized buffers for the next request; drop big ones so
+	 * one huge upload does not pin memory forever. */
+	r->url.len = r->strs.len = r->body.len = r->auth.len = r->resp.len = 0;
+	bytebuf_shrink(&r->url, KEEP_REQ_BUF);
+	bytebuf_shrink(&r->strs, KEEP_REQ_BUF);
+	bytebuf_shrink(&r->body, KEEP_REQ_BUF);
+	bytebuf_shrink(&r->auth, KEEP_REQ_BUF);
+	bytebuf_shrink(&r->resp, KEEP_REQ_BUF);
+	r->conn = NULL;
+	r->next = c->srv->free_reqs;
+	c->srv->free_reqs = r;
+	c->srv->nfree++;
+}
+
+void http_conn_enqueue(http_conn *c, hreq *r)
+{
+	r->next = NULL;
+	if (c->tail)
+		c->tail->next = r;
+	else
+		c->head = r;
+	c->tail = r;
+	c->npending++;
+}
+
+/* ------------------------------------------------------------ closing */
+
+void http_conn_close(http_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	/* Requests still with a handler outlive the connection: they are
+	 * detached and http_respond frees them. Answered ones go now. */
+	hreq *r = c->head;
+	while (r) {
+		hreq *next = r->next;
+		if (r->responded) {
+			hreq_release(r);
+		} else {
+			r->conn = NULL;
+			r->next = NULL;
+		}
+		r = next;
+	}
+	c->head = c->tail = NULL;
+	c->npending = 0;
+	if (c->cur) {
+		hreq_release(c->cur);
+		c->cur = NULL;
+	}
+	/* Unlink now so server close does not visit it twice. */
+	http_server *s = c->srv;
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		s->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	c->prev = c->next = NULL;
+	uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+	uv_close((uv_handle_t *)&c->linger, on_conn_handle_closed);
+}
+
+static void on_conn_handle_closed(uv_handle_t *h)
+{
+	http_conn *c = h->data;
+	if (--c->open_handles > 0)
+		return;
+	http_server *s = c->srv;
+	bytebuf_free(&c->out);
+	bytebuf_free(&c->wbuf);
+	free(c);
+	s->nconns--;
+	maybe_done(s);
+}
+
+static void on_linger_timeout(uv_timer_t *t)
+{
+	http_conn_close(t->data);
+}
+
+static void on_shutdown(uv_shutdown_t *req, int status)
+{
+	http_conn *c = req->data;
+	if (c->closing)
+		return;
+	if (status < 0 || c->eof) {
+		http_conn_close(c);
+		return;
+	}
+	if (uv_timer_start(&c->linger, on_linger_timeout, LINGER_MS, 0) != 0)
+		http_conn_close(c);
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf);
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+
+static void conn_read_start(http_conn *c)
+{
+	if (c->reading || c->closing || c->eof)
+		return;
+	if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+		http_conn_close(c);
+		return;
+	}
+	c->reading = true;
+}
+
+static void conn_read_stop(http_conn *c)
+{
+	if (!c->reading)
+		return;
+	/* uv_read_stop cannot fail on a TCP handle; the return is checked anyway. */
+	if (uv_read_stop((uv_stream_t *)&c->tcp) != 0) {
+		http_conn_close(c);
+		return;
+	}
+	c->reading = false;
+}
+
+/* Our side is done: send FIN after the queued bytes, then wait a little for
+ * the client's FIN, discarding whatever it still sends. */
+static void conn_linger(http_conn *c)
+{
+	if (c->lingering || c->closing)
+		return;
+	c->lingering = true;
+	if (c->eof) {
+		http_conn_close(c);
+		return;
+	}
+	c->sreq.data = c;
+	if (uv_shutdown(&c->sreq, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
+		http_conn_close(c);
+		return;
+	}
+	conn_read_start(c);
+}
+
+/* ------------------------------------------------------------ writing */
+
+static void on_write(uv_write_t *req, int status)
+{
+	http_conn *c = req->data;
+	c->writing = false;
+	c->wbuf.len = 0;
+	if (c->closing)
+		return;
+	if (status < 0) {
+		http_conn_close(c);
+		return;
+	}
+	bytebuf_shrink(&c->wbuf, 1u << 20);
+	if (!c->no_more && c->npending < MAX_PENDING_REQS / 2)
+		conn_read_start(c);
+	http_conn_flush(c);
+}
+
+void http_conn_flush(http_conn *c)
+{
+	if (c->closing || c->writing || c->in_read)
+		return;
+	if (c->out.len > 0) {
+		/* Swap the buffers: out becomes the bytes in flight and the old
+		 * in-flight buffer (capacity kept) collects what comes next. */
+		bytebuf t = c->wbuf;
+		c->wbuf = c->out;
+		c->out = t;
+		c->out.len = 0;
+		uv_buf_t b = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
+		c->wreq.data = c;
+		if (c->wbuf.len > UINT32_MAX ||
+		    uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+			http_conn_close(c);
+			return;
+		}
+		c->writing = true;
+		return;
+	}
+	if (c->close_after && c->head == NULL)
+		conn_linger(c);
+}
+
+/* ------------------------------------------------------------ reading */
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+	(void)suggested;
+	http_conn *c = h->data;
+	*buf = uv_buf_init(c->srv->rbuf, sizeof c->srv->rbuf);
+}
+
+static int parse_error_status(http_conn *c)
+{
+	if (c->err_status)
+		return c->err_status;
+	switch (HTTP_PARSER_ERRNO(&c->parser)) {
+	case HPE_HEADER_OVERFLOW:
+		return 431;
+	default:
+		return 400;
+	}
+}
+
+static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
+{
+	http_conn *c = st->data;
+	if (c->closing || nread == 0)
+		return;
+	if (nread < 0) {
+		if (nread != UV_EOF || c->lingering) {
+			http_conn_close(c);
+			return;
+		}
+		/* Client finished sending (maybe only half-closed): answer what
+		 * it asked, then close. A half-parsed request is dropped. */
+		c->eof = true;
+		c->reading = false;
+		if (uv_read_stop(st) != 0) {
+			http_conn_close(c);
+			return;
+		}
+		c->no_more = true;
+		c->close_after = true;
+		if (c->cur) {
+			hreq_release(c->cur);
+			c->cur = NULL;
+		}
+		http_conn_flush(c);
+		return;
+	}
+	if (c->no_more)
+		return; /* discarding: after the last request or while lingering */
+
+	c->in_read = true;
+	size_t n = http_parser_execute(&c->parser, &http_parse_settings, buf->base, (size_t)nread);
+	c->in_read = false;
+	if (c->closing)
+		return;
+	enum http_errno e = HTTP_PARSER_ERRNO(&c->parser);
+	if (e != HPE_OK && e != HPE_PAUSED) {
+		http_conn_fail(c, parse_error_status(c));
+	} else if (e == HPE_OK && n != (size_t)nread && !c->no_more) {
+		/* Stopped early without an error: an Upgrade we do not speak. */
+		http_conn_fail(c, 400);
+	}
+	if (c->closing)
+		return;
+	if (c->npending >= MAX_PENDING_REQS || c->out.len + c->wbuf.len >= MAX_UNSENT_BYTES)
+		conn_read_stop(c);
+	if (c->no_more && !c->lingering)
+		conn_read_stop(c); /* nothing more to parse; lingering restarts it */
+	http_conn_flush(c);
+}
+
+/* ------------------------------------------------------------ accepting */
+
+static void on_connection(uv_stream_t *ls, int status)
+{
+	http_server *s = ls->data;
+	if (status < 0 || s->closing)
+		return;
+	http_conn *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return; /* the pending connection stays in the backlog; retried */
+	c->srv = s;
+	if (uv_tcp_init(s->loop, &c->tcp) != 0) {
+		free(c);
+		return;
+	}
+	c->tcp.data = c;
+	c->open_handles = 1;
+	s->nconns++;
+	/* Link first: from here every failure goes through http_conn_close. */
+	c->next = s->conns;
+	if (s->conns)
+		s->conns->prev = c;
+	s->conns = c;
+	if (uv_timer_init(s->loop, &c->linger) != 0) {
+		/* Only the TCP handle to close. */
+		c->closing = true;
+		if (c->next)
+			c->next->prev = NULL;
+		s->conns = c->next;
+		uv_close((uv_handle_t *)&c->tcp, on_conn_handle_closed);
+		return;
+	}
+	c->linger.data = c;
+	c->open_handles = 2;
+	http_parser_init(&c->parser, HTTP_REQUEST);
+	c->parser.data = c;
+	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+		http_conn_close(c);
+		return;
+	}
+	/* Responses are complete when written; Nagle would only delay them. */
+	if (uv_tcp_nodelay(&c->tcp, 1) != 0) {
+		http_conn_close(c);
+		return;
+	}
+	conn_read_start(c);
+}
+
+int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limits *lim,
+		      http_handler h, void *ud, http_server **out, char *err, size_t errlen)
+{
+	struct sockaddr_in sa;
+	char why[300];
+	if (addr_parse(addr, &sa, why, sizeof why) != 0) {
+		snprintf(err, errlen, "http address %s: %s", addr ? addr : "(null)", why);
+		return -1;
+	}
+	http_server *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		snprintf(err, errlen, "http address %s: out of memory", addr);
+		return -1;
+	}
+	s->loop = loop;
+	s->handler = h;
+	s->ud = ud;
+	s->lim.max_body = (lim && lim->max_body) ? lim->max_body : (1u << 20) + 4096;
+	s->lim.max_url = (lim && lim->max_url) ? lim->max_url : 8192;
+	s->lim.max_headers = (lim && lim->max_headers) ? lim->max_headers : 16384;
+	int rc = uv_tcp_init(loop, &s->listener);
+	if (rc != 0) {
+		snprintf(err, errlen, "http address %s: %s", addr, uv_strerror(rc));
+		free(s);
+		return -1;
+	}
+	s->listener.data = s;
+	s->listener_open = true;
+	rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&sa, 0);
+	if (rc == 0)
+		rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
+	if (rc != 0) {
+		snprintf(err, errlen, "http address %s: %s", addr, uv_strerror(rc));
+		/* The handle is freed by the close callback once the loop runs. */
+		s->closing = true;
+		http_server_close(s, NULL, NULL);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int http_server_port(const http_server *s)
+{
+	struct sockaddr_storage ss;
+	int len = sizeof ss;
+	if (uv_tcp_getsockname(&s->listener, (struct sockaddr *)&ss, &len) != 0)
+		return -1;
+	if (ss.ss_family != AF_INET)
+		return -1;
+	return ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud)
+{
+	s->hdr_fn = fn;
+	s->hdr_ud = ud;
+}
+
+/* ------------------------------------------------------------ shutdown */
+
+static void maybe_done(http_server *s)
+{
+	if (!s->closing || s->listener_open || s->nconns > 0)
+		return;
+	while (s->free_reqs) {
+		hreq *r = s->free_reqs;
+		s->free_reqs = r->next;
+		hreq_free(r);
+	}
+	void (*done)(void *) = s->done;
+	void *ud = s->done_ud;
+	free(s);
+	if (done)
+		done(ud);
+}
+
+static void on_listener_closed(uv_handle_t *h)
+{
+	http_server *s = h->data;
+	s->listener_open = false;
+	maybe_done(s);
+}
+
+void http_server_close(http_server *s, void (*done)(void *ud), void *ud)
+{
+	s->closing = true;
+	s->done = done;
+	s->done_ud = ud;
+	while (s->conns)
+		http_conn_close(s->conns);
+	if (!uv_is_closing((uv_handle_t *)&s->listener))
+		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+}
