@@ -98,7 +98,16 @@ $(BIN)/raftkv-workload: $(call obj,$(wildcard tests/workload/*.c)) $(LIBCHECK) $
 	$(LINK)
 $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
-$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+# The simulator links a second build of the core with the planted bugs
+# compiled in (raft_config.planted_bug); production builds contain none.
+LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
+$(BUILD)/obj-bugs/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
+$(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
@@ -141,11 +150,12 @@ test-check: all
 	@tests/check/run-corpus.sh
 test-sim: deps
 	$(MAKE) SAN=0 sim-bin
-	@$(SIM_BIN) --seeds $${SEEDS:-2000} --jobs 2
+	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
 sim: deps
 	$(MAKE) SAN=0 sim-bin
-	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace; else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2; fi
+	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
+	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
 	$(MAKE) SAN=1 all-programs
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats

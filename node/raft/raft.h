@@ -127,6 +127,9 @@ typedef struct raft_config {
 	size_t max_msg_bytes;        /* max entry payload bytes per AppendEntries */
 	size_t max_pending_proposals;/* proposals not yet appended (0 = unlimited) */
 	uint64_t seed;               /* seeds the election timeout PRNG; no other randomness */
+	int planted_bug;             /* 0 = none. Honoured only when the core is compiled with
+	                                -DRAFT_PLANTED_BUGS (simulator self-tests); see
+	                                node/raft/planted_bugs.h for the list. */
 } raft_config;
 
 /* Fills c with sane defaults (does not set id/voters/seed). */
@@ -186,6 +189,9 @@ void raft_free(raft *r);
  * entries are contiguous, starting at index snap_index + 1 (snap_index = 0 and
  * snap_term = 0 for a log that was never compacted). hs.commit is clamped to
  * the last index. Entries are copied. Returns RAFT_OK or RAFT_EINVAL.
+ * The state machine lives in memory, so after a load the applied index is
+ * snap_index: the entries snap_index+1 .. hs.commit are handed out again in
+ * ready.committed for the caller to replay.
  */
 int raft_load(raft *r, const raft_hard_state *hs, uint64_t snap_index,
 	      uint64_t snap_term, const raft_entry *entries, size_t n);

@@ -1,0 +1,107 @@
+/* queue.c — binary heap of simulator events and message copies. */
+#include "queue.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static int ev_less(const sim_event *a, const sim_event *b)
+{
+	return a->at < b->at || (a->at == b->at && a->seq < b->seq);
+}
+
+int sim_queue_push(sim_queue *q, sim_event e)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 1024;
+		sim_event *ev = realloc(q->ev, cap * sizeof *ev);
+		if (!ev)
+			return -1;
+		q->ev = ev;
+		q->cap = cap;
+	}
+	e.seq = q->next_seq++;
+	size_t i = q->n++;
+	while (i > 0) {
+		size_t parent = (i - 1) / 2;
+		if (!ev_less(&e, &q->ev[parent]))
+			break;
+		q->ev[i] = q->ev[parent];
+		i = parent;
+	}
+	q->ev[i] = e;
+	return 0;
+}
+
+int sim_queue_pop(sim_queue *q, sim_event *out)
+{
+	if (q->n == 0)
+		return -1;
+	*out = q->ev[0];
+	sim_event last = q->ev[--q->n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		const sim_event *best = &last;
+		if (l < q->n && ev_less(&q->ev[l], best)) {
+			m = l;
+			best = &q->ev[l];
+		}
+		if (r < q->n && ev_less(&q->ev[r], best))
+			m = r;
+		if (m == i)
+			break;
+		q->ev[i] = q->ev[m];
+		i = m;
+	}
+	if (q->n > 0)
+		q->ev[i] = last;
+	return 0;
+}
+
+void sim_queue_free(sim_queue *q)
+{
+	for (size_t i = 0; i < q->n; i++)
+		sim_msg_free(q->ev[i].msg);
+	free(q->ev);
+	memset(q, 0, sizeof *q);
+}
+
+raft_msg *sim_msg_copy(const raft_msg *m)
+{
+	raft_msg *c = malloc(sizeof *c);
+	if (!c)
+		return NULL;
+	*c = *m;
+	c->entries = NULL;
+	if (m->n_entries == 0)
+		return c;
+	c->entries = calloc(m->n_entries, sizeof *c->entries);
+	if (!c->entries) {
+		free(c);
+		return NULL;
+	}
+	for (size_t i = 0; i < m->n_entries; i++) {
+		c->entries[i] = m->entries[i];
+		c->entries[i].data = NULL;
+		if (m->entries[i].len) {
+			c->entries[i].data = malloc(m->entries[i].len);
+			if (!c->entries[i].data) {
+				c->n_entries = i;
+				sim_msg_free(c);
+				return NULL;
+			}
+			memcpy(c->entries[i].data, m->entries[i].data, m->entries[i].len);
+		}
+	}
+	return c;
+}
+
+void sim_msg_free(raft_msg *m)
+{
+	if (!m)
+		return;
+	for (size_t i = 0; i < m->n_entries; i++)
+		free(m->entries[i].data);
+	free(m->entries);
+	free(m);
+}

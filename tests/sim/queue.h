@@ -1,0 +1,46 @@
+/* queue.h — the simulator's event queue: a binary min-heap on (time, seq).
+ * seq breaks ties in insertion order, which keeps runs deterministic. */
+#ifndef RAFTKV_SIM_QUEUE_H
+#define RAFTKV_SIM_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../node/raft/raft.h"
+
+enum sim_ev_kind {
+	EV_DELIVER,   /* msg to node */
+	EV_TICK,      /* node's timer */
+	EV_CLIENT,    /* client issues its next operation */
+	EV_CRASH,     /* node crashes */
+	EV_RESTART,   /* node restarts from its data dir */
+	EV_PARTITION, /* a new random partition */
+	EV_HEAL,      /* partition ends */
+	EV_TIMEOUT,   /* a client's pending op gives up */
+};
+
+typedef struct sim_event {
+	uint64_t at; /* simulated microseconds */
+	uint64_t seq;
+	uint8_t kind;
+	uint32_t node;
+	uint64_t arg;  /* client id, epoch, ... */
+	uint64_t arg2; /* op sequence for timeouts */
+	raft_msg *msg; /* EV_DELIVER: owned deep copy */
+} sim_event;
+
+typedef struct sim_queue {
+	sim_event *ev;
+	size_t n, cap;
+	uint64_t next_seq;
+} sim_queue;
+
+int sim_queue_push(sim_queue *q, sim_event e); /* 0 or -1 ENOMEM */
+int sim_queue_pop(sim_queue *q, sim_event *out); /* 0, or -1 when empty */
+void sim_queue_free(sim_queue *q);
+
+/* Deep copy of a message (entries and their data); NULL on ENOMEM. */
+raft_msg *sim_msg_copy(const raft_msg *m);
+void sim_msg_free(raft_msg *m);
+
+#endif

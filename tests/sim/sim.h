@@ -1,0 +1,71 @@
+/*
+ * sim.h — deterministic simulation of a raftkv cluster in one process.
+ *
+ * Several real Raft cores (node/raft) and real durable logs (node/wal, on a
+ * RAM-backed temp dir) are driven by one seeded PRNG: message delivery with
+ * delay, loss, duplication and reordering; partitions that come and go; a
+ * clock rate per node; crashes that keep only what was fsynced plus a torn
+ * final write; client writes, cas and ReadIndex reads. After every event the
+ * safety invariants of the Raft paper are checked; at the end the client
+ * history goes to the linearizability checker (tests/check). A seed replays
+ * exactly: nothing here reads the wall clock or any other randomness.
+ */
+#ifndef RAFTKV_SIM_H
+#define RAFTKV_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../node/raft/raft.h"
+#include "../../node/wal/wal.h"
+#include "../check/check.h"
+
+#define SIM_MAX_NODES 5
+#define SIM_KEYS 3
+#define SIM_MAX_CLIENTS 6
+
+typedef struct sim_params {
+	uint64_t seed;
+	int n_nodes;          /* 3..5; 0 = chosen by the seed */
+	uint64_t duration_us; /* simulated time to run */
+	int planted_bug;      /* 0 = none; see raft_config.planted_bug */
+	bool trace;           /* print every event */
+	const char *tmp_root; /* where node data dirs go */
+} sim_params;
+
+typedef struct sim_outcome {
+	bool ok;
+	uint64_t steps;
+	char what[512]; /* the violated invariant, when !ok */
+	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes;
+} sim_outcome;
+
+/* Runs one seed. Returns 0 when the run completed (ok or not), -1 when the
+ * simulator itself could not run (I/O error on the temp dir, ENOMEM). */
+int sim_run(const sim_params *p, sim_outcome *out);
+
+/* splitmix64: tiny, fast, and good enough for choosing events. */
+typedef struct sim_rng {
+	uint64_t s;
+} sim_rng;
+
+static inline uint64_t sim_rand(sim_rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+/* uniform in [0, n) (n > 0) */
+static inline uint64_t sim_below(sim_rng *r, uint64_t n)
+{
+	return sim_rand(r) % n;
+}
+/* true with probability p */
+static inline bool sim_chance(sim_rng *r, double p)
+{
+	return (double)(sim_rand(r) >> 11) * (1.0 / 9007199254740992.0) < p;
+}
+
+#endif

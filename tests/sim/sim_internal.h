@@ -1,0 +1,94 @@
+/* sim_internal.h — the simulator's world: nodes, clients, invariant records. */
+#ifndef RAFTKV_SIM_INTERNAL_H
+#define RAFTKV_SIM_INTERNAL_H
+
+#include "queue.h"
+#include "sim.h"
+
+/* A client's one outstanding operation. */
+typedef struct sim_op {
+	bool active;
+	uint64_t seq;    /* per-process sequence number, carried in the entry */
+	check_fn f;
+	int key;
+	char val[32];    /* write value / cas expected ("" + has_val=false = absent) */
+	bool has_val;
+	char val2[32];   /* cas new value */
+	uint32_t node;   /* where it was sent */
+	uint64_t epoch;  /* that node's incarnation when sent */
+	uint64_t read_ctx;
+	uint64_t read_index; /* 0 until the read point is known */
+} sim_op;
+
+typedef struct sim_client {
+	int64_t process; /* history process id; a fresh one after an info */
+	uint64_t seq;
+	sim_op op;
+	char last_seen[SIM_KEYS][32]; /* a plausible cas expectation per key */
+	bool seen_valid[SIM_KEYS];
+} sim_client;
+
+typedef struct sim_node {
+	uint32_t id;
+	bool up;
+	uint64_t epoch;
+	raft *r;
+	wal *w;
+	char dir[512];
+	double rate;            /* clock rate: ticks per simulated 10 ms */
+	/* what this node's disk holds: term and content hash per index (1-based) */
+	uint64_t *log_term, *log_hash;
+	uint64_t log_len, log_cap;
+	uint64_t commit_max;    /* commit index never goes back (per incarnation) */
+	uint8_t role;
+	/* the state machine, rebuilt by replay after a restart */
+	uint64_t applied;
+	char *kv[SIM_KEYS];
+	uint64_t *last_seq;     /* dedup: highest applied seq per process */
+	size_t last_seq_n;
+} sim_node;
+
+typedef struct sim {
+	sim_params p;
+	sim_outcome *out;
+	sim_rng rng;
+	sim_queue q;
+	uint64_t now;           /* simulated microseconds */
+	uint64_t steps;
+	bool faults_on;         /* false in the final calm phase */
+	bool failed;
+	int n;
+	uint32_t voters[SIM_MAX_NODES];
+	sim_node nodes[SIM_MAX_NODES];
+	bool link[SIM_MAX_NODES][SIM_MAX_NODES]; /* link[a][b]: a can reach b */
+	double loss, dup;
+	uint64_t delay_min, delay_max;
+	/* invariant records */
+	uint32_t *leader_of_term;
+	uint64_t terms_cap;
+	uint64_t *applied_term, *applied_hash;
+	uint64_t applied_cap, applied_max;
+	/* clients and their history */
+	check_history *h;
+	sim_client clients[SIM_MAX_CLIENTS];
+	int n_clients;
+	int64_t next_process;
+	uint64_t value_counter;
+} sim;
+
+/* sim_node.c */
+int sim_node_start(sim *s, sim_node *nd);       /* open WAL, load core */
+void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
+int sim_node_process_ready(sim *s, sim_node *nd);
+void sim_node_free(sim_node *nd);
+
+/* sim_run.c */
+void sim_fail(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_trace(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void sim_send(sim *s, const raft_msg *m);
+void sim_applied(sim *s, sim_node *nd, const raft_entry *e);
+void sim_read_state(sim *s, sim_node *nd, const raft_read_state *rs);
+void sim_node_applied_reads(sim *s, sim_node *nd);
+void sim_check_leader(sim *s, sim_node *nd);
+
+#endif

@@ -1,0 +1,230 @@
+/* sim_node.c — one simulated node: the real core over the real WAL.
+ *
+ * Persistence is synchronous and fsynced inside each ready, so "what the disk
+ * holds" is exact; a crash then keeps it all, minus a torn final write that
+ * the WAL's recovery must cut. */
+#include "sim_internal.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static uint64_t entry_hash(const raft_entry *e)
+{
+	uint64_t h = 1469598103934665603ull ^ e->type;
+	for (uint32_t i = 0; i < e->len; i++)
+		h = (h ^ e->data[i]) * 1099511628211ull;
+	return h ^ (e->term * 0x9e3779b97f4a7c15ull);
+}
+
+static int mirror_reserve(sim_node *nd, uint64_t n)
+{
+	if (n <= nd->log_cap)
+		return 0;
+	uint64_t cap = nd->log_cap ? nd->log_cap : 256;
+	while (cap < n)
+		cap *= 2;
+	uint64_t *t = realloc(nd->log_term, (cap + 1) * sizeof *t);
+	if (!t)
+		return -1;
+	nd->log_term = t;
+	uint64_t *h = realloc(nd->log_hash, (cap + 1) * sizeof *h);
+	if (!h)
+		return -1;
+	nd->log_hash = h;
+	nd->log_cap = cap;
+	return 0;
+}
+
+/* Mirrors a persisted run of entries: replaces everything from the first. */
+static int mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
+{
+	if (n == 0)
+		return 0;
+	uint64_t first = ents[0].index;
+	if (first == 0 || first > nd->log_len + 1)
+		return -1; /* a gap: the core asked to persist non-contiguously */
+	if (mirror_reserve(nd, first + n) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		nd->log_term[first + i] = ents[i].term;
+		nd->log_hash[first + i] = entry_hash(&ents[i]);
+	}
+	nd->log_len = first + n - 1;
+	return 0;
+}
+
+static void kv_reset(sim_node *nd)
+{
+	for (int k = 0; k < SIM_KEYS; k++) {
+		free(nd->kv[k]);
+		nd->kv[k] = NULL;
+	}
+	free(nd->last_seq);
+	nd->last_seq = NULL;
+	nd->last_seq_n = 0;
+	nd->applied = 0;
+}
+
+int sim_node_start(sim *s, sim_node *nd)
+{
+	char err[256];
+	wal_recovered rec;
+	memset(&rec, 0, sizeof rec);
+	if (wal_open(nd->dir, NULL, &nd->w, &rec, err, sizeof err) != 0) {
+		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
+		return -1;
+	}
+	raft_config c;
+	raft_config_defaults(&c);
+	c.id = nd->id;
+	c.voters = s->voters;
+	c.n_voters = (size_t)s->n;
+	c.election_ticks = 10;
+	c.heartbeat_ticks = 2;
+	c.pre_vote = true;
+	c.check_quorum = true;
+	c.max_inflight = 4;
+	c.max_msg_entries = 16;
+	c.seed = s->p.seed * 1000003u + nd->id * 7919u + nd->epoch;
+	c.planted_bug = s->p.planted_bug;
+	nd->r = raft_new(&c);
+	if (!nd->r) {
+		wal_recovered_free(&rec);
+		sim_fail(s, "node %u: raft_new failed", nd->id);
+		return -1;
+	}
+	nd->log_len = 0;
+	if (mirror_write(nd, rec.entries, rec.n_entries) < 0 ||
+	    raft_load(nd->r, &rec.hs, rec.snap_index, rec.snap_term, rec.entries, rec.n_entries) != RAFT_OK) {
+		wal_recovered_free(&rec);
+		sim_fail(s, "node %u: could not load its recovered log", nd->id);
+		return -1;
+	}
+	sim_trace(s, "node %u starts (epoch %llu): term %llu vote %d commit %llu, %zu entries, %llu torn bytes cut",
+		  nd->id, (unsigned long long)nd->epoch, (unsigned long long)rec.hs.term, (int)rec.hs.vote,
+		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
+	wal_recovered_free(&rec);
+	kv_reset(nd);
+	nd->commit_max = 0;
+	nd->role = RAFT_FOLLOWER;
+	nd->up = true;
+	return 0;
+}
+
+/* Appends a few random bytes to the newest segment: a write the crash tore. */
+static void tear_tail(sim *s, sim_node *nd)
+{
+	DIR *d = opendir(nd->dir);
+	if (!d)
+		return;
+	char last[256] = "";
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		size_t l = strlen(de->d_name);
+		if (l > 4 && l < sizeof last && strcmp(de->d_name + l - 4, ".wal") == 0 &&
+		    strcmp(de->d_name, last) > 0)
+			memcpy(last, de->d_name, l + 1);
+	}
+	closedir(d);
+	if (!last[0])
+		return;
+	char path[800];
+	snprintf(path, sizeof path, "%s/%s", nd->dir, last);
+	int fd = open(path, O_WRONLY | O_APPEND);
+	if (fd < 0)
+		return;
+	unsigned char junk[64];
+	size_t n = 1 + sim_below(&s->rng, sizeof junk);
+	for (size_t i = 0; i < n; i++)
+		junk[i] = (unsigned char)sim_rand(&s->rng);
+	if (sim_chance(&s->rng, 0.3))
+		memset(junk, 0, n); /* a zero-filled tail, as after preallocation */
+	ssize_t w = write(fd, junk, n);
+	(void)w; /* a short write is just a different torn tail */
+	close(fd);
+	sim_trace(s, "node %u: torn tail of %zu bytes on %s", nd->id, n, last);
+}
+
+void sim_node_crash(sim *s, sim_node *nd)
+{
+	raft_free(nd->r);
+	nd->r = NULL;
+	wal_close(nd->w);
+	nd->w = NULL;
+	nd->up = false;
+	nd->epoch++;
+	kv_reset(nd);
+	if (sim_chance(&s->rng, 0.5))
+		tear_tail(s, nd);
+}
+
+void sim_node_free(sim_node *nd)
+{
+	if (nd->r)
+		raft_free(nd->r);
+	if (nd->w)
+		wal_close(nd->w);
+	kv_reset(nd);
+	free(nd->log_term);
+	free(nd->log_hash);
+	memset(nd, 0, sizeof *nd);
+}
+
+int sim_node_process_ready(sim *s, sim_node *nd)
+{
+	int guard = 0;
+	while (nd->up && raft_has_ready(nd->r) && !s->failed) {
+		if (++guard > 1000) {
+			sim_fail(s, "node %u: ready loop does not settle", nd->id);
+			return -1;
+		}
+		raft_ready rd;
+		raft_get_ready(nd->r, &rd);
+		/* 2. persist hard state and entries, fsynced */
+		if (rd.hs_changed || rd.n_entries) {
+			wal_batch *b = wal_batch_new();
+			char err[256];
+			if (!b || (rd.hs_changed && wal_batch_add_hard_state(b, &rd.hs) != 0) ||
+			    (rd.n_entries && wal_batch_add_entries(b, rd.entries, rd.n_entries) != 0) ||
+			    wal_write(nd->w, b, true, err, sizeof err) != 0) {
+				wal_batch_free(b);
+				sim_fail(s, "node %u: WAL write failed", nd->id);
+				return -1;
+			}
+			wal_batch_free(b);
+			if (mirror_write(nd, rd.entries, rd.n_entries) < 0) {
+				sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)",
+					 nd->id, (unsigned long long)rd.entries[0].index,
+					 (unsigned long long)nd->log_len);
+				return -1;
+			}
+		}
+		/* 3. send */
+		for (size_t i = 0; i < rd.n_msgs; i++)
+			sim_send(s, &rd.msgs[i]);
+		/* 4. apply */
+		for (size_t i = 0; i < rd.n_committed && !s->failed; i++)
+			sim_applied(s, nd, &rd.committed[i]);
+		/* 5. reads */
+		for (size_t i = 0; i < rd.n_reads; i++)
+			sim_read_state(s, nd, &rd.reads[i]);
+		if (rd.soft_changed)
+			nd->role = rd.role;
+		uint64_t last_i = 0, last_t = 0;
+		if (rd.n_entries) {
+			last_i = rd.entries[rd.n_entries - 1].index;
+			last_t = rd.entries[rd.n_entries - 1].term;
+		}
+		raft_advance(nd->r, &rd);
+		if (last_i)
+			raft_persisted(nd->r, last_i, last_t);
+		sim_node_applied_reads(s, nd);
+	}
+	if (nd->up && !s->failed)
+		sim_check_leader(s, nd);
+	return s->failed ? -1 : 0;
+}
