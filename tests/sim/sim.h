@@ -37,7 +37,7 @@ typedef struct sim_params {
 typedef struct sim_outcome {
 	bool ok;
 	uint64_t steps;
-	char what[512]; /* the violated invariant, when !ok */
+	char what[4096]; /* the violated invariant, when !ok */
 	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes;
 } sim_outcome;
 

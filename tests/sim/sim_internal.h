@@ -63,6 +63,8 @@ typedef struct sim {
 	bool link[SIM_MAX_NODES][SIM_MAX_NODES]; /* link[a][b]: a can reach b */
 	double loss, dup;
 	uint64_t delay_min, delay_max;
+	uint64_t calm_delay_max;   /* the normal network the calm phase returns to */
+	size_t max_inflight, max_msg_entries;
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;

@@ -87,8 +87,9 @@ int sim_node_start(sim *s, sim_node *nd)
 	c.heartbeat_ticks = 2;
 	c.pre_vote = true;
 	c.check_quorum = true;
-	c.max_inflight = 4;
-	c.max_msg_entries = 16;
+	/* small batches and windows make partial replication (Figure 8) reachable */
+	c.max_inflight = s->max_inflight;
+	c.max_msg_entries = s->max_msg_entries;
 	c.seed = s->p.seed * 1000003u + nd->id * 7919u + nd->epoch;
 	c.planted_bug = s->p.planted_bug;
 	nd->r = raft_new(&c);

@@ -349,6 +349,13 @@ void sim_check_leader(sim *s, sim_node *nd)
 	}
 	*l = nd->id;
 	s->out->elections++;
+	/* buggify: some new leaders crash before they finish replicating, the
+	 * situation of the paper's Figure 8 */
+	if (s->faults_on && sim_chance(&s->rng, 0.2)) {
+		sim_event e = { .at = s->now + sim_below(&s->rng, 30000), .kind = EV_CRASH, .node = nd->id, .arg = 1 };
+		if (sim_queue_push(&s->q, e) != 0)
+			sim_fail(s, "out of memory");
+	}
 	sim_trace(s, "node %u is leader of term %llu", nd->id, (unsigned long long)st.term);
 	/* leader completeness: every applied (hence committed) entry is in its log */
 	for (uint64_t i = 1; i <= s->applied_max; i++) {
@@ -541,8 +548,8 @@ static void handle(sim *s, sim_event *e)
 			push(s, (sim_event){ .at = s->now + 20000 + sim_below(&s->rng, 400000),
 					     .kind = EV_RESTART, .node = nd->id });
 		}
-		if (s->faults_on)
-			push(s, (sim_event){ .at = s->now + 200000 + sim_below(&s->rng, 1500000),
+		if (s->faults_on && e->arg == 0) /* the random chain; targeted crashes do not extend it */
+			push(s, (sim_event){ .at = s->now + 100000 + sim_below(&s->rng, 1000000),
 					     .kind = EV_CRASH, .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 		break;
 	case EV_RESTART:
@@ -570,6 +577,7 @@ static void handle(sim *s, sim_event *e)
 static void calm_down(sim *s)
 {
 	s->faults_on = false;
+	s->delay_max = s->calm_delay_max;
 	heal(s);
 	for (int i = 0; i < s->n; i++)
 		if (!s->nodes[i].up)
@@ -617,6 +625,14 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	s->dup = 0.01 * (double)sim_below(&s->rng, 5);
 	s->delay_min = 100 + sim_below(&s->rng, 1000);
 	s->delay_max = s->delay_min + 500 + sim_below(&s->rng, 20000);
+	s->calm_delay_max = s->delay_max;
+	/* some seeds get a slow network, with delays near the election timeout:
+	 * that is where stale vote responses and competing candidates meet */
+	if (sim_chance(&s->rng, 0.3))
+		s->delay_max = s->delay_min + 20000 + sim_below(&s->rng, 200000);
+	static const size_t batch[] = { 1, 2, 16, 64 };
+	s->max_msg_entries = batch[sim_below(&s->rng, 4)];
+	s->max_inflight = 1 + sim_below(&s->rng, 4);
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
@@ -674,6 +690,15 @@ int sim_run(const sim_params *p, sim_outcome *out)
 			any |= s->nodes[i].up && s->nodes[i].role == RAFT_LEADER;
 		if (!any)
 			sim_fail(s, "liveness: no leader 3 s after all faults healed");
+	}
+	const char *dump = getenv("RAFTKV_SIM_HISTORY"); /* keep the history for a closer look */
+	if (dump) {
+		FILE *f = fopen(dump, "w");
+		if (f) {
+			if (check_history_write_jsonl(s->h, f) != 0)
+				fprintf(stderr, "raftkv-sim: could not write %s\n", dump);
+			fclose(f);
+		}
 	}
 	if (!s->failed) {
 		check_options o = { .timeout_s = 30 };
