@@ -49,18 +49,28 @@ void wal_close(wal *w);
 wal_batch *wal_batch_new(void);
 void wal_batch_free(wal_batch *b);
 bool wal_batch_empty(const wal_batch *b);
-/* Appends an encoded copy; 0 or -1 (ENOMEM / bad input). */
+/* Appends an encoded copy; 0 or -1 (ENOMEM / bad input: indexes not
+ * contiguous, index 0, data NULL with len > 0, or a start past the end of the
+ * entries already in the batch + 1, which replay would refuse as a gap). */
 int wal_batch_add_entries(wal_batch *b, const raft_entry *ents, size_t n);
 int wal_batch_add_hard_state(wal_batch *b, const raft_hard_state *hs);
 /* Moves all records of src to the end of dst (src becomes empty). */
 int wal_batch_append(wal_batch *dst, wal_batch *src);
+/* Empties the batch, keeping its buffer for reuse. */
+void wal_batch_clear(wal_batch *b);
+/* Encoded size in bytes (what wal_write will write). */
+size_t wal_batch_bytes(const wal_batch *b);
 
 /* Writes the batch and, if do_fsync, fsyncs it (and the directory when a
- * segment was created). 0 or -1 with err. One thread at a time. */
+ * segment was created). 0 or -1 with err. One thread at a time.
+ * A batch whose entries start past the log's last index + 1 is refused
+ * (nothing written). After a failed write or fsync every later call fails:
+ * the node must restart and replay. */
 int wal_write(wal *w, const wal_batch *b, bool do_fsync, char *err, size_t errlen);
 
 /* Cuts every byte written since the last successful fsync (the fault layer's
- * crash with lose_unsynced: what fsync guarantees and no more). */
+ * crash with lose_unsynced: what fsync guarantees and no more). Safe to call
+ * from another thread: it waits for a wal_write in progress. */
 int wal_drop_unsynced(wal *w);
 
 /* Bytes written but not yet fsynced (for status/metrics). */

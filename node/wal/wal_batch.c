@@ -77,6 +77,10 @@ int wal_batch_add_entries(wal_batch *b, const raft_entry *ents, size_t n)
 		return 0;
 	if (!entries_valid(ents, n))
 		return -1;
+	/* A gap would be written happily and then refused by replay, leaving a
+	 * node that cannot restart: refuse it here instead. */
+	if (b->has_entries && ents[0].index > b->last_index + 1)
+		return -1;
 	size_t start_len = b->len;
 	size_t i = 0;
 	while (i < n) {
@@ -109,6 +113,13 @@ int wal_batch_add_entries(wal_batch *b, const raft_entry *ents, size_t n)
 		b->len += WAL_REC_HDR + payload;
 		i = j;
 	}
+	/* A record starting at i replaces everything from i on, so after it
+	 * the log ends exactly at its last entry. */
+	if (!b->has_entries)
+		b->first_index = ents[0].index;
+	b->has_entries = true;
+	b->last_index = ents[n - 1].index;
+	b->last_term = ents[n - 1].term;
 	return 0;
 }
 
@@ -129,6 +140,8 @@ int wal_batch_append(wal_batch *dst, wal_batch *src)
 {
 	if (!dst || !src || dst == src)
 		return -1;
+	if (dst->has_entries && src->has_entries && src->first_index > dst->last_index + 1)
+		return -1; /* the merged batch would leave a gap */
 	if (dst->len == 0) {
 		/* Swap buffers instead of copying: the common case when the
 		 * writer drains a queue into an empty batch. */
@@ -149,7 +162,27 @@ int wal_batch_append(wal_batch *dst, wal_batch *src)
 		dst->has_hs = true;
 		dst->hs = src->hs;
 	}
+	if (src->has_entries) {
+		if (!dst->has_entries)
+			dst->first_index = src->first_index;
+		dst->has_entries = true;
+		dst->last_index = src->last_index;
+		dst->last_term = src->last_term;
+	}
 	src->len = 0;
 	src->has_hs = false;
+	src->has_entries = false;
 	return 0;
+}
+
+void wal_batch_clear(wal_batch *b)
+{
+	b->len = 0;
+	b->has_hs = false;
+	b->has_entries = false;
+}
+
+size_t wal_batch_bytes(const wal_batch *b)
+{
+	return b->len;
 }

@@ -28,9 +28,11 @@
 enum wal_rec_type {
 	WAL_REC_ENTRIES = 1,
 	WAL_REC_HARD_STATE = 2,
+	WAL_REC_SEGMENT_START = 3, /* first record of every segment */
 };
 
 #define WAL_HS_PAYLOAD 20u        /* term u64, vote u32, commit u64 */
+#define WAL_START_PAYLOAD 36u     /* hard state, then last index u64, last term u64 */
 #define WAL_ENTRIES_FIXED 12u     /* first index u64, count u32 */
 #define WAL_ENTRY_FIXED 13u       /* term u64, type u8, len u32 */
 /* One record's payload never exceeds this: a bigger batch of entries is split
@@ -71,6 +73,9 @@ void wal_record_seal(uint8_t *hdr, uint8_t type, uint32_t payload_len);
 
 /* Encodes a whole HARD_STATE record (WAL_REC_HDR + WAL_HS_PAYLOAD bytes). */
 void wal_record_hard_state(uint8_t *out, const raft_hard_state *hs);
+/* Encodes a whole SEGMENT_START record (WAL_REC_HDR + WAL_START_PAYLOAD). */
+void wal_record_segment_start(uint8_t *out, const raft_hard_state *hs, uint64_t last_index,
+			      uint64_t last_term);
 
 /* A record that passed its checksum. */
 typedef struct wal_rec {
@@ -95,6 +100,9 @@ struct wal_batch {
 	size_t len, cap;
 	bool has_hs;        /* the batch carries a hard state ... */
 	raft_hard_state hs; /* ... and this is the last one added */
+	bool has_entries;   /* the batch carries entries, */
+	uint64_t first_index; /* its first record starts here (checked against the log on write) */
+	uint64_t last_index, last_term; /* and the log will end here */
 };
 
 /* ------------------------------------------------------------ segments (wal_segment.c) */
@@ -106,7 +114,7 @@ void wal_segment_header(uint8_t out[WAL_HDR_SIZE], uint64_t seq);
  * wrong sequence (err says which). */
 int wal_segment_header_check(const uint8_t *buf, size_t n, uint64_t seq, char *err,
 			     size_t errlen);
-/* Sorted sequence numbers of every *.wal in dirfd (malloc'd in *out). */
+/* Sorted sequence numbers of every segment file in dir (malloc'd in *out). */
 int wal_segment_list(const char *dir, uint64_t **out, size_t *n, char *err, size_t errlen);
 /* Reads the whole file; *buf malloc'd (NULL when empty). */
 int wal_read_file(int dirfd, const char *name, uint8_t **buf, size_t *n);
@@ -140,6 +148,8 @@ struct wal {
 	uint64_t synced_seq, synced_off;
 	raft_hard_state synced_hs;
 	raft_hard_state hs; /* the latest hard state written: each new segment starts with it */
+	uint64_t last_index, last_term; /* the log's end, recorded in each new segment */
+	uint64_t synced_last_index, synced_last_term;
 	bool dir_dirty;     /* a segment was created since the directory was last fsynced */
 
 	/* A failed write or fsync leaves the file in an unknown state (and after

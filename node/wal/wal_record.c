@@ -34,6 +34,18 @@ void wal_record_hard_state(uint8_t *out, const raft_hard_state *hs)
 	wal_record_seal(out, WAL_REC_HARD_STATE, WAL_HS_PAYLOAD);
 }
 
+void wal_record_segment_start(uint8_t *out, const raft_hard_state *hs, uint64_t last_index,
+			      uint64_t last_term)
+{
+	uint8_t *p = out + WAL_REC_HDR;
+	wal_put64(p, hs->term);
+	wal_put32(p + 8, hs->vote);
+	wal_put64(p + 12, hs->commit);
+	wal_put64(p + 20, last_index);
+	wal_put64(p + 28, last_term);
+	wal_record_seal(out, WAL_REC_SEGMENT_START, WAL_START_PAYLOAD);
+}
+
 int wal_record_check(const uint8_t *buf, size_t n, size_t off, wal_rec *rec)
 {
 	if (off > n || n - off < WAL_REC_HDR)
@@ -43,7 +55,7 @@ int wal_record_check(const uint8_t *buf, size_t n, size_t off, wal_rec *rec)
 	/* Cheap structural tests first: they reject zero fill and most garbage
 	 * without touching the payload, which keeps the forward scan of
 	 * wal_record_find_valid fast. */
-	if (h[8] != WAL_REC_ENTRIES && h[8] != WAL_REC_HARD_STATE)
+	if (h[8] < WAL_REC_ENTRIES || h[8] > WAL_REC_SEGMENT_START)
 		return 0;
 	if (h[9] != 0 || h[10] != 0 || h[11] != 0)
 		return 0;

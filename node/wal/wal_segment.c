@@ -296,11 +296,13 @@ int wal_segment_create(struct wal *w, uint64_t seq, const uint8_t *extra, size_t
 		errno = e;
 		return -1;
 	}
-	/* Header, then the current hard state, so that the state never lives
-	 * only in an older segment that compaction may delete. */
-	uint8_t prefix[WAL_HDR_SIZE + WAL_REC_HDR + WAL_HS_PAYLOAD];
+	/* Header, then the start record: the current hard state, so that the
+	 * state never lives only in an older segment that compaction may
+	 * delete, and where the log ends, so that replay notices an earlier
+	 * segment that lost records at its end. */
+	uint8_t prefix[WAL_HDR_SIZE + WAL_REC_HDR + WAL_START_PAYLOAD];
 	wal_segment_header(prefix, seq);
-	wal_record_hard_state(prefix + WAL_HDR_SIZE, &w->hs);
+	wal_record_segment_start(prefix + WAL_HDR_SIZE, &w->hs, w->last_index, w->last_term);
 	struct iovec iov[2] = {
 		{ .iov_base = prefix, .iov_len = sizeof(prefix) },
 		{ .iov_base = (void *)extra, .iov_len = extra_len },
