@@ -128,7 +128,7 @@ $(BUILD)/tests/test_faults_%: $(call obj,tests/unit/test_faults_%.c) $(LIBFAULTS
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
--include $(shell find build -name '*.d' 2>/dev/null)
+-include $(shell find build/rel build/san -name '*.d' -type f 2>/dev/null)
 
 # ---------------------------------------------------------------- running
 run: all

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,4 +99,19 @@ void addr_format(const struct sockaddr_in *sa, char *buf, size_t buflen)
 	if (inet_ntop(AF_INET, &sa->sin_addr, ip, sizeof ip) == NULL)
 		snprintf(ip, sizeof ip, "?");
 	snprintf(buf, buflen, "%s:%u", ip, (unsigned)ntohs(sa->sin_port));
+}
+
+void net_ignore_sigpipe(void)
+{
+	struct sigaction cur;
+	if (sigaction(SIGPIPE, NULL, &cur) != 0 || cur.sa_handler != SIG_DFL)
+		return;
+	struct sigaction ign;
+	memset(&ign, 0, sizeof ign);
+	ign.sa_handler = SIG_IGN;
+	if (sigemptyset(&ign.sa_mask) != 0)
+		return;
+	/* Failure leaves the default: writes to a closed socket would then
+	 * kill the process, which the tests would show at once. */
+	(void)sigaction(SIGPIPE, &ign, NULL);
 }

@@ -27,6 +27,12 @@ int addr_host_numeric(const char *host, struct in_addr *ip);
  * 0, or -1 with a one-line reason in err. */
 int addr_parse(const char *s, struct sockaddr_in *out, char *err, size_t errlen);
 
+/* Makes writes to a vanished peer fail with EPIPE instead of killing the
+ * process with SIGPIPE (libuv writes with write(2)). Only replaces the
+ * default disposition, never a handler the program installed. Called by the
+ * HTTP server and the transport when they start. */
+void net_ignore_sigpipe(void);
+
 /* Formats "a.b.c.d:port" into buf (at least 22 bytes for a full answer). */
 void addr_format(const struct sockaddr_in *sa, char *buf, size_t buflen);
 

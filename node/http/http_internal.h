@@ -2,6 +2,7 @@
  * http_internal.h — what the files of the HTTP server share (not public).
  *
  *   http_server.c   listening, connections, reading, batched writing, closing
+ *   http_request.c  request objects, recycling, the per-connection queue
  *   http_parse.c    http_parser callbacks that turn bytes into requests
  *   http_respond.c  response formatting and in-order delivery
  *   http_query.c    percent-decoding, http_query_get
@@ -85,6 +86,8 @@ struct http_server {
 	size_t nfree;
 	bool closing;
 	bool listener_open;
+	bool stop_timer_open;
+	uv_timer_t stop_timer;   /* bounds how long close waits for answers to drain */
 	void (*done)(void *);
 	void *done_ud;
 	/* One read buffer for every connection: libuv hands it back to on_read
@@ -96,6 +99,7 @@ extern const http_parser_settings http_parse_settings;
 
 hreq *hreq_new(http_conn *c);
 void hreq_release(hreq *r); /* back to the server's free list, or free() */
+void hreq_free(hreq *r);    /* really frees (free list teardown) */
 
 /* Appends the request to the connection's queue (call before the handler). */
 void http_conn_enqueue(http_conn *c, hreq *r);

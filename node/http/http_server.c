@@ -22,82 +22,9 @@
  * response, reading and discarding, so that closing does not turn into a
  * reset that destroys the response before the client reads it. */
 #define LINGER_MS 2000
-#define MAX_FREE_REQS 256
-#define KEEP_REQ_BUF (64u * 1024)
 
 static void on_conn_handle_closed(uv_handle_t *h);
 static void maybe_done(http_server *s);
-
-/* ------------------------------------------------------------ requests */
-
-hreq *hreq_new(http_conn *c)
-{
-	http_server *s = c->srv;
-	hreq *r = s->free_reqs;
-	if (r != NULL) {
-		s->free_reqs = r->next;
-		s->nfree--;
-	} else {
-		r = calloc(1, sizeof *r);
-		if (r == NULL)
-			return NULL;
-	}
-	r->conn = c;
-	r->next = NULL;
-	r->responded = false;
-	r->keep_alive = false;
-	r->head_only = false;
-	r->http10 = false;
-	r->url.len = r->strs.len = r->body.len = r->auth.len = r->resp.len = 0;
-	memset(&r->pub, 0, sizeof r->pub);
-	r->pub.method = "";
-	r->pub.path = "";
-	r->pub.query = "";
-	r->pub.body = "";
-	return r;
-}
-
-static void hreq_free(hreq *r)
-{
-	bytebuf_free(&r->url);
-	bytebuf_free(&r->strs);
-	bytebuf_free(&r->body);
-	bytebuf_free(&r->auth);
-	bytebuf_free(&r->resp);
-	free(r);
-}
-
-void hreq_release(hreq *r)
-{
-	http_conn *c = r->conn;
-	if (c == NULL || c->srv->closing || c->srv->nfree >= MAX_FREE_REQS) {
-		hreq_free(r);
-		return;
-	}
-	/* Keep ordinary-sized buffers for the next request; drop big ones so
-	 * one huge upload does not pin memory forever. */
-	r->url.len = r->strs.len = r->body.len = r->auth.len = r->resp.len = 0;
-	bytebuf_shrink(&r->url, KEEP_REQ_BUF);
-	bytebuf_shrink(&r->strs, KEEP_REQ_BUF);
-	bytebuf_shrink(&r->body, KEEP_REQ_BUF);
-	bytebuf_shrink(&r->auth, KEEP_REQ_BUF);
-	bytebuf_shrink(&r->resp, KEEP_REQ_BUF);
-	r->conn = NULL;
-	r->next = c->srv->free_reqs;
-	c->srv->free_reqs = r;
-	c->srv->nfree++;
-}
-
-void http_conn_enqueue(http_conn *c, hreq *r)
-{
-	r->next = NULL;
-	if (c->tail)
-		c->tail->next = r;
-	else
-		c->head = r;
-	c->tail = r;
-	c->npending++;
-}
 
 /* ------------------------------------------------------------ closing */
 
@@ -202,7 +129,7 @@ static void conn_linger(http_conn *c)
 	if (c->lingering || c->closing)
 		return;
 	c->lingering = true;
-	if (c->eof) {
+	if (c->eof || c->srv->closing) {
 		http_conn_close(c);
 		return;
 	}
@@ -339,7 +266,7 @@ static void on_connection(uv_stream_t *ls, int status)
 		return;
 	http_conn *c = calloc(1, sizeof *c);
 	if (c == NULL)
-		return; /* the pending connection stays in the backlog; retried */
+		return; /* out of memory: libuv keeps the connection pending */
 	c->srv = s;
 	if (uv_tcp_init(s->loop, &c->tcp) != 0) {
 		free(c);
@@ -387,6 +314,7 @@ int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limit
 		snprintf(err, errlen, "http address %s: %s", addr ? addr : "(null)", why);
 		return -1;
 	}
+	net_ignore_sigpipe();
 	http_server *s = calloc(1, sizeof *s);
 	if (s == NULL) {
 		snprintf(err, errlen, "http address %s: out of memory", addr);
@@ -406,7 +334,12 @@ int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limit
 	}
 	s->listener.data = s;
 	s->listener_open = true;
-	rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&sa, 0);
+	rc = uv_timer_init(loop, &s->stop_timer);
+	if (rc == 0) {
+		s->stop_timer.data = s;
+		s->stop_timer_open = true;
+		rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&sa, 0);
+	}
 	if (rc == 0)
 		rc = uv_listen((uv_stream_t *)&s->listener, 1024, on_connection);
 	if (rc != 0) {
@@ -439,10 +372,22 @@ void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud)
 
 /* ------------------------------------------------------------ shutdown */
 
+static void on_stop_timer_closed(uv_handle_t *h)
+{
+	http_server *s = h->data;
+	s->stop_timer_open = false;
+	maybe_done(s);
+}
+
 static void maybe_done(http_server *s)
 {
 	if (!s->closing || s->listener_open || s->nconns > 0)
 		return;
+	if (s->stop_timer_open) {
+		if (!uv_is_closing((uv_handle_t *)&s->stop_timer))
+			uv_close((uv_handle_t *)&s->stop_timer, on_stop_timer_closed);
+		return;
+	}
 	while (s->free_reqs) {
 		hreq *r = s->free_reqs;
 		s->free_reqs = r->next;
@@ -462,13 +407,61 @@ static void on_listener_closed(uv_handle_t *h)
 	maybe_done(s);
 }
 
+static void on_stop_deadline(uv_timer_t *t)
+{
+	http_server *s = t->data;
+	while (s->conns)
+		http_conn_close(s->conns);
+}
+
+/* Lets answers already given reach the client, then closes; requests still
+ * with a handler are detached (their responses could never overtake them). */
+static void conn_close_gently(http_conn *c)
+{
+	hreq *r = c->head;
+	while (r) {
+		hreq *next = r->next;
+		if (r->responded) {
+			hreq_release(r);
+		} else {
+			r->conn = NULL;
+			r->next = NULL;
+		}
+		r = next;
+	}
+	c->head = c->tail = NULL;
+	c->npending = 0;
+	if (c->cur) {
+		hreq_release(c->cur);
+		c->cur = NULL;
+	}
+	c->no_more = true;
+	c->close_after = true;
+	conn_read_stop(c);
+	if (c->closing)
+		return;
+	if (!c->writing && c->out.len == 0)
+		http_conn_close(c);
+	else
+		http_conn_flush(c); /* closes once the last byte is written */
+}
+
 void http_server_close(http_server *s, void (*done)(void *ud), void *ud)
 {
 	s->closing = true;
 	s->done = done;
 	s->done_ud = ud;
-	while (s->conns)
-		http_conn_close(s->conns);
+	http_conn *c = s->conns;
+	while (c) {
+		http_conn *next = c->next;
+		conn_close_gently(c);
+		c = next;
+	}
+	/* A client that does not read must not hold shutdown up for long. */
+	if (s->conns != NULL && s->stop_timer_open &&
+	    uv_timer_start(&s->stop_timer, on_stop_deadline, 1000, 0) != 0)
+		on_stop_deadline(&s->stop_timer);
 	if (!uv_is_closing((uv_handle_t *)&s->listener))
 		uv_close((uv_handle_t *)&s->listener, on_listener_closed);
+	maybe_done(s);
 }

@@ -34,13 +34,16 @@ struct http_request {
  * exactly once for req (now or later). req stays valid until then. */
 typedef void (*http_handler)(void *ud, http_request *req);
 
+/* A field left 0 (or lim NULL) takes its default. */
 typedef struct http_server_limits {
 	size_t max_body;       /* default 1 MiB + 4 KiB */
 	size_t max_url;        /* default 8 KiB */
 	size_t max_headers;    /* total header bytes, default 16 KiB */
 } http_server_limits;
 
-/* 0, or -1 with one line in err (e.g. "http address :2020: address already in use"). */
+/* 0, or -1 with one line in err (e.g. "http address :2020: address already in use").
+ * On failure the half-made server is freed once the loop runs. Sets SIGPIPE
+ * to ignored if it still has its default disposition (see net_ignore_sigpipe). */
 int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limits *lim,
 		      http_handler h, void *ud, http_server **out, char *err, size_t errlen);
 
@@ -60,6 +63,12 @@ void http_respond(http_request *req, int status, const char *content_type,
  * malloc'd string (*out), or returns -1 if absent. */
 int http_query_get(const http_request *req, const char *name, char **out);
 
+/* Closes the listener and every connection; done(ud) runs (may be NULL) once
+ * all handles are closed and s is freed. Requests still with a handler are
+ * detached: their http_respond discards and frees them. */
 void http_server_close(http_server *s, void (*done)(void *ud), void *ud);
+
+/* The bound TCP port (useful after binding ":0" in tests), or -1. */
+int http_server_port(const http_server *s);
 
 #endif

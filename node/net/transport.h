@@ -29,7 +29,11 @@ typedef void (*transport_recv_cb)(void *ud, const raft_msg *m);
 typedef struct transport_stats {
 	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
 	uint64_t bad_frames, connects, disconnects, dropped_queue_full;
+	uint64_t dropped_not_connected; /* sends to an unknown or unconnected peer */
 } transport_stats;
+/* frames_sent includes the one hello per connection; connects and disconnects
+ * count this node's outbound connections; bad_frames counts inbound ones
+ * closed for a bad frame. */
 
 /* Binds listen_addr ("HOST:PORT" or ":PORT"). 0, or -1 with a one-line err
  * (e.g. "raft address :3030: address already in use"). */
@@ -39,12 +43,24 @@ int transport_start(uv_loop_t *loop, uint32_t self, const char *listen_addr,
 /* Declares a peer and starts dialing it. 0 or -1 (bad address / ENOMEM). */
 int transport_add_peer(transport *t, uint32_t id, const char *addr);
 
+/* Forgets a peer (membership change): its connection is closed and sends to
+ * it are dropped. The id may be added again later, with any address. 0, or -1
+ * if unknown. */
+int transport_remove_peer(transport *t, uint32_t id);
+
 /* Sends one encoded frame (from wire_encode) to peer `to`. Takes ownership of
  * frame (freed with free()). If the peer is not connected or its queue is over
  * the limit the frame is dropped: Raft retransmits. Returns 0 queued, -1 dropped. */
 int transport_send_frame(transport *t, uint32_t to, uint8_t *frame, size_t len);
 
 void transport_get_stats(const transport *t, transport_stats *st);
+
+/* Per-peer limit on bytes queued and in flight (default 16 MiB); frames
+ * beyond it are dropped and counted in dropped_queue_full. */
+void transport_set_queue_limit(transport *t, size_t bytes);
+
+/* The bound listen port (after ":0" in tests), or -1. */
+int transport_port(const transport *t);
 
 /* Closes all handles; done(ud) runs when every handle is closed. */
 void transport_close(transport *t, void (*done)(void *ud), void *ud);

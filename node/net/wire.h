@@ -5,6 +5,7 @@
 #ifndef RAFTKV_WIRE_H
 #define RAFTKV_WIRE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -27,5 +28,15 @@ long wire_frame_length(const uint8_t *buf, size_t avail);
  * 0, or -1 with a short reason in *why (static string). Never reads past len. */
 int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why);
 void wire_msg_free(raft_msg *m);
+
+/* The transport's handshake: the first frame on every connection, sent by
+ * the dialer, naming sender and intended receiver. Same framing, its own
+ * type, never passed to Raft (wire_decode refuses it). */
+#define WIRE_MSG_HELLO 0x80
+#define WIRE_HELLO_LEN 22 /* 10-byte header + 12-byte body */
+void wire_encode_hello(uint32_t from, uint32_t to, uint8_t out[WIRE_HELLO_LEN]);
+/* 0, or -1 with *why when the frame is not a valid hello. */
+int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t *to,
+		      const char **why);
 
 #endif

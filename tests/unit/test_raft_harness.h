@@ -69,6 +69,10 @@ typedef struct h_cluster {
 	size_t sent_by_type[16];
 	size_t max_append_entries;
 	size_t rejects;
+	/* soft checks: a safety violation sets `violation` instead of failing
+	 * the test (used to show that planted bugs are caught) */
+	bool soft;
+	bool violation;
 	/* optional filter: return false to drop */
 	bool (*filter)(struct h_cluster *c, const raft_msg *m);
 } h_cluster;
@@ -239,6 +243,8 @@ static inline void h_check_apply(h_cluster *c, h_node *nd, const raft_entry *e)
 	}
 	if (c->applied_term[e->index] == 0)
 		c->applied_term[e->index] = e->term;
+	else if (c->soft && c->applied_term[e->index] != e->term)
+		c->violation = true;
 	else
 		assert_int_equal(c->applied_term[e->index], e->term);
 }

@@ -1,0 +1,77 @@
+/* http_query.c — percent-decoding and query-string lookup. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "http_internal.h"
+
+static int hexval(char ch)
+{
+	if (ch >= '0' && ch <= '9')
+		return ch - '0';
+	if (ch >= 'a' && ch <= 'f')
+		return ch - 'a' + 10;
+	if (ch >= 'A' && ch <= 'F')
+		return ch - 'A' + 10;
+	return -1;
+}
+
+long http_pct_decode(const char *src, size_t n, char *dst, bool plus, bool strict)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		char ch = src[i];
+		if (ch == '%') {
+			/* A valid escape needs two hex digits inside the n bytes. */
+			int hi = i + 1 < n ? hexval(src[i + 1]) : -1;
+			int lo = i + 2 < n ? hexval(src[i + 2]) : -1;
+			/* %00 would cut a C string short; a strict caller refuses it. */
+			if (hi < 0 || lo < 0 || (strict && hi == 0 && lo == 0)) {
+				if (strict)
+					return -1;
+				dst[o++] = ch; /* lenient: keep a stray '%' as it is */
+				continue;
+			}
+			dst[o++] = (char)(hi * 16 + lo);
+			i += 2;
+		} else if (plus && ch == '+') {
+			dst[o++] = ' ';
+		} else {
+			dst[o++] = ch;
+		}
+	}
+	return (long)o;
+}
+
+int http_query_get(const http_request *req, const char *name, char **out)
+{
+	const char *q = req->query ? req->query : "";
+	size_t nlen = strlen(name);
+	while (*q) {
+		const char *amp = strchr(q, '&');
+		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
+		const char *eq = memchr(q, '=', plen);
+		size_t klen = eq ? (size_t)(eq - q) : plen;
+		/* Keys are decoded too, so "a%62c" matches "abc". */
+		char *key = malloc(klen + 1);
+		if (key == NULL)
+			return -1;
+		long kd = http_pct_decode(q, klen, key, true, false);
+		bool match = kd >= 0 && (size_t)kd == nlen && memcmp(key, name, nlen) == 0;
+		free(key);
+		if (match) {
+			const char *v = eq ? eq + 1 : q + plen;
+			size_t vlen = eq ? plen - klen - 1 : 0;
+			char *val = malloc(vlen + 1);
+			if (val == NULL)
+				return -1;
+			long vd = http_pct_decode(v, vlen, val, true, false);
+			val[vd < 0 ? 0 : vd] = '\0';
+			*out = val;
+			return 0;
+		}
+		if (!amp)
+			break;
+		q = amp + 1;
+	}
+	return -1;
+}

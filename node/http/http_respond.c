@@ -1,0 +1,160 @@
+/*
+ * http_respond.c — formatting responses and delivering them in request order.
+ *
+ * A response for the request at the head of the queue is formatted straight
+ * into the connection's output buffer; one for a later request waits in its
+ * own buffer until every earlier request has been answered (pipelining).
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "http_internal.h"
+
+#define MAX_COMMON_HEADERS 16
+
+static const char *reason(int status)
+{
+	const char *s = http_status_str((enum http_status)status);
+	/* http_parser answers "<unknown>" for codes it does not list. */
+	return (s && s[0] != '<') ? s : "Status";
+}
+
+static int append_header(bytebuf *b, const char *name, const char *value)
+{
+	if (bytebuf_append_str(b, name) != 0 || bytebuf_append(b, ": ", 2) != 0 ||
+	    bytebuf_append_str(b, value) != 0 || bytebuf_append(b, "\r\n", 2) != 0)
+		return -1;
+	return 0;
+}
+
+static int format_response(http_server *s, const hreq *r, bytebuf *b, int status,
+			   const char *ctype, const char *body, size_t len)
+{
+	char line[96];
+	int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n",
+			 status, reason(status), len);
+	if (n < 0 || (size_t)n >= sizeof line)
+		return -1;
+	if (bytebuf_reserve(b, (size_t)n + len + 256) != 0 || bytebuf_append(b, line, (size_t)n) != 0)
+		return -1;
+	if (append_header(b, "Content-Type", ctype ? ctype : "application/json") != 0)
+		return -1;
+	if (s != NULL && s->hdr_fn != NULL) {
+		const char *names[MAX_COMMON_HEADERS];
+		char values[MAX_COMMON_HEADERS][64];
+		int k = s->hdr_fn(s->hdr_ud, names, values, MAX_COMMON_HEADERS);
+		for (int i = 0; i < k && i < MAX_COMMON_HEADERS; i++) {
+			values[i][63] = '\0'; /* never trust the callback to terminate */
+			if (append_header(b, names[i], values[i]) != 0)
+				return -1;
+		}
+	}
+	if (!r->keep_alive) {
+		if (append_header(b, "Connection", "close") != 0)
+			return -1;
+	} else if (r->http10) {
+		if (append_header(b, "Connection", "keep-alive") != 0)
+			return -1;
+	}
+	if (bytebuf_append(b, "\r\n", 2) != 0)
+		return -1;
+	if (!r->head_only && bytebuf_append(b, body, len) != 0)
+		return -1;
+	return 0;
+}
+
+void http_conn_drain(http_conn *c)
+{
+	while (!c->closing && c->head && c->head->responded) {
+		hreq *r = c->head;
+		c->head = r->next;
+		if (c->head == NULL)
+			c->tail = NULL;
+		c->npending--;
+		if (r->resp.len > 0 && bytebuf_append(&c->out, r->resp.data, r->resp.len) != 0) {
+			hreq_release(r);
+			http_conn_close(c);
+			return;
+		}
+		if (!r->keep_alive)
+			c->close_after = true;
+		hreq_release(r);
+	}
+}
+
+void http_respond(http_request *req, int status, const char *content_type,
+		  const char *body, size_t len)
+{
+	hreq *r = (hreq *)req;
+	http_conn *c = r->conn;
+	if (c == NULL) {
+		/* The client went away while the handler worked: discard. */
+		hreq_release(r);
+		return;
+	}
+	if (r->responded)
+		return; /* a handler bug; answering twice would corrupt the stream */
+	r->responded = true;
+	if (body == NULL)
+		len = 0;
+	/* In order and at the head: write straight into the output buffer. */
+	bytebuf *dst = (c->head == r) ? &c->out : &r->resp;
+	size_t mark = dst->len;
+	if (format_response(c->srv, r, dst, status, content_type, body ? body : "", len) != 0) {
+		dst->len = mark;
+		http_conn_close(c);
+		return;
+	}
+	if (dst == &c->out) {
+		/* Pop it now; it is already in place. */
+		r->resp.len = 0;
+	}
+	http_conn_drain(c);
+	if (!c->closing)
+		http_conn_flush(c);
+}
+
+void http_conn_fail(http_conn *c, int status)
+{
+	if (c->cur) {
+		hreq_release(c->cur);
+		c->cur = NULL;
+	}
+	c->no_more = true;
+	hreq *r = hreq_new(c);
+	if (r == NULL) {
+		http_conn_close(c);
+		return;
+	}
+	r->keep_alive = false;
+	http_conn_enqueue(c, r);
+	const char *err, *detail;
+	switch (status) {
+	case 413:
+		err = "too large";
+		detail = "The request body exceeds the size limit.";
+		break;
+	case 414:
+		err = "uri too long";
+		detail = "The request URL exceeds the size limit.";
+		break;
+	case 431:
+		err = "headers too large";
+		detail = "The request headers exceed the size limit.";
+		break;
+	case 503:
+		err = "overloaded";
+		detail = "The server could not allocate memory for the request.";
+		break;
+	default:
+		status = 400;
+		err = "bad request";
+		detail = "The request is not valid HTTP/1.1.";
+		break;
+	}
+	char body[160];
+	int n = snprintf(body, sizeof body, "{\"error\":\"%s\",\"detail\":\"%s\"}", err, detail);
+	if (n < 0 || (size_t)n >= sizeof body)
+		n = 0;
+	http_respond(&r->pub, status, NULL, body, (size_t)n);
+}
