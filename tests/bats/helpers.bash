@@ -52,11 +52,10 @@ http() {
 	local -a auth=()
 	[ -n "$TOKEN" ] && auth=(-H "Authorization: Bearer $TOKEN")
 	if [ $# -ge 3 ]; then
-		out=$(curl -s -m "${HTTP_TIMEOUT:-8}" -X "$method" "${auth[@]}" --data-binary "$data" -w '\n%{http_code}' "$url")
+		out=$(curl -s -m "${HTTP_TIMEOUT:-8}" -X "$method" "${auth[@]}" --data-binary "$data" -w '\n%{http_code}' "$url") && curl_rc=0 || curl_rc=$?
 	else
-		out=$(curl -s -m "${HTTP_TIMEOUT:-8}" -X "$method" "${auth[@]}" -w '\n%{http_code}' "$url")
+		out=$(curl -s -m "${HTTP_TIMEOUT:-8}" -X "$method" "${auth[@]}" -w '\n%{http_code}' "$url") && curl_rc=0 || curl_rc=$?
 	fi
-	curl_rc=$?
 	status_code=${out##*$'\n'}
 	body=${out%$'\n'*}
 	[ "$curl_rc" -ne 0 ] && status_code=000

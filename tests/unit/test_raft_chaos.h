@@ -187,11 +187,10 @@ static inline bool run_seed(uint64_t seed, int steps, int planted_bug)
 		if (c.violation)
 			break;
 	}
-	if (c.soft) {
-		bool v = c.violation;
+	if (c.violation) {
 		h_free(&c);
 		free(x);
-		return v;
+		return true;
 	}
 	/* heal everything: the cluster must make progress again */
 	memset(c.cut, 0, sizeof(c.cut));
@@ -214,6 +213,9 @@ static inline bool run_seed(uint64_t seed, int steps, int planted_bug)
 		(void)raft_propose(c.nodes[l].r, "final", 5, &idx);
 		h_settle(&c);
 		h_tick(&c, 3);
+		check(&c, x);
+		if (c.violation)
+			break;
 		raft_status ls = h_status(&c, (size_t)l);
 		bool done = ls.role == RAFT_LEADER && ls.commit == ls.last_index && ls.last_term == ls.term;
 		for (size_t i = 0; i < c.n; i++)
@@ -223,6 +225,11 @@ static inline bool run_seed(uint64_t seed, int steps, int planted_bug)
 			break;
 	}
 	check(&c, x);
+	if (c.violation) {
+		h_free(&c);
+		free(x);
+		return true;
+	}
 	raft_status st = h_status(&c, (size_t)l);
 	if (st.commit != st.last_index || getenv("CHAOS_TRACE") != NULL) {
 		for (size_t j = 0; j < c.n; j++) {
