@@ -1,0 +1,29 @@
+/*
+ * rng.h — the workload's one random source. splitmix64: tiny, fast, and
+ * fully determined by --seed, so a run's choices of keys, values and faults
+ * can be repeated (the cluster's timing, of course, cannot).
+ */
+#ifndef RAFTKV_WL_RNG_H
+#define RAFTKV_WL_RNG_H
+
+#include <stdint.h>
+
+typedef struct rng {
+	uint64_t s;
+} rng;
+
+static inline uint64_t rng_next(rng *r)
+{
+	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* Uniform in [0, n); n > 0. The modulo bias is irrelevant at these sizes. */
+static inline uint64_t rng_below(rng *r, uint64_t n)
+{
+	return rng_next(r) % n;
+}
+
+#endif
