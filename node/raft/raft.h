@@ -126,7 +126,11 @@ typedef struct raft_config {
 	size_t max_msg_entries;      /* max entries per AppendEntries (batching bound) */
 	size_t max_msg_bytes;        /* max entry payload bytes per AppendEntries */
 	size_t max_pending_proposals;/* proposals not yet appended (0 = unlimited) */
-	uint64_t seed;               /* seeds the election timeout PRNG; no other randomness */
+	uint64_t seed;               /* seeds the election timeout PRNG; no other randomness.
+	                                Should differ on every start of a node (the node: a
+	                                random source; the simulator: seed + restart count):
+	                                it also keeps ReadIndex batch ids of a restarted node
+	                                apart from those of its previous incarnation. */
 	int planted_bug;             /* 0 = none. Honoured only when the core is compiled with
 	                                -DRAFT_PLANTED_BUGS (simulator self-tests); see
 	                                node/raft/planted_bugs.h for the list. */

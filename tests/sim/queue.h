@@ -17,6 +17,7 @@ enum sim_ev_kind {
 	EV_PARTITION, /* a new random partition */
 	EV_HEAL,      /* partition ends */
 	EV_TIMEOUT,   /* a client's pending op gives up */
+	EV_FSYNC,     /* a node's fsync returns */
 };
 
 typedef struct sim_event {

@@ -46,6 +46,12 @@ typedef struct sim_node {
 	char *kv[SIM_KEYS];
 	uint64_t *last_seq;     /* dedup: highest applied seq per process */
 	size_t last_seq_n;
+	/* group commit: written but not yet fsynced; messages wait for the fsync */
+	raft_msg **held;
+	size_t n_held, cap_held;
+	uint64_t held_index, held_term;
+	bool sync_scheduled;
+	uint64_t fsync_us;      /* this disk's fsync latency */
 } sim_node;
 
 typedef struct sim {
@@ -65,6 +71,7 @@ typedef struct sim {
 	uint64_t delay_min, delay_max;
 	uint64_t calm_delay_max;   /* the normal network the calm phase returns to */
 	size_t max_inflight, max_msg_entries;
+	bool pre_vote;
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -82,6 +89,7 @@ typedef struct sim {
 int sim_node_start(sim *s, sim_node *nd);       /* open WAL, load core */
 void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
 int sim_node_process_ready(sim *s, sim_node *nd);
+void sim_node_fsync(sim *s, sim_node *nd);       /* the pending fsync completes */
 void sim_node_free(sim_node *nd);
 
 /* sim_run.c */

@@ -1,8 +1,9 @@
 /* sim_node.c — one simulated node: the real core over the real WAL.
  *
- * Persistence is synchronous and fsynced inside each ready, so "what the disk
- * holds" is exact; a crash then keeps it all, minus a torn final write that
- * the WAL's recovery must cut. */
+ * Each ready is written at once but fsynced later (an EV_FSYNC after this
+ * disk's latency), as the node's group commit does; messages wait for that
+ * fsync. A crash keeps only what was fsynced (wal_drop_unsynced) plus,
+ * sometimes, a torn final write that the WAL's recovery must cut. */
 #include "sim_internal.h"
 
 #include <dirent.h>
@@ -85,7 +86,7 @@ int sim_node_start(sim *s, sim_node *nd)
 	c.n_voters = (size_t)s->n;
 	c.election_ticks = 10;
 	c.heartbeat_ticks = 2;
-	c.pre_vote = true;
+	c.pre_vote = s->pre_vote;
 	c.check_quorum = true;
 	/* small batches and windows make partial replication (Figure 8) reachable */
 	c.max_inflight = s->max_inflight;
@@ -150,8 +151,20 @@ static void tear_tail(sim *s, sim_node *nd)
 	sim_trace(s, "node %u: torn tail of %zu bytes on %s", nd->id, n, last);
 }
 
+static void drop_held(sim_node *nd)
+{
+	for (size_t i = 0; i < nd->n_held; i++)
+		sim_msg_free(nd->held[i]);
+	nd->n_held = 0;
+	nd->held_index = nd->held_term = 0;
+	nd->sync_scheduled = false;
+}
+
 void sim_node_crash(sim *s, sim_node *nd)
 {
+	if (wal_drop_unsynced(nd->w) != 0)
+		sim_fail(s, "node %u: wal_drop_unsynced failed", nd->id);
+	drop_held(nd);
 	raft_free(nd->r);
 	nd->r = NULL;
 	wal_close(nd->w);
@@ -170,6 +183,8 @@ void sim_node_free(sim_node *nd)
 	if (nd->w)
 		wal_close(nd->w);
 	kv_reset(nd);
+	drop_held(nd);
+	free(nd->held);
 	free(nd->log_term);
 	free(nd->log_hash);
 	memset(nd, 0, sizeof *nd);
@@ -191,7 +206,7 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 			char err[256];
 			if (!b || (rd.hs_changed && wal_batch_add_hard_state(b, &rd.hs) != 0) ||
 			    (rd.n_entries && wal_batch_add_entries(b, rd.entries, rd.n_entries) != 0) ||
-			    wal_write(nd->w, b, true, err, sizeof err) != 0) {
+			    wal_write(nd->w, b, false, err, sizeof err) != 0) {
 				wal_batch_free(b);
 				sim_fail(s, "node %u: WAL write failed", nd->id);
 				return -1;
@@ -204,9 +219,37 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 				return -1;
 			}
 		}
-		/* 3. send */
-		for (size_t i = 0; i < rd.n_msgs; i++)
-			sim_send(s, &rd.msgs[i]);
+		/* 3. send — after the fsync if anything is waiting for one */
+		bool must_wait = rd.hs_changed || rd.n_entries || nd->sync_scheduled;
+		for (size_t i = 0; i < rd.n_msgs; i++) {
+			if (!must_wait) {
+				sim_send(s, &rd.msgs[i]);
+				continue;
+			}
+			if (nd->n_held == nd->cap_held) {
+				size_t cap = nd->cap_held ? nd->cap_held * 2 : 64;
+				raft_msg **h = realloc(nd->held, cap * sizeof *h);
+				if (!h) {
+					sim_fail(s, "out of memory");
+					return -1;
+				}
+				nd->held = h;
+				nd->cap_held = cap;
+			}
+			if (!(nd->held[nd->n_held] = sim_msg_copy(&rd.msgs[i]))) {
+				sim_fail(s, "out of memory");
+				return -1;
+			}
+			nd->n_held++;
+		}
+		if (must_wait && !nd->sync_scheduled) {
+			nd->sync_scheduled = true;
+			sim_event e = { .at = s->now + nd->fsync_us, .kind = EV_FSYNC, .node = nd->id, .arg = nd->epoch };
+			if (sim_queue_push(&s->q, e) != 0) {
+				sim_fail(s, "out of memory");
+				return -1;
+			}
+		}
 		/* 4. apply */
 		for (size_t i = 0; i < rd.n_committed && !s->failed; i++)
 			sim_applied(s, nd, &rd.committed[i]);
@@ -221,11 +264,35 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 			last_t = rd.entries[rd.n_entries - 1].term;
 		}
 		raft_advance(nd->r, &rd);
-		if (last_i)
-			raft_persisted(nd->r, last_i, last_t);
+		if (last_i) {
+			nd->held_index = last_i;
+			nd->held_term = last_t;
+		}
 		sim_node_applied_reads(s, nd);
 	}
 	if (nd->up && !s->failed)
 		sim_check_leader(s, nd);
 	return s->failed ? -1 : 0;
+}
+
+void sim_node_fsync(sim *s, sim_node *nd)
+{
+	char err[256];
+	wal_batch *b = wal_batch_new();
+	if (!b || wal_write(nd->w, b, true, err, sizeof err) != 0) {
+		wal_batch_free(b);
+		sim_fail(s, "node %u: fsync failed", nd->id);
+		return;
+	}
+	wal_batch_free(b);
+	nd->sync_scheduled = false;
+	for (size_t i = 0; i < nd->n_held; i++) {
+		sim_send(s, nd->held[i]);
+		sim_msg_free(nd->held[i]);
+	}
+	nd->n_held = 0;
+	if (nd->held_index)
+		raft_persisted(nd->r, nd->held_index, nd->held_term);
+	nd->held_index = nd->held_term = 0;
+	sim_node_process_ready(s, nd);
 }

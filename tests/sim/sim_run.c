@@ -351,7 +351,7 @@ void sim_check_leader(sim *s, sim_node *nd)
 	s->out->elections++;
 	/* buggify: some new leaders crash before they finish replicating, the
 	 * situation of the paper's Figure 8 */
-	if (s->faults_on && sim_chance(&s->rng, 0.2)) {
+	if (s->faults_on && sim_chance(&s->rng, 0.3)) {
 		sim_event e = { .at = s->now + sim_below(&s->rng, 30000), .kind = EV_CRASH, .node = nd->id, .arg = 1 };
 		if (sim_queue_push(&s->q, e) != 0)
 			sim_fail(s, "out of memory");
@@ -505,7 +505,7 @@ static void heal(sim *s)
 static void handle(sim *s, sim_event *e)
 {
 	sim_node *nd = e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_CRASH ||
-				   e->kind == EV_RESTART
+				   e->kind == EV_RESTART || e->kind == EV_FSYNC
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
@@ -522,6 +522,10 @@ static void handle(sim *s, sim_event *e)
 		}
 		sim_msg_free(e->msg);
 		e->msg = NULL;
+		break;
+	case EV_FSYNC:
+		if (nd->up && e->arg == nd->epoch)
+			sim_node_fsync(s, nd);
 		break;
 	case EV_TICK:
 		if (!nd->up || e->arg != nd->epoch)
@@ -545,11 +549,14 @@ static void handle(sim *s, sim_event *e)
 			s->out->crashes++;
 			abandon_ops_at(s, nd->id);
 			sim_node_crash(s, nd);
-			push(s, (sim_event){ .at = s->now + 20000 + sim_below(&s->rng, 400000),
-					     .kind = EV_RESTART, .node = nd->id });
+			/* some restarts are quick, so the node is back while the
+			 * election it took part in is still going on */
+			uint64_t down = sim_chance(&s->rng, 0.3) ? 500 + sim_below(&s->rng, 10000)
+								 : 20000 + sim_below(&s->rng, 400000);
+			push(s, (sim_event){ .at = s->now + down, .kind = EV_RESTART, .node = nd->id });
 		}
 		if (s->faults_on && e->arg == 0) /* the random chain; targeted crashes do not extend it */
-			push(s, (sim_event){ .at = s->now + 100000 + sim_below(&s->rng, 1000000),
+			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->rng, 600000),
 					     .kind = EV_CRASH, .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 		break;
 	case EV_RESTART:
@@ -633,6 +640,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	static const size_t batch[] = { 1, 2, 16, 64 };
 	s->max_msg_entries = batch[sim_below(&s->rng, 4)];
 	s->max_inflight = 1 + sim_below(&s->rng, 4);
+	s->pre_vote = !sim_chance(&s->rng, 0.33); /* without it terms move faster */
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
@@ -649,6 +657,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	for (int i = 0; i < s->n; i++) {
 		sim_node *nd = &s->nodes[i];
 		nd->rate = 0.7 + 0.6 * (double)sim_below(&s->rng, 1000) / 1000.0;
+		nd->fsync_us = 50 + sim_below(&s->rng, 3000);
 		if (sim_node_start(s, nd) != 0) {
 			rc = -1;
 			goto done;

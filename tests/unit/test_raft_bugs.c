@@ -161,13 +161,15 @@ static void test_chaos_catches_each_bug(void **state)
 {
 	(void)state;
 	for (int bug = 1; bug <= 4; bug++) {
+		/* Longer runs than test_raft_chaos: bug 2 needs a Figure 8
+		 * history (an entry committed by counting, then overwritten). */
 		uint64_t seed = 1;
-		for (; seed <= 3000; seed++)
-			if (run_seed(seed, 3000, bug))
+		for (; seed <= 1000; seed++)
+			if (run_seed(seed, 10000, bug))
 				break;
 		if (getenv("CHAOS_STATS") != NULL)
 			fprintf(stderr, "bug %d caught by seed %llu\n", bug, (unsigned long long)seed);
-		assert_true(seed <= 3000);
+		assert_true(seed <= 1000);
 	}
 }
 

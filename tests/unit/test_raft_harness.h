@@ -45,7 +45,8 @@ typedef struct h_node {
 	uint64_t pend_index, pend_term;    /* last entry written but not yet reported */
 	/* the synced image: what survives a crash that loses unsynced writes */
 	raft_entry *sdisk;
-	size_t n_sdisk;
+	size_t n_sdisk, cap_sdisk;
+	size_t dirty_from; /* first disk slot written since the last sync */
 	raft_hard_state shs;
 	/* messages waiting for the write before them to be durable */
 	raft_msg *held;
@@ -157,6 +158,7 @@ static inline void h_init(h_cluster *c, size_t n, void (*tweak)(raft_config *, s
 			tweak(&nd->cfg, i);
 		nd->hs.vote = RAFT_NONE;
 		nd->shs.vote = RAFT_NONE;
+		nd->dirty_from = 0;
 		nd->first_written_since_mark = UINT64_MAX;
 		h_start(c, i);
 	}
@@ -169,6 +171,7 @@ static inline void h_disk_free(h_node *nd)
 	free(nd->disk);
 	nd->disk = NULL;
 	nd->n_disk = nd->cap_disk = 0;
+	nd->dirty_from = 0;
 }
 
 static inline void h_free(h_cluster *c)
@@ -215,6 +218,8 @@ static inline void h_disk_write(h_node *nd, const raft_entry *ents, size_t n)
 	/* remove every stored entry with index >= ents[0].index, then append */
 	size_t keep = (size_t)(ents[0].index - nd->snap_index - 1);
 	assert_true(keep <= nd->n_disk);
+	if (keep < nd->dirty_from)
+		nd->dirty_from = keep;
 	for (size_t k = keep; k < nd->n_disk; k++)
 		free(nd->disk[k].data);
 	nd->n_disk = keep;
@@ -261,12 +266,21 @@ static inline void h_entries_free(raft_entry *e, size_t n)
 static inline void h_persist(h_cluster *c, size_t i)
 {
 	h_node *nd = &c->nodes[i];
-	h_entries_free(nd->sdisk, nd->n_sdisk);
-	nd->sdisk = calloc(nd->n_disk ? nd->n_disk : 1, sizeof(raft_entry));
-	assert_non_null(nd->sdisk);
-	for (size_t k = 0; k < nd->n_disk; k++)
+	/* copy only what was written since the last sync */
+	size_t from = nd->dirty_from < nd->n_sdisk ? nd->dirty_from : nd->n_sdisk;
+	for (size_t k = from; k < nd->n_sdisk; k++)
+		free(nd->sdisk[k].data);
+	if (nd->n_disk > nd->cap_sdisk) {
+		size_t ncap = nd->n_disk * 2;
+		raft_entry *d = realloc(nd->sdisk, ncap * sizeof(raft_entry));
+		assert_non_null(d);
+		nd->sdisk = d;
+		nd->cap_sdisk = ncap;
+	}
+	for (size_t k = from; k < nd->n_disk; k++)
 		h_entry_copy(&nd->sdisk[k], &nd->disk[k]);
 	nd->n_sdisk = nd->n_disk;
+	nd->dirty_from = SIZE_MAX;
 	nd->shs = nd->hs;
 	for (size_t k = 0; k < nd->n_held; k++) {
 		h_net_push(c, &nd->held[k]);
@@ -514,9 +528,11 @@ static inline void h_crash(h_cluster *c, size_t i, bool lose_unsynced)
 	if (lose_unsynced) {
 		h_disk_free(nd);
 		nd->disk = nd->sdisk;
-		nd->n_disk = nd->cap_disk = nd->n_sdisk;
+		nd->n_disk = nd->n_sdisk;
+		nd->cap_disk = nd->cap_sdisk;
 		nd->sdisk = NULL;
-		nd->n_sdisk = 0;
+		nd->n_sdisk = nd->cap_sdisk = 0;
+		nd->dirty_from = 0;
 		nd->hs = nd->shs;
 		h_persist(c, i); /* re-take the synced image */
 	}

@@ -363,6 +363,39 @@ static void test_persisted_after_truncation(void **state)
 	raft_free(r);
 }
 
+static void tiny_queue(raft_config *cfg, size_t i)
+{
+	(void)i;
+	cfg->max_pending_proposals = 4;
+}
+
+/* Flow control: a leader that cannot commit stops taking proposals at
+ * max_pending_proposals uncommitted entries (EBUSY = not proposed), and so
+ * does a follower's forward queue; both recover once things move. */
+static void test_pending_limit(void **state)
+{
+	(void)state;
+	h_cluster c;
+	h_init(&c, 3, tiny_queue);
+	int l = h_elect(&c);
+	h_tick(&c, 2);
+	size_t f = ((size_t)l + 1) % 3;
+	uint64_t idx;
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(raft_propose(c.nodes[f].r, "q", 1, &idx), RAFT_OK);
+	assert_int_equal(raft_propose(c.nodes[f].r, "q", 1, &idx), RAFT_EBUSY);
+	h_isolate(&c, (size_t)l, true);
+	for (int k = 0; k < 4; k++)
+		assert_int_equal(raft_propose(c.nodes[l].r, "p", 1, &idx), RAFT_OK);
+	assert_int_equal(raft_propose(c.nodes[l].r, "p", 1, &idx), RAFT_EBUSY);
+	h_settle(&c);
+	h_isolate(&c, (size_t)l, false);
+	h_tick(&c, 3);
+	assert_int_equal(raft_propose(c.nodes[l].r, "p", 1, &idx), RAFT_OK);
+	assert_int_equal(raft_propose(c.nodes[f].r, "q", 1, &idx), RAFT_OK);
+	h_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -375,6 +408,7 @@ int main(void)
 		cmocka_unit_test(test_restart),
 		cmocka_unit_test(test_load_validation),
 		cmocka_unit_test(test_persisted_after_truncation),
+		cmocka_unit_test(test_pending_limit),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,219 @@
+/*
+ * core.h — the internal state of a raft node and the functions the core's
+ * files share. Nothing here is visible to callers of raft.h.
+ *
+ * Naming: functions are prefixed by the file that defines them
+ * (election_*, repl_*, readidx_*, proposal_*, transfer_*, outbox_*,
+ * progress_*, quorum_*).
+ */
+#ifndef RAFTKV_RAFT_CORE_H
+#define RAFTKV_RAFT_CORE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "log.h"
+#include "planted_bugs.h"
+#include "raft.h"
+#include "ring.h"
+
+/* ctx of a VOTE sent because of TIMEOUT_NOW: voters then ignore their leader
+ * lease, since the current leader itself asked for the election. */
+#define RAFT_CTX_TRANSFER 1u
+
+/* ---------------------------------------------------------------- progress */
+
+enum progress_state {
+	PROGRESS_PROBE = 0,     /* next unknown: one APPEND at a time until one is accepted */
+	PROGRESS_REPLICATE = 1, /* streaming: next advanced optimistically, up to max_inflight */
+};
+
+/* What the leader knows of one voter (Raft §5.3 nextIndex/matchIndex, plus
+ * flow control). The slot of the leader itself is kept but unused. */
+typedef struct progress {
+	uint32_t id;
+	uint64_t match;
+	uint64_t next;
+	uint8_t state;
+	bool probe_sent;     /* PROBE: an APPEND is out, wait for its answer or a heartbeat */
+	bool recent_active;  /* heard from since the last check-quorum round */
+	bool heard;          /* last_heard is valid */
+	uint64_t last_heard; /* r->now when its last response arrived (lease) */
+	uint64_t read_acked; /* highest ReadIndex round it acknowledged */
+	uint64_t sent_commit;/* commit index carried by the last APPEND sent to it */
+	/* ring of the last index of each APPEND in flight (REPLICATE only) */
+	uint64_t *infl;
+	size_t infl_head, infl_len, infl_cap;
+} progress;
+
+int progress_init(progress *p, uint32_t id, size_t max_inflight);
+void progress_free(progress *p);
+void progress_reset(progress *p, uint64_t next);
+void progress_become_probe(progress *p, uint64_t next);
+void progress_become_replicate(progress *p);
+bool progress_infl_full(const progress *p);
+void progress_infl_add(progress *p, uint64_t last);
+void progress_infl_free_to(progress *p, uint64_t index);
+void progress_infl_free_first(progress *p);
+
+/* ------------------------------------------------------------------ quorum */
+
+/* The largest value that at least a majority of vals[0..n) reach (sorts vals). */
+uint64_t quorum_value(uint64_t *vals, size_t n);
+static inline size_t quorum_size(size_t n) { return n / 2 + 1; }
+
+/* ------------------------------------------------------------------- reads */
+
+typedef struct leader_read {
+	uint64_t ctx;
+	uint64_t index; /* commit index recorded for it */
+	uint64_t seq;   /* heartbeat round that confirms it; 0 = waiting for a commit in this term */
+	uint32_t from;  /* requesting node (this node's id for a local read) */
+} leader_read;
+
+typedef struct follower_read {
+	uint64_t ctx;
+	uint64_t batch;     /* READ_INDEX message it went out in; 0 = not sent yet */
+	uint64_t sent_tick; /* r->now when that batch was sent */
+} follower_read;
+
+/* Extra bookkeeping kept beside every queued message. */
+typedef struct outbox_meta {
+	uint64_t ent_from;     /* APPEND: index of its first entry (entries resolved at get_ready) */
+	uint64_t ent_last_term;/* APPEND: term of its last entry, to detect a truncated log */
+	raft_entry *owned;     /* PROPOSE: entries (and their data) owned by the message */
+} outbox_meta;
+
+/* One outstanding persistence batch handed out in a ready. */
+typedef struct persist_batch {
+	uint64_t last_index; /* last entry of the batch, as passed back by raft_persisted */
+	uint64_t last_term;
+	uint64_t durable;    /* prefix that matches the in-memory log once it is durable */
+} persist_batch;
+
+/* -------------------------------------------------------------------- node */
+
+struct raft {
+	raft_config cfg;
+	uint32_t voters[RAFT_MAX_NODES];
+	size_t n_voters;
+	size_t self;  /* slot of this node in voters[] */
+	uint64_t prng;
+
+	/* hard state (Figure 2: currentTerm, votedFor) and commitIndex */
+	uint64_t term;
+	uint32_t vote;
+	bool vote_unrecorded; /* planted bug 3 */
+	uint64_t commit;
+
+	uint8_t role;
+	uint32_t leader;
+
+	raft_log log;
+	uint64_t applied;     /* last index handed out in ready.committed */
+	uint64_t unsent_from; /* first index not yet handed out in ready.entries */
+	uint64_t persisted;   /* durable prefix of the log on this node */
+	ring persist_q;       /* of persist_batch, handed out, not yet persisted */
+
+	/* timers (in ticks) */
+	uint64_t now;
+	int election_elapsed;  /* followers: since the leader was last heard; leader: check-quorum round */
+	int heartbeat_elapsed;
+	int randomized_timeout;
+
+	/* elections: bit i = voters[i] answered */
+	uint32_t granted;
+	uint32_t rejected;
+
+	/* leader state */
+	progress prs[RAFT_MAX_NODES];
+	bool bcast_pending;      /* new entries or commit to send at the next ready */
+	uint32_t transfer_to;    /* leader transfer target, RAFT_NONE when none */
+	int transfer_elapsed;
+
+	/* ReadIndex */
+	ring lreads;             /* of leader_read, in seq order */
+	uint64_t read_seq;       /* last heartbeat round started */
+	bool read_round_wanted;  /* reads wait for the next round */
+	ring freads;             /* of follower_read, in batch order */
+	size_t freads_unsent;    /* trailing entries of freads with batch 0 */
+	uint64_t fread_batch;    /* last batch number sent */
+
+	/* proposals waiting to be forwarded to the leader */
+	raft_entry *fwd;
+	size_t n_fwd, cap_fwd;
+
+	/* the ready under construction */
+	raft_msg *msgs;
+	outbox_meta *msg_meta;
+	size_t n_msgs, cap_msgs;
+	raft_read_state *reads;
+	size_t n_reads, cap_reads;
+	raft_hard_state prev_hs;  /* last hard state handed out */
+	uint8_t prev_role;
+	uint32_t prev_leader;
+	bool in_ready;
+	uint64_t rd_last_index;   /* last entry handed out by the current ready */
+	uint64_t rd_applied;      /* last committed entry handed out by the current ready */
+	uint64_t enomem_drops;    /* messages dropped for lack of memory (counted, like network loss) */
+};
+
+/* raft.c */
+uint64_t raft_rand(raft *r);
+size_t raft_voter_slot(const raft *r, uint32_t id); /* n_voters when unknown */
+raft_hard_state raft_hard_state_now(const raft *r);
+bool raft_committed_in_term(const raft *r);
+
+/* outbox.c: queued messages (dropped, like a lossy network, on ENOMEM) */
+raft_msg *outbox_push(raft *r, uint8_t type, uint32_t to);
+int outbox_push_read(raft *r, uint64_t ctx, uint64_t index);
+void outbox_resolve(raft *r);
+void outbox_clear(raft *r);
+
+/* election.c */
+void election_reset_timeout(raft *r);
+void election_become_follower(raft *r, uint64_t term, uint32_t leader);
+void election_become_leader(raft *r);
+void election_campaign(raft *r, bool transfer);
+void election_recv_vote_req(raft *r, const raft_msg *m);
+void election_recv_vote_resp(raft *r, const raft_msg *m, bool force_grant);
+void election_set_leader(raft *r, uint32_t leader);
+bool election_in_lease(const raft *r);
+
+/* replication.c */
+bool repl_send_append(raft *r, progress *p, bool allow_empty);
+void repl_send_all(raft *r, progress *p);
+void repl_flush(raft *r);
+void repl_bcast_heartbeat(raft *r, uint64_t ctx);
+int repl_recv_append(raft *r, const raft_msg *m);
+void repl_recv_append_resp(raft *r, const raft_msg *m);
+void repl_recv_heartbeat(raft *r, const raft_msg *m);
+void repl_recv_heartbeat_resp(raft *r, const raft_msg *m);
+bool repl_maybe_commit(raft *r);
+void repl_on_truncate(raft *r, uint64_t index);
+
+/* read_index.c */
+int readidx_leader_add(raft *r, uint32_t from, uint64_t ctx);
+void readidx_on_commit(raft *r);
+void readidx_on_ack(raft *r);
+void readidx_leader_lost(raft *r);
+void readidx_on_leader_change(raft *r);
+void readidx_recv_req(raft *r, const raft_msg *m);
+void readidx_recv_resp(raft *r, const raft_msg *m);
+void readidx_flush(raft *r);
+void readidx_tick(raft *r);
+void readidx_free(raft *r);
+void readidx_init_batch(raft *r);
+
+/* proposal.c */
+int proposal_append(raft *r, uint8_t type, const void *data, uint32_t len);
+void proposal_recv(raft *r, const raft_msg *m);
+void proposal_flush(raft *r);
+void proposal_free_fwd(raft *r);
+
+/* transfer.c */
+void transfer_recv_timeout_now(raft *r, const raft_msg *m);
+void transfer_on_progress(raft *r, progress *p);
+void transfer_tick(raft *r);
+
+#endif

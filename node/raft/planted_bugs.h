@@ -1,0 +1,28 @@
+/*
+ * planted_bugs.h — deliberate safety bugs, for proving that the simulator's
+ * checkers catch real violations.
+ *
+ * They exist only in a core compiled with -DRAFT_PLANTED_BUGS; in every other
+ * build PLANTED_BUG(r, n) is the constant 0 and the compiler removes the code
+ * it guards. raft_config.planted_bug picks one:
+ *
+ *   1  a candidate counts vote responses from an older term as grants
+ *      (election safety: two leaders in one term);
+ *   2  the leader commits an entry of an earlier term by counting replicas,
+ *      ignoring the current-term rule of Raft §5.4.2 / Figure 8
+ *      (a committed entry can be overwritten);
+ *   3  a node granting a vote does not record it in the hard state, so the
+ *      vote is never persisted and is forgotten on restart (double voting);
+ *   4  the leader serves ReadIndex without waiting for an entry of its own
+ *      term to commit (a new leader can serve a stale read).
+ */
+#ifndef RAFTKV_RAFT_PLANTED_BUGS_H
+#define RAFTKV_RAFT_PLANTED_BUGS_H
+
+#ifdef RAFT_PLANTED_BUGS
+#define PLANTED_BUG(r, n) ((r)->cfg.planted_bug == (n))
+#else
+#define PLANTED_BUG(r, n) 0
+#endif
+
+#endif

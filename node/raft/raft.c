@@ -1,0 +1,311 @@
+/*
+ * raft.c — the node object: creation, restart, ticks, status, names.
+ * The protocol itself lives in election.c, replication.c, read_index.c,
+ * proposal.c and transfer.c; step.c routes messages to them.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core.h"
+
+void raft_config_defaults(raft_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->id = RAFT_NONE;
+	c->election_ticks = 10;
+	c->heartbeat_ticks = 1;
+	c->pre_vote = true;
+	c->check_quorum = true;
+	c->max_inflight = 64;
+	c->max_msg_entries = 512;
+	c->max_msg_bytes = 1u << 20;
+	c->max_pending_proposals = 10000;
+}
+
+/* splitmix64: tiny, and its output is well mixed even for seeds 0, 1, 2... */
+uint64_t raft_rand(raft *r)
+{
+	uint64_t z = (r->prng += 0x9e3779b97f4a7c15ull);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+size_t raft_voter_slot(const raft *r, uint32_t id)
+{
+	for (size_t i = 0; i < r->n_voters; i++)
+		if (r->voters[i] == id)
+			return i;
+	return r->n_voters;
+}
+
+raft_hard_state raft_hard_state_now(const raft *r)
+{
+	raft_hard_state hs = {.term = r->term, .vote = r->vote, .commit = r->commit};
+	if (r->vote_unrecorded)
+		hs.vote = RAFT_NONE; /* planted bug 3 */
+	return hs;
+}
+
+bool raft_committed_in_term(const raft *r)
+{
+	uint64_t t;
+	return log_term(&r->log, r->commit, &t) && t == r->term;
+}
+
+static bool config_valid(const raft_config *c)
+{
+	if (c == NULL || c->voters == NULL || c->n_voters < 1 || c->n_voters > RAFT_MAX_NODES)
+		return false;
+	if (c->election_ticks < 2 || c->heartbeat_ticks < 1 ||
+	    c->heartbeat_ticks >= c->election_ticks)
+		return false;
+	if (c->max_inflight < 1 || c->max_msg_entries < 1 || c->max_msg_bytes < 1)
+		return false;
+	bool self = false;
+	for (size_t i = 0; i < c->n_voters; i++) {
+		if (c->voters[i] == RAFT_NONE)
+			return false;
+		for (size_t j = 0; j < i; j++)
+			if (c->voters[j] == c->voters[i])
+				return false;
+		if (c->voters[i] == c->id)
+			self = true;
+	}
+	return self;
+}
+
+raft *raft_new(const raft_config *c)
+{
+	if (!config_valid(c))
+		return NULL;
+	raft *r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return NULL;
+	r->cfg = *c;
+	r->n_voters = c->n_voters;
+	memcpy(r->voters, c->voters, c->n_voters * sizeof(uint32_t));
+	r->cfg.voters = r->voters;
+	r->self = raft_voter_slot(r, c->id);
+	r->prng = c->seed;
+	r->vote = RAFT_NONE;
+	r->leader = RAFT_NONE;
+	r->role = RAFT_FOLLOWER;
+	r->transfer_to = RAFT_NONE;
+	r->unsent_from = 1;
+	r->prev_hs.vote = RAFT_NONE;
+	r->prev_role = RAFT_FOLLOWER;
+	r->prev_leader = RAFT_NONE;
+	log_init(&r->log);
+	ring_init(&r->persist_q, sizeof(persist_batch));
+	ring_init(&r->lreads, sizeof(leader_read));
+	ring_init(&r->freads, sizeof(follower_read));
+	for (size_t i = 0; i < r->n_voters; i++) {
+		if (progress_init(&r->prs[i], r->voters[i], c->max_inflight) != 0) {
+			raft_free(r);
+			return NULL;
+		}
+	}
+	election_reset_timeout(r);
+	readidx_init_batch(r);
+	return r;
+}
+
+void raft_free(raft *r)
+{
+	if (r == NULL)
+		return;
+	outbox_clear(r); /* frees the entries owned by queued PROPOSE messages */
+	free(r->msgs);
+	free(r->msg_meta);
+	free(r->reads);
+	proposal_free_fwd(r);
+	free(r->fwd);
+	readidx_free(r);
+	ring_free(&r->persist_q);
+	for (size_t i = 0; i < r->n_voters; i++)
+		progress_free(&r->prs[i]);
+	log_free(&r->log);
+	free(r);
+}
+
+int raft_load(raft *r, const raft_hard_state *hs, uint64_t snap_index,
+	      uint64_t snap_term, const raft_entry *entries, size_t n)
+{
+	if (r->in_ready || hs == NULL || (n > 0 && entries == NULL))
+		return RAFT_EINVAL;
+	if (log_last_index(&r->log) != 0 || r->term != 0)
+		return RAFT_EINVAL; /* only before anything else happened */
+	if (hs->vote != RAFT_NONE && raft_voter_slot(r, hs->vote) == r->n_voters)
+		return RAFT_EINVAL;
+	uint64_t prev = snap_term;
+	for (size_t i = 0; i < n; i++) {
+		const raft_entry *e = &entries[i];
+		if (e->index != snap_index + 1 + i || e->term < prev || e->term > hs->term ||
+		    (e->len > 0 && e->data == NULL))
+			return RAFT_EINVAL;
+		prev = e->term;
+	}
+	if (snap_term > hs->term)
+		return RAFT_EINVAL;
+	log_reset(&r->log, snap_index, snap_term);
+	for (size_t i = 0; i < n; i++) {
+		if (log_append(&r->log, entries[i].term, entries[i].type, entries[i].data,
+			       entries[i].len) != 0) {
+			log_reset(&r->log, 0, 0);
+			return RAFT_ENOMEM;
+		}
+	}
+	uint64_t last = log_last_index(&r->log);
+	r->term = hs->term;
+	r->vote = hs->vote;
+	r->commit = hs->commit > last ? last : hs->commit;
+	if (r->commit < snap_index)
+		r->commit = snap_index; /* a snapshot only holds committed state */
+	r->applied = snap_index;    /* the caller restored the snapshot itself */
+	r->unsent_from = last + 1;
+	r->persisted = last;
+	r->prev_hs = *hs;
+	/* Mix the durable state into the PRNG: a node restarted with the same
+	 * seed still draws different timeouts and read batch ids than before. */
+	r->prng ^= (hs->term * 0x9e3779b97f4a7c15ull) ^ (last * 0xc2b2ae3d27d4eb4full) ^
+		   (r->commit * 0x165667b19e3779f9ull) ^ hs->vote;
+	election_reset_timeout(r);
+	readidx_init_batch(r);
+	return RAFT_OK;
+}
+
+void raft_tick(raft *r)
+{
+	if (r->in_ready)
+		return;
+	r->now++;
+	if (r->role == RAFT_LEADER) {
+		r->heartbeat_elapsed++;
+		if (++r->election_elapsed >= r->cfg.election_ticks) {
+			r->election_elapsed = 0;
+			if (r->cfg.check_quorum) {
+				size_t active = 1;
+				for (size_t i = 0; i < r->n_voters; i++) {
+					if (i != r->self && r->prs[i].recent_active)
+						active++;
+					r->prs[i].recent_active = false;
+				}
+				if (active < quorum_size(r->n_voters)) {
+					/* §6.2 of the thesis: a leader cut off from a
+					 * majority stops acting as one. */
+					election_become_follower(r, r->term, RAFT_NONE);
+					return;
+				}
+			}
+		}
+		transfer_tick(r);
+		if (r->heartbeat_elapsed >= r->cfg.heartbeat_ticks) {
+			r->heartbeat_elapsed = 0;
+			repl_bcast_heartbeat(r, r->read_seq);
+		}
+		return;
+	}
+	readidx_tick(r);
+	if (++r->election_elapsed >= r->randomized_timeout)
+		election_campaign(r, false);
+}
+
+void raft_campaign(raft *r)
+{
+	if (r->in_ready)
+		return;
+	election_campaign(r, false);
+}
+
+int raft_read_index(raft *r, uint64_t ctx)
+{
+	if (r->in_ready)
+		return RAFT_EINVAL;
+	if (r->role == RAFT_LEADER)
+		return readidx_leader_add(r, r->cfg.id, ctx);
+	if (r->leader == RAFT_NONE)
+		return RAFT_ENOLEADER;
+	follower_read *fr = ring_push(&r->freads);
+	if (fr == NULL)
+		return RAFT_ENOMEM;
+	fr->ctx = ctx;
+	fr->batch = 0;
+	fr->sent_tick = 0;
+	r->freads_unsent++;
+	return RAFT_OK;
+}
+
+bool raft_lease_valid(const raft *r)
+{
+	if (r->role != RAFT_LEADER)
+		return false;
+	size_t fresh = 1;
+	for (size_t i = 0; i < r->n_voters; i++) {
+		const progress *p = &r->prs[i];
+		if (i != r->self && p->heard && r->now - p->last_heard < (uint64_t)r->cfg.election_ticks)
+			fresh++;
+	}
+	return fresh >= quorum_size(r->n_voters);
+}
+
+void raft_get_status(const raft *r, raft_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	st->id = r->cfg.id;
+	st->role = r->role;
+	st->term = r->term;
+	st->vote = r->vote;
+	st->leader = r->leader;
+	st->commit = r->commit;
+	st->applied = r->applied;
+	st->first_index = log_first_index(&r->log);
+	st->last_index = log_last_index(&r->log);
+	st->last_term = log_last_term(&r->log);
+	st->n_peers = r->n_voters;
+	for (size_t i = 0; i < r->n_voters; i++) {
+		raft_peer_status *ps = &st->peers[i];
+		ps->id = r->voters[i];
+		if (r->role != RAFT_LEADER)
+			continue;
+		if (i == r->self) {
+			ps->match = r->persisted;
+			ps->next = log_last_index(&r->log) + 1;
+			ps->recent_active = true;
+		} else {
+			ps->match = r->prs[i].match;
+			ps->next = r->prs[i].next;
+			ps->recent_active = r->prs[i].recent_active;
+		}
+	}
+}
+
+const char *raft_role_name(uint8_t role)
+{
+	switch (role) {
+	case RAFT_FOLLOWER: return "follower";
+	case RAFT_PRECANDIDATE: return "precandidate";
+	case RAFT_CANDIDATE: return "candidate";
+	case RAFT_LEADER: return "leader";
+	default: return "unknown";
+	}
+}
+
+const char *raft_msg_type_name(uint8_t type)
+{
+	switch (type) {
+	case RAFT_MSG_PREVOTE: return "prevote";
+	case RAFT_MSG_PREVOTE_RESP: return "prevote_resp";
+	case RAFT_MSG_VOTE: return "vote";
+	case RAFT_MSG_VOTE_RESP: return "vote_resp";
+	case RAFT_MSG_APPEND: return "append";
+	case RAFT_MSG_APPEND_RESP: return "append_resp";
+	case RAFT_MSG_HEARTBEAT: return "heartbeat";
+	case RAFT_MSG_HEARTBEAT_RESP: return "heartbeat_resp";
+	case RAFT_MSG_PROPOSE: return "propose";
+	case RAFT_MSG_READ_INDEX: return "read_index";
+	case RAFT_MSG_READ_INDEX_RESP: return "read_index_resp";
+	case RAFT_MSG_TIMEOUT_NOW: return "timeout_now";
+	default: return "unknown";
+	}
+}
