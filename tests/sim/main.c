@@ -64,9 +64,11 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
 			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok);
 		if (!o.ok) {
+			char bug[32] = "";
+			if (p.planted_bug)
+				snprintf(bug, sizeof bug, " BUG=%d", p.planted_bug);
 			printf("FAIL seed %llu%s: %s\n  replay: make sim SEED=%llu%s\n", (unsigned long long)p.seed,
-			       p.planted_bug ? " (planted bug)" : "", o.what, (unsigned long long)p.seed,
-			       p.planted_bug ? " BUG=n" : "");
+			       p.planted_bug ? " (planted bug)" : "", o.what, (unsigned long long)p.seed, bug);
 			fflush(stdout);
 			fails++;
 			if (*first_fail == 0 || p.seed < *first_fail)
