@@ -1,0 +1,39 @@
+/*
+ * kv_dedup.h — remembers which commands have been applied, so that a command
+ * reaching the log twice (a forwarded proposal duplicated by the network or
+ * re-sent) takes effect once.
+ *
+ * A command is named by (origin node, origin boot nonce, request id). Per
+ * origin node the record keeps the newest boot nonce seen and a sliding window
+ * of the last KV_DEDUP_WINDOW request ids of that boot. Everything depends only
+ * on the order of the log, so every replica reaches the same verdicts.
+ *
+ * Verdicts for an id that cannot be proven new are conservative: a command of
+ * an older boot (that process is gone, nobody waits for it) or older than the
+ * window is refused rather than risk applying it twice. Its proposer, if still
+ * waiting, answers "unknown outcome" (504), which stays true.
+ */
+#ifndef RAFTKV_KV_DEDUP_H
+#define RAFTKV_KV_DEDUP_H
+
+#include <stdint.h>
+
+#define KV_DEDUP_WINDOW 65536u /* request ids remembered per origin */
+#define KV_DEDUP_MAX_ORIGINS 64u
+
+enum kv_dedup_verdict {
+	KV_DEDUP_NEW = 0,   /* first time: apply it (now recorded) */
+	KV_DEDUP_SEEN = 1,  /* already applied: skip */
+	KV_DEDUP_STALE = 2, /* too old to tell: skip */
+};
+
+typedef struct kv_dedup kv_dedup;
+
+kv_dedup *kv_dedup_new(void);
+void kv_dedup_free(kv_dedup *d);
+
+/* Checks (origin, nonce, id) and records it when new. Returns a verdict, or
+ * -1 on ENOMEM (nothing recorded). */
+int kv_dedup_check(kv_dedup *d, uint32_t origin, uint64_t nonce, uint64_t id);
+
+#endif

@@ -1,0 +1,54 @@
+/*
+ * config.h — the node's command line (contract section 1).
+ *
+ * The cluster spelling is goraft kvapi's: "ID,RAFTADDR;ID,RAFTADDR;...", with
+ * an optional third field per member, its HTTP address ("0,:3030,:2020;...").
+ * Every flag is accepted as --flag VALUE, --flag=VALUE or Go's -flag VALUE.
+ */
+#ifndef RAFTKV_CONFIG_H
+#define RAFTKV_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "../raft/raft.h"
+
+#define RAFTKV_VERSION "0.1.0"
+
+typedef struct node_member {
+	uint32_t id;
+	char *raft_addr;
+	char *http_addr; /* NULL when the cluster string does not say */
+} node_member;
+
+typedef struct node_config {
+	uint32_t id;
+	char *http_addr;
+	char *cluster;      /* the --cluster string as given */
+	node_member members[RAFT_MAX_NODES];
+	size_t n_members;
+	char *data_dir;
+	bool enable_faults;
+	char *admin_token;  /* NULL = no token required */
+	size_t max_key_bytes;
+	size_t max_value_bytes;
+	uint32_t request_timeout_ms;
+	uint32_t tick_ms;
+	int election_ticks;
+	int heartbeat_ticks;
+	bool pre_vote;
+	bool show_help;
+	bool show_version;
+} node_config;
+
+/* Parses argv into c (defaults first). 0, or -1 with one line in err. */
+int config_parse(int argc, char **argv, node_config *c, char *err, size_t errlen);
+void config_free(node_config *c);
+void config_print_help(FILE *out);
+
+/* The member entry of id, or NULL. */
+const node_member *config_member(const node_config *c, uint32_t id);
+
+#endif

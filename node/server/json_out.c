@@ -1,0 +1,52 @@
+/* json_out.c — hand-written JSON output (see json_out.h). */
+#include "json_out.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int json_raw(bytebuf *b, const char *s)
+{
+	return bytebuf_append_str(b, s);
+}
+
+int json_str(bytebuf *b, const void *p, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const uint8_t *s = p;
+	/* Worst case every byte becomes a 6-byte \u00XX escape. */
+	if (len > (SIZE_MAX - 2) / 6 || bytebuf_reserve(b, len * 6 + 2) != 0)
+		return -1;
+	uint8_t *o = b->data + b->len;
+	*o++ = '"';
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = c;
+		} else if (c < 0x20) {
+			*o++ = '\\';
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = (uint8_t)hex[c >> 4];
+			*o++ = (uint8_t)hex[c & 15];
+		} else {
+			*o++ = c;
+		}
+	}
+	*o++ = '"';
+	b->len = (size_t)(o - b->data);
+	return 0;
+}
+
+int json_cstr(bytebuf *b, const char *s)
+{
+	return json_str(b, s, strlen(s));
+}
+
+int json_u64(bytebuf *b, uint64_t v)
+{
+	char tmp[24];
+	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
+	return bytebuf_append(b, tmp, (size_t)n);
+}

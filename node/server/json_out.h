@@ -1,0 +1,23 @@
+/*
+ * json_out.h — writing JSON responses straight into a byte buffer. The hot
+ * paths (GET and PUT answers) are small fixed shapes, so they are written by
+ * hand rather than through a DOM, which would cost several allocations each.
+ */
+#ifndef RAFTKV_JSON_OUT_H
+#define RAFTKV_JSON_OUT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../common/bytebuf.h"
+
+/* Each returns 0, or -1 on ENOMEM (the buffer then holds a partial answer
+ * that the caller discards). */
+int json_raw(bytebuf *b, const char *s);
+/* A JSON string: quotes added, ", \ and control bytes escaped; the bytes are
+ * expected to be valid UTF-8 and are copied as they are. */
+int json_str(bytebuf *b, const void *p, size_t len);
+int json_cstr(bytebuf *b, const char *s);
+int json_u64(bytebuf *b, uint64_t v);
+
+#endif

@@ -1,0 +1,23 @@
+/*
+ * meta.h — the data directory's identity file, <data-dir>/meta.json
+ * {"node":ID,"cluster":"..."}, and the lock that keeps two processes out of
+ * one directory.
+ *
+ * The file is written once, on first start, atomically (write a temporary,
+ * fsync it, rename, fsync the directory), so a crash leaves either no file or
+ * a whole one. A later start with another --node is refused: pointing node 1
+ * at node 0's log would let one disk vote twice.
+ */
+#ifndef RAFTKV_META_H
+#define RAFTKV_META_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Creates dir (and parents) if needed, takes an exclusive lock on
+ * dir/LOCK (kept until the process exits), then checks or writes meta.json.
+ * *lock_fd receives the lock's descriptor. 0, or -1 with one line in err. */
+int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_fd,
+		 char *err, size_t errlen);
+
+#endif

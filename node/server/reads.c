@@ -1,0 +1,190 @@
+/*
+ * reads.c — linearizable reads by ReadIndex, batched.
+ *
+ * Reads arriving in one loop turn share one raft_read_index call (one
+ * heartbeat round on the leader, one READ_INDEX message from a follower):
+ *
+ *   open batch --reads_flush--> asked --read state--> waiting --applied--> served
+ *
+ * A read is served from the local state machine once applied >= the batch's
+ * read index. A refusal (index 0: no leader, leadership lost) answers 503:
+ * a read has no effect, so failing it is always a definite answer.
+ * Batches hold request ids, not pointers: a read that timed out meanwhile is
+ * simply no longer in the pending table.
+ */
+#include <stdlib.h>
+
+#include "http_reply.h"
+#include "server_internal.h"
+
+void reads_init(read_queue *q)
+{
+	q->open = NULL;
+	q->asked = q->asked_tail = NULL;
+	q->waiting = NULL;
+	q->next_ctx = 1;
+}
+
+static void batch_free(read_batch *b)
+{
+	if (b == NULL)
+		return;
+	free(b->ids);
+	free(b);
+}
+
+static void free_list(read_batch *b)
+{
+	while (b != NULL) {
+		read_batch *next = b->next;
+		batch_free(b);
+		b = next;
+	}
+}
+
+void reads_destroy(read_queue *q)
+{
+	batch_free(q->open);
+	free_list(q->asked);
+	free_list(q->waiting);
+	reads_init(q);
+}
+
+int reads_add(server *s, pending *p)
+{
+	read_queue *q = &s->reads;
+	if (q->open == NULL) {
+		q->open = calloc(1, sizeof *q->open);
+		if (q->open == NULL)
+			return -1;
+		q->open->created_ms = server_real_ms(s);
+	}
+	read_batch *b = q->open;
+	if (b->n == b->cap) {
+		size_t cap = b->cap ? b->cap * 2 : 16;
+		uint64_t *ids = realloc(b->ids, cap * sizeof *ids);
+		if (ids == NULL)
+			return -1;
+		b->ids = ids;
+		b->cap = cap;
+	}
+	b->ids[b->n++] = p->id;
+	server_kick(s);
+	return 0;
+}
+
+/* Answers every read of b still waiting: served locally, or failed. */
+static void finish_batch(server *s, read_batch *b, bool serve)
+{
+	for (size_t i = 0; i < b->n; i++) {
+		pending *p = pending_find(&s->pending, b->ids[i]);
+		if (p == NULL)
+			continue;
+		if (serve) {
+			const uint8_t *v = NULL;
+			size_t vlen = 0;
+			bool found = kv_store_get(s->kv.store, (const uint8_t *)p->key, p->klen, &v, &vlen);
+			out_value(s, p->key, p->klen, found, v, vlen);
+			pending_answer_out(s, p, found ? 200 : 404);
+		} else {
+			pending_answer_error(s, p, 503, "no leader",
+					     "The read could not be confirmed with a leader; it had no effect.");
+		}
+	}
+	batch_free(b);
+}
+
+void reads_flush(server *s)
+{
+	read_queue *q = &s->reads;
+	read_batch *b = q->open;
+	if (b == NULL)
+		return;
+	q->open = NULL;
+	b->ctx = q->next_ctx++;
+	if (raft_read_index(s->raft, b->ctx) != RAFT_OK) {
+		finish_batch(s, b, false);
+		return;
+	}
+	s->metrics.reads_linearizable += b->n;
+	if (q->asked_tail != NULL)
+		q->asked_tail->next = b;
+	else
+		q->asked = b;
+	q->asked_tail = b;
+}
+
+/* Inserts b into the waiting list, kept sorted by read index. Indexes arrive
+ * mostly in order, so the walk is short. */
+static void wait_for_apply(read_queue *q, read_batch *b)
+{
+	read_batch **pp = &q->waiting;
+	while (*pp != NULL && (*pp)->index <= b->index)
+		pp = &(*pp)->next;
+	b->next = *pp;
+	*pp = b;
+}
+
+void reads_on_state(server *s, const raft_read_state *rs)
+{
+	read_queue *q = &s->reads;
+	read_batch *prev = NULL, *b = q->asked;
+	while (b != NULL && b->ctx != rs->ctx) {
+		prev = b;
+		b = b->next;
+	}
+	if (b == NULL)
+		return; /* garbage collected after its reads timed out */
+	if (prev != NULL)
+		prev->next = b->next;
+	else
+		q->asked = b->next;
+	if (q->asked_tail == b)
+		q->asked_tail = prev;
+	b->next = NULL;
+	if (rs->index == 0) {
+		finish_batch(s, b, false);
+		return;
+	}
+	b->index = rs->index;
+	wait_for_apply(q, b);
+}
+
+void reads_on_applied(server *s)
+{
+	read_queue *q = &s->reads;
+	while (q->waiting != NULL && q->waiting->index <= s->applied) {
+		read_batch *b = q->waiting;
+		q->waiting = b->next;
+		finish_batch(s, b, true);
+	}
+}
+
+/* Drops batches whose reads have all timed out (older than the timeout). */
+static void gc_list(read_batch **head, read_batch **tail, uint64_t cutoff)
+{
+	read_batch *prev = NULL;
+	read_batch **pp = head;
+	while (*pp != NULL) {
+		read_batch *b = *pp;
+		if (b->created_ms < cutoff) {
+			*pp = b->next;
+			batch_free(b);
+		} else {
+			prev = b;
+			pp = &b->next;
+		}
+	}
+	if (tail != NULL)
+		*tail = prev;
+}
+
+void reads_gc(server *s, uint64_t now_ms)
+{
+	uint64_t horizon = (uint64_t)s->cfg->request_timeout_ms + 1000;
+	if (now_ms < horizon)
+		return;
+	uint64_t cutoff = now_ms - horizon;
+	gc_list(&s->reads.asked, &s->reads.asked_tail, cutoff);
+	gc_list(&s->reads.waiting, NULL, cutoff);
+}

@@ -1,0 +1,374 @@
+/*
+ * server.c — start-up, the loop's housekeeping handles, and shutdown.
+ *
+ * Start-up order is chosen so that the common mistakes fail first and with
+ * one clear line: data dir (lock, meta.json), then the HTTP port, then the
+ * Raft port, then the WAL (recovery), then the core.
+ */
+#include "server.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_reply.h"
+#include "log.h"
+#include "meta.h"
+#include "server_internal.h"
+
+_Noreturn void server_fatal(const char *fmt, ...)
+{
+	char line[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line, fmt, ap);
+	va_end(ap);
+	log_info("fatal: %s", n < 0 ? fmt : line);
+	/* _exit, not exit: no atexit work, no flushing of state that may be
+	 * inconsistent; stderr is unbuffered so the line is already out. */
+	_exit(2);
+}
+
+void server_refresh_status(server *s)
+{
+	raft_status st;
+	raft_get_status(s->raft, &st);
+	s->term = st.term;
+	s->commit = st.commit;
+	s->role = st.role;
+	s->leader = st.leader;
+}
+
+/* ---------------------------------------------------------- the ready step */
+
+static void on_check(uv_check_t *h)
+{
+	server *s = h->data;
+	ready_process(s);
+	/* Stay non-blocking only while the core still has work (e.g. the
+	 * round cap was hit); otherwise let the loop sleep in poll. */
+	if (s->stopping || s->paused || (!raft_has_ready(s->raft) && s->reads.open == NULL)) {
+		int rc = uv_idle_stop(&s->idle);
+		(void)rc; /* uv_idle_stop cannot fail on an initialised handle */
+	}
+}
+
+static void on_idle(uv_idle_t *h)
+{
+	(void)h; /* its only job is to make the next poll non-blocking */
+}
+
+void server_kick(server *s)
+{
+	if (s->stopping || uv_is_active((uv_handle_t *)&s->idle))
+		return;
+	if (uv_idle_start(&s->idle, on_idle) != 0)
+		server_fatal("uv_idle_start failed");
+}
+
+/* ---------------------------------------------------------- request timeouts */
+
+static void expire(server *s, pending *p)
+{
+	s->metrics.timeouts++;
+	if (p->kind == PENDING_READ || p->kind == PENDING_LOG_READ)
+		pending_answer_error(s, p, 503, "timeout",
+				     "The read did not complete in time; it had no effect.");
+	else if (p->proposed)
+		pending_answer_error(s, p, 504, "timeout",
+				     "The command was proposed but not seen committed in time; it may or may not take effect.");
+	else
+		pending_answer_error(s, p, 503, "not proposed",
+				     "The command was not proposed.");
+}
+
+static void on_timeout_timer(uv_timer_t *t)
+{
+	server *s = t->data;
+	uint64_t now = server_real_ms(s);
+	/* A paused node answers nothing, as a stopped process would; what
+	 * expired meanwhile is answered right after resume. */
+	if (s->paused)
+		return;
+	pending *p;
+	while ((p = pending_oldest(&s->pending)) != NULL && p->deadline_ms <= now)
+		expire(s, p);
+	reads_gc(s, now);
+}
+
+/* ---------------------------------------------------------- shutdown */
+
+/* Closes h if it was ever initialised (a failed start-up leaves some
+ * handles zeroed); the memory is the server's, so no callback is needed. */
+static void close_handle(uv_handle_t *h)
+{
+	if (h->loop != NULL && !uv_is_closing(h))
+		uv_close(h, NULL);
+}
+
+static void on_http_closed(void *ud)
+{
+	server *s = ud;
+	s->http = NULL;
+}
+
+static void on_transport_closed(void *ud)
+{
+	server *s = ud;
+	s->transport = NULL;
+}
+
+/* Answers everything still waiting (the clients must not hang), then
+ * closes every handle; uv_run returns once they are all gone and the WAL
+ * job in flight (if any) has completed. */
+static void begin_shutdown(server *s)
+{
+	if (s->stopping)
+		return;
+	pending *p;
+	while ((p = pending_oldest(&s->pending)) != NULL) {
+		if (p->proposed && p->kind != PENDING_READ && p->kind != PENDING_LOG_READ)
+			pending_answer_error(s, p, 504, "shutting down",
+					     "The node stopped before the command was seen committed; it may or may not take effect.");
+		else
+			pending_answer_error(s, p, 503, "shutting down", "The node is stopping.");
+	}
+	while (s->paused_head != NULL) {
+		http_request *r = s->paused_head;
+		s->paused_head = r->user;
+		reply_error(s, r, 503, "shutting down", "The node is stopping.");
+	}
+	s->paused_tail = NULL;
+	s->stopping = true;
+	if (s->http != NULL)
+		http_server_close(s->http, on_http_closed, s);
+	if (s->transport != NULL)
+		transport_close(s->transport, on_transport_closed, s);
+	peer_io_close_all(s);
+	close_handle((uv_handle_t *)&s->tick_timer);
+	close_handle((uv_handle_t *)&s->timeout_timer);
+	close_handle((uv_handle_t *)&s->check);
+	close_handle((uv_handle_t *)&s->idle);
+	close_handle((uv_handle_t *)&s->sigterm);
+	close_handle((uv_handle_t *)&s->sigint);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+	server *s = h->data;
+	log_info("signal %d: stopping", signum);
+	begin_shutdown(s);
+}
+
+/* ---------------------------------------------------------- start-up */
+
+static uint64_t boot_nonce(void)
+{
+	/* Increasing across restarts of one node (wall-clock microseconds), so
+	 * de-duplication can tell an older boot's commands; random low bits
+	 * keep two boots in one microsecond apart. */
+	struct timespec ts;
+	uint64_t n = 0;
+	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
+		n = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 8;
+	uint8_t r = 0;
+	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
+		r = (uint8_t)getpid();
+	return n | r;
+}
+
+static int start_handles(server *s)
+{
+	int rc;
+	if ((rc = uv_check_init(s->loop, &s->check)) != 0)
+		return rc;
+	s->check.data = s;
+	if ((rc = uv_check_start(&s->check, on_check)) != 0)
+		return rc;
+	if ((rc = uv_idle_init(s->loop, &s->idle)) != 0)
+		return rc;
+	s->idle.data = s;
+	if ((rc = uv_timer_init(s->loop, &s->timeout_timer)) != 0)
+		return rc;
+	s->timeout_timer.data = s;
+	uint64_t every = s->cfg->request_timeout_ms / 10;
+	if (every < 5)
+		every = 5;
+	if (every > 50)
+		every = 50;
+	if ((rc = uv_timer_start(&s->timeout_timer, on_timeout_timer, every, every)) != 0)
+		return rc;
+	if ((rc = uv_signal_init(s->loop, &s->sigterm)) != 0 ||
+	    (rc = uv_signal_init(s->loop, &s->sigint)) != 0)
+		return rc;
+	s->sigterm.data = s;
+	s->sigint.data = s;
+	if ((rc = uv_signal_start(&s->sigterm, on_signal, SIGTERM)) != 0 ||
+	    (rc = uv_signal_start(&s->sigint, on_signal, SIGINT)) != 0)
+		return rc;
+	return ticker_start(s);
+}
+
+static int open_wal(server *s, char *err, size_t errlen)
+{
+	const node_config *c = s->cfg;
+	size_t n = strlen(c->data_dir) + 5;
+	char *dir = malloc(n);
+	if (dir == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(dir, n, "%s/wal", c->data_dir);
+	wal_recovered rec;
+	memset(&rec, 0, sizeof rec);
+	char why[256] = "";
+	int rc = wal_open(dir, NULL, &s->wal, &rec, why, sizeof why);
+	free(dir);
+	if (rc != 0) {
+		snprintf(err, errlen, "WAL in %s/wal: %s", c->data_dir, why);
+		return -1;
+	}
+	raft_config rc_cfg;
+	raft_config_defaults(&rc_cfg);
+	uint32_t voters[RAFT_MAX_NODES];
+	for (size_t i = 0; i < c->n_members; i++)
+		voters[i] = c->members[i].id;
+	rc_cfg.id = c->id;
+	rc_cfg.voters = voters;
+	rc_cfg.n_voters = c->n_members;
+	rc_cfg.election_ticks = c->election_ticks;
+	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
+	rc_cfg.pre_vote = c->pre_vote;
+	rc_cfg.seed = s->nonce ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
+	s->raft = raft_new(&rc_cfg);
+	if (s->raft == NULL) {
+		wal_recovered_free(&rec);
+		snprintf(err, errlen, "cannot create the Raft core (bad configuration or out of memory)");
+		return -1;
+	}
+	rc = raft_load(s->raft, &rec.hs, rec.snap_index, rec.snap_term, rec.entries, rec.n_entries);
+	if (rc != RAFT_OK) {
+		wal_recovered_free(&rec);
+		snprintf(err, errlen, "WAL in %s/wal holds state the Raft core refuses (error %d)",
+			 c->data_dir, rc);
+		return -1;
+	}
+	char vote[16] = "none";
+	if (rec.hs.vote != RAFT_NONE)
+		snprintf(vote, sizeof vote, "%u", rec.hs.vote);
+	log_info("recovered term %llu, vote %s, commit %llu, %zu entries%s",
+		 (unsigned long long)rec.hs.term, vote, (unsigned long long)rec.hs.commit, rec.n_entries,
+		 rec.torn_bytes_cut ? " (torn tail cut)" : "");
+	wal_recovered_free(&rec);
+	return 0;
+}
+
+static int start(server *s, char *err, size_t errlen)
+{
+	const node_config *c = s->cfg;
+	if (meta_prepare(c->data_dir, c->id, c->cluster, &s->lock_fd, err, errlen) != 0)
+		return -1;
+	s->faults = faults_new(c->id, s->nonce);
+	if (s->faults == NULL || kv_machine_init(&s->kv) != 0 ||
+	    pending_table_init(&s->pending) != 0 || wal_pipeline_init(&s->wp) != 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	http_server_limits lim = {
+		.max_body = c->max_value_bytes + 64 * 1024,
+		.max_url = c->max_key_bytes * 3 + 8192, /* a key may be %-encoded */
+		.max_headers = 16 * 1024,
+	};
+	if (http_server_start(s->loop, c->http_addr, &lim, http_on_request, s, &s->http, err, errlen) != 0) {
+		s->http = NULL;
+		return -1;
+	}
+	http_server_set_common_headers(s->http, http_common_headers, s);
+	const node_member *self = config_member(c, c->id);
+	if (transport_start(s->loop, c->id, self->raft_addr, peer_io_recv, s, &s->transport, err, errlen) != 0) {
+		s->transport = NULL;
+		return -1;
+	}
+	for (size_t i = 0; i < c->n_members; i++) {
+		if (c->members[i].id == c->id)
+			continue;
+		if (transport_add_peer(s->transport, c->members[i].id, c->members[i].raft_addr) != 0) {
+			snprintf(err, errlen, "peer %u: bad address %s", c->members[i].id, c->members[i].raft_addr);
+			return -1;
+		}
+	}
+	if (open_wal(s, err, errlen) != 0)
+		return -1;
+	server_refresh_status(s);
+	s->applied = 0;
+	int rc = start_handles(s);
+	if (rc != 0) {
+		snprintf(err, errlen, "event loop set-up failed: %s", uv_strerror(rc));
+		return -1;
+	}
+	return 0;
+}
+
+static void free_all(server *s)
+{
+	if (s->wal != NULL)
+		wal_close(s->wal);
+	wal_pipeline_destroy(&s->wp);
+	reads_destroy(&s->reads);
+	pending_table_destroy(&s->pending);
+	raft_free(s->raft);
+	kv_machine_destroy(&s->kv);
+	faults_free(s->faults);
+	bytebuf_free(&s->out);
+	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
+		log_info("closing the data dir lock failed");
+}
+
+int server_run(const node_config *cfg)
+{
+	log_set_node(cfg->id);
+	uv_loop_t loop;
+	int rc = uv_loop_init(&loop);
+	if (rc != 0) {
+		fprintf(stderr, "raftkv: cannot create the event loop: %s\n", uv_strerror(rc));
+		return 1;
+	}
+	server *s = calloc(1, sizeof *s);
+	if (s == NULL) {
+		fprintf(stderr, "raftkv: out of memory\n");
+		return 1;
+	}
+	s->loop = &loop;
+	s->cfg = cfg;
+	s->lock_fd = -1;
+	s->nonce = boot_nonce();
+	s->next_cmd_id = 0;
+	s->next_read_id = 0;
+	s->leader = RAFT_NONE;
+	metrics_init(&s->metrics);
+	reads_init(&s->reads);
+	char err[512] = "";
+	int status = 0;
+	if (start(s, err, sizeof err) != 0) {
+		fprintf(stderr, "raftkv: %s\n", err);
+		status = 1;
+		begin_shutdown(s);
+	} else {
+		log_info("serving HTTP on %s, Raft on %s, data in %s", cfg->http_addr,
+			 config_member(cfg, cfg->id)->raft_addr, cfg->data_dir);
+	}
+	rc = uv_run(&loop, UV_RUN_DEFAULT);
+	(void)rc; /* returns non-zero only for uv_stop, which nothing calls */
+	free_all(s);
+	rc = uv_loop_close(&loop);
+	if (rc != 0)
+		log_info("event loop closed with handles still open: %s", uv_strerror(rc));
+	if (status == 0)
+		log_info("stopped");
+	free(s);
+	return status;
+}
