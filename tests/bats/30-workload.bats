@@ -20,7 +20,6 @@ agents() { local i s=""; for ((i = 0; i < CLUSTER_N; i++)); do s+="${s:+,}$(agen
 	echo "$output" | tail -n 20
 	[ "$status" -eq 0 ]
 	# the run did real work and the nemesis really fired
-	[ "$(jq '.ops.total // .total_ops // 0' "$BATS_FILE_TMPDIR/ok.json")" -gt 100 ] || grep -c '"ok"' "$BATS_FILE_TMPDIR/ok.jsonl"
 	[ "$(grep -c '"ok"' "$BATS_FILE_TMPDIR/ok.jsonl")" -gt 100 ]
 	[ -s "$BATS_FILE_TMPDIR/ok.nemesis" ]
 	# and the history file itself passes the command-line checker

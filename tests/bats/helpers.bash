@@ -25,7 +25,16 @@ cluster_up() { # [N]
 	CLUSTER_DIR=$BATS_FILE_TMPDIR/cluster
 	CLUSTER_BASE=$(_base_port)
 	export CLUSTER_N CLUSTER_DIR CLUSTER_BASE
-	RAFTKV_BIN=$BINDIR RAFTKV_READY_TIMEOUT=30 "$ROOT/tests/cluster.sh" start "$CLUSTER_DIR" "$CLUSTER_N" "$CLUSTER_BASE"
+	if ! RAFTKV_BIN=$BINDIR RAFTKV_READY_TIMEOUT=45 "$ROOT/tests/cluster.sh" start "$CLUSTER_DIR" "$CLUSTER_N" "$CLUSTER_BASE"; then
+		# say why, and leave nothing running behind a failed setup
+		local i
+		for ((i = 0; i < CLUSTER_N; i++)); do
+			echo "--- node $i: $(curl -s -m 2 "$(node_url "$i")/admin/status")"
+			tail -n 15 "$CLUSTER_DIR/n$i.log" 2>/dev/null
+		done
+		"$ROOT/tests/cluster.sh" stop "$CLUSTER_DIR"
+		return 1
+	fi
 }
 
 cluster_down() {
