@@ -309,8 +309,10 @@ void repl_recv_heartbeat(raft *r, const raft_msg *m)
 	uint64_t last = log_last_index(&r->log);
 	follower_commit(r, m->commit < last ? m->commit : last);
 	raft_msg *resp = outbox_push(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
-	if (resp != NULL)
+	if (resp != NULL) {
 		resp->ctx = m->ctx;
+		resp->index = last; /* lets the leader notice a log that shrank */
+	}
 }
 
 void repl_recv_heartbeat_resp(raft *r, const raft_msg *m)
@@ -323,6 +325,17 @@ void repl_recv_heartbeat_resp(raft *r, const raft_msg *m)
 	if (m->ctx > p->read_acked && m->ctx <= r->read_seq) {
 		p->read_acked = m->ctx;
 		readidx_on_ack(r);
+	}
+	if (m->index < p->match) {
+		/* The follower's log is shorter than it once acknowledged: its disk
+		 * was wiped or lost unsynced writes (the fault agent does both).
+		 * Start over from what it has now; the commit index never moves
+		 * back, so this only costs resending. A reordered old response can
+		 * also land here, which is harmless for the same reason. */
+		p->match = m->index;
+		progress_become_probe(p, m->index + 1);
+		repl_send_all(r, p);
+		return;
 	}
 	if (p->match < log_last_index(&r->log)) {
 		/* A lagging follower: the APPENDs may have been lost. */
