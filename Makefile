@@ -141,7 +141,7 @@ test: deps
 
 test-unit: deps
 	$(MAKE) SAN=1 unit-bins
-	@tests/run-unit.sh build/san/tests
+	@tests/run-unit.sh build/san/tests asan
 unit-bins: $(UNIT_BINS)
 test-valgrind: deps
 	$(MAKE) SAN=0 unit-bins

@@ -16,6 +16,7 @@
 #   RAFTKV_APT_PROXY      http proxy for apt in the build     (from the host's apt config)
 #   RAFTKV_NO_BASE_BUILD=1  fail instead of debootstrapping a missing base image
 set -euo pipefail
+export PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin" # debootstrap lives in /usr/sbin
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
@@ -83,14 +84,18 @@ say "Debian mirror: $MIRROR${APT_PROXY:+, apt proxy: $APT_PROXY}"
 # --------------------------------------------------------------- base image
 make_rootfs() {
 	local tarball=$1 dir
-	command -v debootstrap >/dev/null ||
-		die "$BASE is not present and cannot be pulled; install debootstrap (apt-get install debootstrap) to build it"
 	[ "$(id -u)" = 0 ] || die "building $BASE with debootstrap needs root (run as root, or docker import a Debian bookworm rootfs as $BASE)"
+	if ! command -v debootstrap >/dev/null; then
+		say "installing debootstrap (apt-get)"
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null 2>&1 ||
+			{ apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null; } ||
+			die "$BASE is not present and cannot be pulled, and debootstrap could not be installed (apt-get install debootstrap)"
+	fi
 	mkdir -p "$CACHE"
 	dir=$(mktemp -d "$CACHE/rootfs.XXXXXX")
 	# shellcheck disable=SC2064
 	trap "rm -rf '$dir'" EXIT
-	say "debootstrap --variant=minbase $SUITE from $MIRROR (once; cached in ${tarball#$ROOT/})"
+	say "debootstrap --variant=minbase $SUITE from $MIRROR (once; cached in ${tarball#"$ROOT"/})"
 	local env=()
 	[ -n "$APT_PROXY" ] && env=(http_proxy="$APT_PROXY")
 	env "${env[@]}" debootstrap --variant=minbase --components=main "$SUITE" "$dir" "$MIRROR" \
@@ -126,7 +131,7 @@ make_rootfs() {
 		"$dir"/usr/share/doc/* "$dir"/usr/share/man/* "$dir"/usr/share/info/* "$dir"/usr/share/locale/*
 	: >"$dir/etc/hostname"
 	: >"$dir/etc/resolv.conf"
-	tar --numeric-owner -C "$dir" -cf "$tarball.part" . && mv "$tarball.part" "$tarball"
+	tar --numeric-owner -C "$dir" -cf "$tarball.$$.part" . && mv "$tarball.$$.part" "$tarball"
 	rm -rf "$dir"
 	trap - EXIT
 }
@@ -137,7 +142,7 @@ else
 	[ "${RAFTKV_NO_BASE_BUILD:-0}" = 1 ] && die "$BASE is not present and RAFTKV_NO_BASE_BUILD=1"
 	tarball=$CACHE/$SUITE-minbase.tar
 	[ -s "$tarball" ] || make_rootfs "$tarball"
-	say "docker import ${tarball#$ROOT/} as $BASE"
+	say "docker import ${tarball#"$ROOT"/} as $BASE"
 	docker import \
 		-c 'CMD ["bash"]' \
 		-c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
@@ -150,7 +155,7 @@ t1=$(date +%s)
 # The context is a tar of the checkout less build outputs and VCS data, so the result
 # does not depend on a .dockerignore and never ships the cached rootfs tarball.
 say "docker build $IMAGE"
-args=(--network host -f docker/Dockerfile -t "$IMAGE"
+args=(--network host --force-rm -f docker/Dockerfile -t "$IMAGE"
 	--build-arg "BASE_IMAGE=$BASE"
 	--build-arg "APT_PROXY=$APT_PROXY")
 [ -n "${RAFTKV_DOCKER_BUILD_ARGS:-}" ] && read -r -a extra <<<"$RAFTKV_DOCKER_BUILD_ARGS" && args+=("${extra[@]}")
