@@ -14,7 +14,7 @@ run_suite() {
 	echo "==== $name ===="
 	local log
 	log=$(mktemp)
-	timeout --foreground -k 10 "$limit" "$@" 2>&1 | tee "$log"
+	timeout -k 10 "$limit" "$@" 2>&1 | tee "$log"
 	local rc=${PIPESTATUS[0]}
 	local line p f
 	line=$(grep -E '^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed' "$log" | tail -n 1)

@@ -123,7 +123,7 @@ partition_alone() { # NODE: the node alone against the other two
 crash_all_lose_unsynced() {
 	for i in 0 1 2; do admin_post "$i" /admin/faults/crash '{"lose_unsynced":true}' >/dev/null || true; done
 	for i in 0 1 2; do
-		wait_until 10 bash -c "curl -s $(agent_url "$i")/agent/status | jq -e '.state != \"running\"'"
+		wait_until 10 agent_not_running "$i"
 	done
 	for i in 0 1 2; do start_node "$i"; done
 	wait_leader 20 >/dev/null

@@ -6,16 +6,15 @@ load helpers
 setup_file() { cluster_up 3; }
 teardown_file() { cluster_down; }
 
-agent_state() { curl -s -m 3 "$(agent_url "$1")/agent/status" | jq -r .state; }
 
 @test "agent status, pause and resume" {
-	run curl -s "$(agent_url 0)/agent/status"
+	run curl -s ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(agent_url 0)/agent/status"
 	echo "$output" | jq -e '.pid > 0 and .state == "running" and has("restarts")'
 	agent_post 1 pause >/dev/null
 	[ "$(agent_state 1)" = paused ]
 	agent_post 1 resume >/dev/null
 	[ "$(agent_state 1)" = running ]
-	run curl -s "$(agent_url 0)/agent/logs"
+	run curl -s ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(agent_url 0)/agent/logs"
 	[ "$status" -eq 0 ]
 }
 
@@ -39,9 +38,9 @@ agent_state() { curl -s -m 3 "$(agent_url "$1")/agent/status" | jq -r .state; }
 }
 
 @test "corrupt and wipe are refused while the node runs" {
-	run curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary '{"target":"wal","mode":"bitflip","count":1}' "$(agent_url 2)/agent/corrupt"
+	run curl -s -o /dev/null -w '%{http_code}' ${TOKEN:+-H "Authorization: Bearer $TOKEN"} -X POST --data-binary '{"target":"wal","mode":"bitflip","count":1}' "$(agent_url 2)/agent/corrupt"
 	[ "$output" = 409 ]
-	run curl -s -o /dev/null -w '%{http_code}' -X POST "$(agent_url 2)/agent/wipe"
+	run curl -s -o /dev/null -w '%{http_code}' ${TOKEN:+-H "Authorization: Bearer $TOKEN"} -X POST "$(agent_url 2)/agent/wipe"
 	[ "$output" = 409 ]
 }
 
@@ -53,8 +52,8 @@ agent_state() { curl -s -m 3 "$(agent_url "$1")/agent/status" | jq -r .state; }
 	run agent_post "$f" corrupt '{"target":"wal","mode":"bitflip","count":1,"where":"middle"}'
 	echo "$output"
 	start_node "$f"
-	wait_until 10 bash -c "[ \"\$(curl -s $(agent_url "$f")/agent/status | jq -r .state)\" = exited ]"
-	curl -s "$(agent_url "$f")/agent/logs" | grep -i corrupt
+	wait_until 10 agent_state_is "$f" exited
+	curl -s ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(agent_url "$f")/agent/logs" | grep -i corrupt
 	! curl -fs -m 1 "$(node_url "$f")/healthz"
 	# wipe: the node comes back empty and catches up from its peers
 	agent_post "$f" wipe >/dev/null

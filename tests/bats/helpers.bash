@@ -47,10 +47,6 @@ agent_url() { echo "http://127.0.0.1:$((CLUSTER_BASE + 20 + $1))"; }
 raft_port() { echo $((CLUSTER_BASE + 1010 + $1)); }
 node_log() { cat "$CLUSTER_DIR/n$1.log" 2>/dev/null; }
 
-if [ "$RAFTKV_BACKEND" = docker ]; then
-	# shellcheck source=/dev/null
-	. "$ROOT/tests/docker/backend.bash"
-fi
 
 # ---------------------------------------------------------------- HTTP helpers
 _auth() { [ -n "$TOKEN" ] && printf -- '-H\nAuthorization: Bearer %s\n' "$TOKEN"; }
@@ -73,7 +69,7 @@ http() {
 
 kv_put() { http PUT "$(node_url "$1")/kv/$2" "$3"; }   # NODE KEY VALUE
 kv_get() { http GET "$(node_url "$1")/kv/$2${3:+?consistency=$3}"; } # NODE KEY [consistency]
-status_of() { curl -s -m 2 "$(node_url "$1")/admin/status" "${@:2}"; }
+status_of() { curl -s -m 2 ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(node_url "$1")/admin/status" "${@:2}"; }
 
 # The leader id agreed by every reachable node that knows one, or "" if none.
 leader_id() {
@@ -118,6 +114,9 @@ agent_post() { # NODE ACTION [BODY]
 	curl -s -m 10 -X POST "${auth[@]}" ${3:+--data-binary "$3"} "$(agent_url "$1")/agent/$2"
 }
 kill_node() { agent_post "$1" kill >/dev/null; }
+agent_state() { curl -s -m 3 ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(agent_url "$1")/agent/status" | jq -r .state; }
+agent_state_is() { [ "$(agent_state "$1")" = "$2" ]; }       # NODE STATE
+agent_not_running() { [ "$(agent_state "$1")" != running ]; } # NODE
 start_node() { agent_post "$1" start >/dev/null; }
 
 admin_post() { # NODE PATH BODY
@@ -128,8 +127,8 @@ admin_post() { # NODE PATH BODY
 heal_all() {
 	local i
 	for ((i = 0; i < CLUSTER_N; i++)); do
-		curl -s -m 3 -X DELETE "$(node_url "$i")/admin/faults" >/dev/null || true
-		curl -s -m 3 -X DELETE "$(node_url "$i")/admin/bugs" >/dev/null || true
+		curl -s -m 3 -X DELETE ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(node_url "$i")/admin/faults" >/dev/null || true
+		curl -s -m 3 -X DELETE ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(node_url "$i")/admin/bugs" >/dev/null || true
 	done
 }
 
@@ -169,3 +168,9 @@ check_acked_on() {
 		fi
 	done <"$BATS_FILE_TMPDIR/acked"
 }
+
+# The Docker backend overrides what it must; sourced last so it can replace any helper.
+if [ "$RAFTKV_BACKEND" = docker ]; then
+	# shellcheck source=/dev/null
+	. "$ROOT/tests/docker/backend.bash"
+fi
