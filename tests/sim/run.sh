@@ -9,10 +9,11 @@ bug_seeds=${SIM_BUG_SEEDS:-1500}
 passed=0 failed=0
 if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 # Bug 2 (commit an earlier-term entry by counting: the paper's Figure 8) needs
-# a chain of three leader changes with partial replication; the timed
-# simulator reaches it too rarely to bound, so the step-driven chaos test of
-# the core (tests/unit/test_raft_bugs.c) is what proves it is caught.
-for bug in 1 3 4; do
+# partial replication and a chain of leader changes; the seeds with the
+# "buggify" fault profile (sim_run.c) reach it. In seeds 1..1500 the bugs are
+# found 70 (bug 1), 21 (bug 2), 9 (bug 3) and 51 (bug 4) times, first at
+# seeds 40, 42, 33 and 9.
+for bug in 1 2 3 4; do
 	if "$sim" --bug "$bug" --seeds "$bug_seeds" --jobs 2 --expect-find | tail -n 3; then
 		passed=$((passed + 1))
 	else

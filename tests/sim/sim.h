@@ -7,8 +7,12 @@
  * clock rate per node; crashes that keep only what was fsynced plus a torn
  * final write; client writes, cas and ReadIndex reads. After every event the
  * safety invariants of the Raft paper are checked; at the end the client
- * history goes to the linearizability checker (tests/check). A seed replays
- * exactly: nothing here reads the wall clock or any other randomness.
+ * history goes to the linearizability checker (tests/check). Half the seeds
+ * "buggify" (FoundationDB-style): leaders are cut off right after they win or
+ * their commit moves, messages take long detours, batches are tiny and
+ * clients busy, which makes rare legal schedules such as the paper's Figure 8
+ * common. A seed replays exactly: nothing here reads the wall clock or any
+ * other randomness.
  */
 #ifndef RAFTKV_SIM_H
 #define RAFTKV_SIM_H

@@ -72,6 +72,16 @@ typedef struct sim {
 	uint64_t calm_delay_max;   /* the normal network the calm phase returns to */
 	size_t max_inflight, max_msg_entries;
 	bool pre_vote;
+	/* this seed's fault profile (FoundationDB-style "buggify"): chosen by the
+	 * seed, it makes rare but legal schedules common */
+	bool buggify;
+	double leader_crash_p;   /* a new leader crashes before it finishes replicating */
+	double win_isolate_p;    /* a new leader is cut off right after it wins */
+	double commit_isolate_p; /* a leader is cut off right after its commit moves */
+	double slow_msg_p;       /* a message takes a long detour (heavy reordering) */
+	uint64_t slow_msg_max;
+	double quick_restart_p;  /* a crashed node is back within 10 ms */
+	uint64_t think_max;      /* client pause between operations */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;

@@ -150,7 +150,7 @@ static void complete(sim *s, sim_client *c, check_type type, const char *readval
 	c->op.active = false;
 	if (type == CHECK_INFO)
 		c->process = s->next_process++;
-	schedule_client(s, (int)(c - s->clients), 1000 + sim_below(&s->rng, 30000));
+	schedule_client(s, (int)(c - s->clients), 1000 + sim_below(&s->rng, s->think_max));
 }
 
 /* ---------------------------------------------------------------- network */
@@ -169,6 +169,10 @@ void sim_send(sim *s, const raft_msg *m)
 			return;
 		}
 		uint64_t d = s->delay_min + sim_below(&s->rng, s->delay_max - s->delay_min + 1);
+		/* a long detour: the message overtakes nothing but is overtaken
+		 * by whole rounds of later traffic */
+		if (s->faults_on && s->slow_msg_p > 0 && sim_chance(&s->rng, s->slow_msg_p))
+			d += sim_below(&s->rng, s->slow_msg_max);
 		sim_event e = { .at = s->now + d, .kind = EV_DELIVER, .node = m->to, .msg = c };
 		if (sim_queue_push(&s->q, e) != 0) {
 			sim_msg_free(c);
@@ -311,6 +315,20 @@ void sim_node_applied_reads(sim *s, sim_node *nd)
 	}
 }
 
+/* Cuts node x off from everyone (both ways) at once: what it sent and has
+ * not arrived yet is lost. A heal follows; it does not extend the random
+ * partition chain. */
+static void isolate(sim *s, uint32_t x, const char *why)
+{
+	for (int a = 0; a < s->n; a++)
+		for (int b = 0; b < s->n; b++)
+			s->link[a][b] = ((uint32_t)a == x) == ((uint32_t)b == x);
+	sim_trace(s, "isolate node %u (%s)", x, why);
+	sim_event e = { .at = s->now + 50000 + sim_below(&s->rng, 600000), .kind = EV_HEAL, .arg = 1 };
+	if (sim_queue_push(&s->q, e) != 0)
+		sim_fail(s, "out of memory");
+}
+
 /* Election safety, leader completeness, monotonic commit. */
 void sim_check_leader(sim *s, sim_node *nd)
 {
@@ -321,9 +339,15 @@ void sim_check_leader(sim *s, sim_node *nd)
 			 (unsigned long long)nd->commit_max, (unsigned long long)st.commit);
 		return;
 	}
+	bool commit_moved = st.commit > nd->commit_max;
 	nd->commit_max = st.commit;
 	if (st.role != RAFT_LEADER)
 		return;
+	/* buggify: the leader loses the network the moment its commit index
+	 * moves, before the followers learn of it or get what follows */
+	if (commit_moved && s->faults_on && s->commit_isolate_p > 0 &&
+	    sim_chance(&s->rng, s->commit_isolate_p))
+		isolate(s, nd->id, "its commit moved");
 	uint64_t cap = s->terms_cap;
 	if (st.term >= cap) {
 		uint64_t c = cap ? cap : 64;
@@ -351,10 +375,12 @@ void sim_check_leader(sim *s, sim_node *nd)
 	s->out->elections++;
 	/* buggify: some new leaders crash before they finish replicating, the
 	 * situation of the paper's Figure 8 */
-	if (s->faults_on && sim_chance(&s->rng, 0.3)) {
+	if (s->faults_on && sim_chance(&s->rng, s->leader_crash_p)) {
 		sim_event e = { .at = s->now + sim_below(&s->rng, 30000), .kind = EV_CRASH, .node = nd->id, .arg = 1 };
 		if (sim_queue_push(&s->q, e) != 0)
 			sim_fail(s, "out of memory");
+	} else if (s->faults_on && s->win_isolate_p > 0 && sim_chance(&s->rng, s->win_isolate_p)) {
+		isolate(s, nd->id, "it just won"); /* its no-op stays with it */
 	}
 	sim_trace(s, "node %u is leader of term %llu", nd->id, (unsigned long long)st.term);
 	/* leader completeness: every applied (hence committed) entry is in its log */
@@ -551,7 +577,7 @@ static void handle(sim *s, sim_event *e)
 			sim_node_crash(s, nd);
 			/* some restarts are quick, so the node is back while the
 			 * election it took part in is still going on */
-			uint64_t down = sim_chance(&s->rng, 0.3) ? 500 + sim_below(&s->rng, 10000)
+			uint64_t down = sim_chance(&s->rng, s->quick_restart_p) ? 500 + sim_below(&s->rng, 10000)
 								 : 20000 + sim_below(&s->rng, 400000);
 			push(s, (sim_event){ .at = s->now + down, .kind = EV_RESTART, .node = nd->id });
 		}
@@ -574,7 +600,7 @@ static void handle(sim *s, sim_event *e)
 		break;
 	case EV_HEAL:
 		heal(s);
-		if (s->faults_on)
+		if (s->faults_on && e->arg == 0) /* buggify heals do not extend the chain */
 			push(s, (sim_event){ .at = s->now + 100000 + sim_below(&s->rng, 1000000), .kind = EV_PARTITION });
 		break;
 	}
@@ -641,9 +667,37 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	s->max_msg_entries = batch[sim_below(&s->rng, 4)];
 	s->max_inflight = 1 + sim_below(&s->rng, 4);
 	s->pre_vote = !sim_chance(&s->rng, 0.33); /* without it terms move faster */
+	s->leader_crash_p = 0.3;
+	s->quick_restart_p = 0.3;
+	s->think_max = 30000;
+	/* Half the seeds buggify: leaders lose the network right after they win
+	 * or commit, messages take long detours, batches are tiny and clients
+	 * busy, so leaders hold many uncommitted entries and are replaced before
+	 * replicating them. That is where the paper's Figure 8 lives: an entry
+	 * of an earlier term on a majority, yet not committed. */
+	s->buggify = sim_chance(&s->rng, 0.5);
+	if (s->buggify) {
+		static const size_t small[] = { 1, 1, 1, 2 };
+		s->max_msg_entries = small[sim_below(&s->rng, 4)];
+		s->leader_crash_p = 0.1 * (double)sim_below(&s->rng, 5);
+		s->win_isolate_p = 0.1 * (double)(1 + sim_below(&s->rng, 5));
+		s->commit_isolate_p = 0.1 * (double)(2 + sim_below(&s->rng, 5));
+		s->slow_msg_p = 0.01 * (double)sim_below(&s->rng, 15);
+		s->slow_msg_max = 20000 + sim_below(&s->rng, 300000);
+		s->quick_restart_p = 0.1 * (double)sim_below(&s->rng, 8);
+		s->think_max = 2000 + sim_below(&s->rng, 30000);
+	}
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
+	sim_trace(s, "seed %llu: %d nodes, %d clients, delay %llu..%llu us, loss %.2f, dup %.2f, batch %zu, "
+		  "inflight %zu, pre-vote %d, buggify %d (leader crash %.1f, isolate on win %.1f / on commit %.2f, "
+		  "slow msgs %.2f up to %llu us, quick restarts %.1f, think %llu us)",
+		  (unsigned long long)p->seed, s->n, s->n_clients, (unsigned long long)s->delay_min,
+		  (unsigned long long)s->delay_max, s->loss, s->dup, s->max_msg_entries, s->max_inflight,
+		  (int)s->pre_vote, (int)s->buggify, s->leader_crash_p, s->win_isolate_p, s->commit_isolate_p,
+		  s->slow_msg_p, (unsigned long long)s->slow_msg_max, s->quick_restart_p,
+		  (unsigned long long)s->think_max);
 	int rc = 0;
 	if (!s->h || make_dirs(s) != 0) {
 		rc = -1;
