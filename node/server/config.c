@@ -34,8 +34,8 @@ static const flag_def flags[] = {
 	{"election-ticks", F_INT, OFF(election_ticks), "30", "election timeout in ticks (randomized in [T,2T))", 2, 100000},
 	{"heartbeat-ticks", F_INT, OFF(heartbeat_ticks), "5", "leader heartbeat interval in ticks", 1, 100000},
 	{"no-prevote", F_BOOL, OFF(pre_vote), "(default: pre-vote on)", "disable the pre-vote round", 0, 0},
-	{"help", F_BOOL, OFF(show_help), "", "print this help", 0, 0},
-	{"version", F_BOOL, OFF(show_version), "", "print the version", 0, 0},
+	{"help", F_BOOL, OFF(show_help), "", "print this help (also -h) and exit", 0, 0},
+	{"version", F_BOOL, OFF(show_version), "", "print the version and exit", 0, 0},
 };
 #define N_FLAGS (sizeof flags / sizeof flags[0])
 
@@ -89,15 +89,41 @@ static int parse_uint(const char *s, uint64_t min, uint64_t max, uint64_t *out)
 	return 0;
 }
 
+/* Go's flag package spelling of a boolean value: -flag=true, -flag=false. */
+static int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "1", "t", "TRUE", "True", "T"};
+	static const char *const no[] = {"false", "0", "f", "FALSE", "False", "F"};
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
 static int set_flag(node_config *c, const flag_def *f, const char *val, char *err, size_t errlen)
 {
 	void *field = (char *)c + f->offset;
 	uint64_t v;
 	switch (f->kind) {
-	case F_BOOL:
-		/* --no-prevote is the only negative flag: it clears pre_vote. */
-		*(bool *)field = strcmp(f->name, "no-prevote") != 0;
+	case F_BOOL: {
+		/* A bare flag means true; --flag=false is accepted as Go's flag
+		 * package does. --no-prevote is the only negative flag: setting
+		 * it clears pre_vote. */
+		bool on = true;
+		if (val != NULL && parse_bool(val, &on) != 0) {
+			snprintf(err, errlen, "--%s: expected true or false, got \"%s\"", f->name, val);
+			return -1;
+		}
+		*(bool *)field = strcmp(f->name, "no-prevote") != 0 ? on : !on;
 		return 0;
+	}
 	case F_STR: {
 		char *dup = strdup(val);
 		if (dup == NULL) {
@@ -264,17 +290,14 @@ int config_parse(int argc, char **argv, node_config *c, char *err, size_t errlen
 		const char *eq = strchr(name, '=');
 		size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
 		const flag_def *f = find_flag(name, nlen);
+		if (f == NULL && nlen == 1 && name[0] == 'h')
+			f = find_flag("help", 4); /* -h, as Go's flag package */
 		if (f == NULL) {
 			snprintf(err, errlen, "unknown flag \"%s\" (see --help)", a);
 			return -1;
 		}
 		const char *val = eq ? eq + 1 : NULL;
-		if (f->kind == F_BOOL) {
-			if (val != NULL && strcmp(val, "true") != 0) {
-				snprintf(err, errlen, "--%s takes no value", f->name);
-				return -1;
-			}
-		} else if (val == NULL) {
+		if (f->kind != F_BOOL && val == NULL) {
 			if (i + 1 >= argc) {
 				snprintf(err, errlen, "--%s needs a value", f->name);
 				return -1;

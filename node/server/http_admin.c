@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_api.h"
 #include "http_reply.h"
@@ -22,9 +23,12 @@ static bool token_ok(const server *s, const http_request *req)
 	if (want == NULL)
 		return true;
 	const char *got = req->authorization;
-	if (got == NULL || strncmp(got, "Bearer ", 7) != 0)
+	/* The scheme is case-insensitive (RFC 7235 section 2.1). */
+	if (got == NULL || strncasecmp(got, "Bearer ", 7) != 0)
 		return false;
 	got += 7;
+	while (*got == ' ')
+		got++;
 	/* Length-independent comparison time is not needed for a test
 	 * cluster's token, but costs nothing. */
 	size_t n = strlen(want), m = strlen(got);
@@ -197,13 +201,20 @@ static void transfer(server *s, http_request *req)
 {
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(o, "to");
-	if (!cJSON_IsNumber(to) || to->valuedouble < 0 || to->valuedouble >= (double)RAFT_NONE) {
+	bool ok = cJSON_IsObject(o) && cJSON_GetArraySize(o) == 1 && cJSON_IsNumber(to) &&
+		  to->valuedouble >= 0 && to->valuedouble < (double)RAFT_NONE &&
+		  to->valuedouble == (double)(uint32_t)to->valuedouble;
+	if (!ok) {
 		cJSON_Delete(o);
-		reply_error(s, req, 400, "bad json", "The body must be {\"to\":node-id}.");
+		reply_error(s, req, 400, "bad request", "The body must be {\"to\":node-id} with an integer id.");
 		return;
 	}
 	uint32_t id = (uint32_t)to->valuedouble;
 	cJSON_Delete(o);
+	if (config_member(s->cfg, id) == NULL) {
+		reply_error(s, req, 400, "bad target", "The target is not a voting member.");
+		return;
+	}
 	int rc = raft_transfer(s->raft, id);
 	server_kick(s);
 	if (rc == RAFT_OK) {
@@ -211,7 +222,12 @@ static void transfer(server *s, http_request *req)
 		int n = snprintf(body, sizeof body, "{\"ok\":true,\"to\":%u}", id);
 		reply_body(s, req, 200, NULL, body, (size_t)n);
 	} else if (rc == RAFT_ENOLEADER) {
-		reply_error(s, req, 503, "not leader", "Only the leader can transfer leadership; ask the leader.");
+		char detail[160];
+		if (s->leader == RAFT_NONE)
+			snprintf(detail, sizeof detail, "Only the leader can transfer leadership, and no leader is known.");
+		else
+			snprintf(detail, sizeof detail, "Only the leader can transfer leadership; send this to node %u.", s->leader);
+		reply_error(s, req, 503, "not leader", detail);
 	} else {
 		reply_error(s, req, 400, "bad target", "The target is not a voting member.");
 	}
@@ -241,6 +257,13 @@ void http_admin(server *s, http_request *req)
 	const char *p = req->path;
 	const char *m = req->method;
 	bool get = strcmp(m, "GET") == 0, post = strcmp(m, "POST") == 0;
+	bool probe = strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0;
+	if (probe && !get) {
+		char detail[64];
+		snprintf(detail, sizeof detail, "%s accepts GET.", p);
+		reply_error(s, req, 405, "method not allowed", detail);
+		return;
+	}
 	if (strcmp(p, "/healthz") == 0) {
 		reply_body(s, req, 200, NULL, "{\"ok\":true}", 11);
 		return;
@@ -274,7 +297,10 @@ void http_admin(server *s, http_request *req)
 		else
 			reply_error(s, req, 405, "method not allowed", "/admin/transfer accepts POST.");
 	} else if (strcmp(p, "/admin/snapshot") == 0 || strcmp(p, "/admin/members") == 0) {
-		reply_error(s, req, 501, "not implemented", "Snapshots and membership changes are not implemented yet.");
+		if (post)
+			reply_error(s, req, 501, "not implemented", "Snapshots and membership changes are not implemented yet.");
+		else
+			reply_error(s, req, 405, "method not allowed", "This endpoint accepts POST.");
 	} else {
 		reply_error(s, req, 404, "not found", "No such admin endpoint.");
 	}

@@ -2,9 +2,10 @@
  * http_kv.c — the key routes: GET/PUT/DELETE /kv/{key}, POST /kv/{key}/cas,
  * POST /kv/{key}/append, and goraft's GET /set?key=&value= and /get?key=.
  *
- * A key in a /kv/ path cannot contain '/': the last path segment names the
- * operation (cas, append). Keys with '/' are still reachable through /set and
- * /get, whose keys are query parameters.
+ * A key in a /kv/ path may contain '/' (literally or as %2F): only a last
+ * segment of "cas" or "append" names an operation. A key that itself ends in
+ * "/cas" or "/append" is reachable through /set and /get, whose keys are
+ * query parameters.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "http_api.h"
 #include "http_reply.h"
+#include "json_out.h"
 
 static void method_not_allowed(server *s, http_request *req, const char *allowed)
 {
@@ -39,6 +41,11 @@ static void kv_cas(server *s, http_request *req, const char *key, size_t klen)
 {
 	if (check_body(s, req) != 0)
 		return;
+	if (json_has_nul_escape(req->body, req->body_len)) {
+		reply_error(s, req, 400, "bad value",
+			    "NUL characters (\\u0000) are not accepted in JSON bodies; PUT the raw bytes instead.");
+		return;
+	}
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
@@ -94,18 +101,17 @@ static void kv_key(server *s, http_request *req, const char *key, size_t klen)
 
 void http_kv(server *s, http_request *req, const char *rest)
 {
-	const char *slash = strchr(rest, '/');
-	if (slash == NULL) {
+	/* The last segment names the operation when it is cas or append;
+	 * otherwise the whole rest is the key, so keys may contain '/' (as
+	 * etcd's v2 keys do), spelled literally or as %2F. */
+	const char *slash = strrchr(rest, '/');
+	const char *op = slash != NULL ? slash + 1 : "";
+	bool cas = strcmp(op, "cas") == 0;
+	if (slash == NULL || (!cas && strcmp(op, "append") != 0)) {
 		kv_key(s, req, rest, strlen(rest));
 		return;
 	}
-	const char *op = slash + 1;
 	size_t klen = (size_t)(slash - rest);
-	bool cas = strcmp(op, "cas") == 0;
-	if (!cas && strcmp(op, "append") != 0) {
-		reply_error(s, req, 404, "not found", "Under /kv/{key} only /cas and /append exist.");
-		return;
-	}
 	if (strcmp(req->method, "POST") != 0) {
 		method_not_allowed(s, req, "POST");
 		return;

@@ -12,6 +12,7 @@
 
 #include "http_api.h"
 #include "http_reply.h"
+#include "json_out.h"
 
 static int parse_kind(const char *k, uint8_t *out)
 {
@@ -70,6 +71,11 @@ void http_txn(server *s, http_request *req)
 	}
 	if (check_body(s, req) != 0)
 		return;
+	if (json_has_nul_escape(req->body, req->body_len)) {
+		reply_error(s, req, 400, "bad value",
+			    "NUL characters (\\u0000) are not accepted in JSON bodies; PUT the raw bytes instead.");
+		return;
+	}
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
 	const cJSON *ops = cJSON_GetObjectItemCaseSensitive(o, "ops");
 	if (!cJSON_IsObject(o) || !cJSON_IsArray(ops)) {

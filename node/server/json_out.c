@@ -50,3 +50,22 @@ int json_u64(bytebuf *b, uint64_t v)
 	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
 	return bytebuf_append(b, tmp, (size_t)n);
 }
+
+bool json_has_nul_escape(const char *text, size_t len)
+{
+	/* Outside strings a backslash is a syntax error the parser reports;
+	 * inside, "\\" is one escaped backslash, so escapes are skipped in
+	 * pairs and only a real \u escape is examined. */
+	if (len == 0)
+		return false;
+	if (memchr(text, '\0', len) != NULL)
+		return true;
+	for (size_t i = 0; i + 1 < len; i++) {
+		if (text[i] != '\\')
+			continue;
+		if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0)
+			return true;
+		i++; /* skip the escaped character */
+	}
+	return false;
+}

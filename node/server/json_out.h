@@ -6,6 +6,7 @@
 #ifndef RAFTKV_JSON_OUT_H
 #define RAFTKV_JSON_OUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,5 +20,10 @@ int json_raw(bytebuf *b, const char *s);
 int json_str(bytebuf *b, const void *p, size_t len);
 int json_cstr(bytebuf *b, const char *s);
 int json_u64(bytebuf *b, uint64_t v);
+
+/* True when a JSON text (as received) holds a NUL byte or a string escape
+ * for U+0000 ("\u0000"). cJSON ends its strings at the first NUL byte, so
+ * such a string would silently lose its tail: callers refuse the body. */
+bool json_has_nul_escape(const char *text, size_t len);
 
 #endif
