@@ -6,8 +6,11 @@
  * while it runs accumulate in c->out and leave together in the next write,
  * and a whole read chunk of pipelined requests is parsed before anything is
  * written, so a busy connection costs one read and one write per batch.
+ * Writes are tried at once (uv_try_write); uv_write carries only what the
+ * socket did not take, which keeps the usual case to a single write(2).
  */
 #include <assert.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -165,21 +168,47 @@ void http_conn_flush(http_conn *c)
 	if (c->closing || c->writing || c->in_read)
 		return;
 	if (c->out.len > 0) {
-		/* Swap the buffers: out becomes the bytes in flight and the old
-		 * in-flight buffer (capacity kept) collects what comes next. */
-		bytebuf t = c->wbuf;
-		c->wbuf = c->out;
-		c->out = t;
-		c->out.len = 0;
-		uv_buf_t b = uv_buf_init((char *)c->wbuf.data, (unsigned)c->wbuf.len);
-		c->wreq.data = c;
-		if (c->wbuf.len > UINT32_MAX ||
-		    uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
-			http_conn_close(c);
+		/* Try the write at once: a socket with room takes the whole batch
+		 * and nothing is queued, so no write callback, no loop pass and no
+		 * epoll_ctl (libuv re-arms the watcher whenever a queued write
+		 * drains). Only what the socket refused goes through uv_write. */
+		size_t done = 0;
+		if (c->out.len <= INT_MAX) {
+			uv_buf_t b0 = uv_buf_init((char *)c->out.data, (unsigned)c->out.len);
+			int n = uv_try_write((uv_stream_t *)&c->tcp, &b0, 1);
+			if (n < 0 && n != UV_EAGAIN) {
+				http_conn_close(c);
+				return;
+			}
+			if (n > 0)
+				done = (size_t)n;
+		}
+		if (done == c->out.len) {
+			c->out.len = 0;
+			bytebuf_shrink(&c->out, 1u << 20);
+			if (!c->no_more && c->npending < MAX_PENDING_REQS / 2)
+				conn_read_start(c);
+			if (c->closing)
+				return;
+		} else {
+			/* Swap the buffers: out becomes the bytes in flight and the
+			 * old in-flight buffer (capacity kept) collects what comes
+			 * next. */
+			bytebuf t = c->wbuf;
+			c->wbuf = c->out;
+			c->out = t;
+			c->out.len = 0;
+			size_t left = c->wbuf.len - done;
+			uv_buf_t b = uv_buf_init((char *)c->wbuf.data + done, (unsigned)left);
+			c->wreq.data = c;
+			if (left > UINT32_MAX ||
+			    uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_write) != 0) {
+				http_conn_close(c);
+				return;
+			}
+			c->writing = true;
 			return;
 		}
-		c->writing = true;
-		return;
 	}
 	if (c->close_after && c->head == NULL)
 		conn_linger(c);

@@ -7,11 +7,13 @@
  * failed attempt up to 1 s (reset by a successful connect). The first frame
  * on every new connection is the hello (WIRE.md) naming this node.
  *
- * Frames queue per connection and leave in one uv_write per loop iteration
+ * Frames queue per connection and leave in one writev per loop iteration
  * (the transport's prepare handle runs once before the loop blocks), so a
- * burst of Raft messages to a peer costs one writev. Frames queued while not
+ * burst of Raft messages to a peer costs one writev. The writev is tried at
+ * once (uv_try_write); only bytes the socket refuses go through uv_write. Frames queued while not
  * connected, or past the byte limit, are dropped: Raft retransmits.
  */
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -132,9 +134,43 @@ static void out_conn_write(out_conn *c)
 	frame_vec tmp = c->inflight;
 	c->inflight = c->pending;
 	c->pending = tmp;
+	/* Try the writev at once: when the socket takes everything nothing is
+	 * queued, so there is no write callback, no extra loop pass and no
+	 * epoll_ctl (libuv re-arms the watcher whenever a queued write drains).
+	 * Only what the socket refused goes through uv_write. */
+	size_t done = 0;
+	if (c->inflight.bytes <= INT_MAX && c->inflight.n <= INT_MAX) {
+		int n = uv_try_write((uv_stream_t *)&c->tcp, c->inflight.v,
+				     (unsigned)c->inflight.n);
+		if (n < 0 && n != UV_EAGAIN) {
+			frame_vec_clear(&c->inflight);
+			out_conn_fail(c);
+			return;
+		}
+		if (n > 0)
+			done = (size_t)n;
+	}
+	if (done == c->inflight.bytes) {
+		c->t->st.frames_sent += c->inflight.n;
+		c->t->st.bytes_sent += c->inflight.bytes;
+		frame_vec_clear(&c->inflight);
+		return;
+	}
+	/* Skip the frames already written; uv_write copies the buffer array,
+	 * so the first partial frame's entry is adjusted for the call only
+	 * (the original base is what frame_vec_clear frees). */
+	size_t first = 0;
+	while (done >= c->inflight.v[first].len) {
+		done -= c->inflight.v[first].len;
+		first++;
+	}
+	uv_buf_t saved = c->inflight.v[first];
+	c->inflight.v[first] = uv_buf_init(saved.base + done, (unsigned)(saved.len - done));
 	c->wreq.data = c;
-	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->inflight.v, (unsigned)c->inflight.n,
-		     on_write) != 0) {
+	int rc = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, c->inflight.v + first,
+			  (unsigned)(c->inflight.n - first), on_write);
+	c->inflight.v[first] = saved;
+	if (rc != 0) {
 		frame_vec_clear(&c->inflight);
 		out_conn_fail(c);
 		return;

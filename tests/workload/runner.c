@@ -1,10 +1,13 @@
-/* runner.c — logical clients on one curl multi loop (see runner.h). */
+/* runner.c — logical clients on one epoll loop (see runner.h). */
 #include "runner.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "classify.h"
 #include "clock.h"
@@ -31,13 +34,14 @@ static char *dup_str(const char *s)
 static void client_init(wl_client *c, int process, int node)
 {
 	memset(c, 0, sizeof *c);
+	wh_init(&c->http);
 	c->process = process;
 	c->node = node;
 }
 
 static void client_free(wl_client *c)
 {
-	http_call_free(&c->call);
+	wh_free(&c->http);
 	cJSON_Delete(c->value);
 	c->value = NULL;
 }
@@ -49,17 +53,22 @@ int runner_init(wl_runner *w, const wl_options *o, wl_history *h, wl_stats *s)
 	w->hist = h;
 	w->stats = s;
 	w->rng.s = o->seed;
-	w->multi = curl_multi_init();
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->clients = calloc((size_t)o->clients, sizeof *w->clients);
 	w->keys = calloc((size_t)o->keys, sizeof *w->keys);
 	w->recent = calloc((size_t)o->keys * WL_RECENT, sizeof *w->recent);
 	w->recent_pos = calloc((size_t)o->keys, sizeof *w->recent_pos);
-	if (w->multi == NULL || w->clients == NULL || w->keys == NULL || w->recent == NULL ||
-	    w->recent_pos == NULL)
+	w->targets = calloc(o->n_nodes, sizeof *w->targets);
+	if (w->epfd < 0 || w->clients == NULL || w->keys == NULL || w->recent == NULL ||
+	    w->recent_pos == NULL || w->targets == NULL)
 		return -1;
-	/* Every client keeps its connection open between operations. */
-	if (curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)o->clients + 16) != CURLM_OK)
-		return -1;
+	for (size_t i = 0; i < o->n_nodes; i++) {
+		char err[300];
+		if (wh_target_parse(&w->targets[i], o->nodes[i], err, sizeof err) != 0) {
+			fprintf(stderr, "raftkv-workload: %s\n", err);
+			return -1;
+		}
+	}
 	for (int k = 0; k < o->keys; k++) {
 		size_t n = strlen(o->key_prefix) + 16;
 		if ((w->keys[k] = malloc(n)) == NULL)
@@ -75,11 +84,8 @@ int runner_init(wl_runner *w, const wl_options *o, wl_history *h, wl_stats *s)
 
 void runner_free(wl_runner *w)
 {
-	for (int i = 0; i < w->n_clients; i++) {
-		if (w->clients[i].busy && w->clients[i].call.easy != NULL)
-			curl_multi_remove_handle(w->multi, w->clients[i].call.easy);
+	for (int i = 0; i < w->n_clients; i++)
 		client_free(&w->clients[i]);
-	}
 	free(w->clients);
 	if (w->keys != NULL)
 		for (int k = 0; k < w->o->keys; k++)
@@ -91,9 +97,14 @@ void runner_free(wl_runner *w)
 	free(w->recent);
 	free(w->recent_pos);
 	free(w->url);
-	if (w->multi != NULL)
-		curl_multi_cleanup(w->multi);
+	if (w->targets != NULL)
+		for (size_t i = 0; i < w->o->n_nodes; i++)
+			wh_target_free(&w->targets[i]);
+	free(w->targets);
+	if (w->epfd >= 0)
+		close(w->epfd);
 	memset(w, 0, sizeof *w);
+	w->epfd = -1;
 }
 
 /* Remembers a value that the key held at some point, as a cas expectation
@@ -139,9 +150,9 @@ static int choose_f(wl_runner *w)
 static int build_url(wl_runner *w, const wl_client *c, int f, int key, int final)
 {
 	static const char *const suffix[F_COUNT] = {"", "", "/cas", "/append"};
-	const char *base = w->o->nodes[c->node];
+	(void)c;
 	const char *cons = final ? "linearizable" : w->o->consistency;
-	size_t need = strlen(base) + strlen(w->keys[key]) + strlen(cons) + 32;
+	size_t need = strlen(w->keys[key]) + strlen(cons) + 32;
 	if (need > w->url_cap) {
 		char *u = realloc(w->url, need);
 		if (u == NULL)
@@ -150,11 +161,13 @@ static int build_url(wl_runner *w, const wl_client *c, int f, int key, int final
 		w->url_cap = need;
 	}
 	if (f == F_READ)
-		snprintf(w->url, w->url_cap, "%s/kv/%s?consistency=%s", base, w->keys[key], cons);
+		snprintf(w->url, w->url_cap, "/kv/%s?consistency=%s", w->keys[key], cons);
 	else
-		snprintf(w->url, w->url_cap, "%s/kv/%s%s", base, w->keys[key], suffix[f]);
+		snprintf(w->url, w->url_cap, "/kv/%s%s", w->keys[key], suffix[f]);
 	return 0;
 }
+
+static int complete(wl_runner *w, wl_client *c);
 
 /* Starts operation f on key for client c: invoke event, then the request. */
 static int issue(wl_runner *w, wl_client *c, int f, int key, int final)
@@ -212,24 +225,26 @@ static int issue(wl_runner *w, wl_client *c, int f, int key, int final)
 	}
 	static const char *const method[F_COUNT] = {"GET", "PUT", "POST", "POST"};
 	int rc = -1;
-	if (value == NULL || build_url(w, c, f, key, final) != 0 ||
-	    http_call_setup(&c->call, method[f], w->url, NULL, send, send ? strlen(send) : 0,
-			    f == F_CAS, w->o->timeout_ms) != 0 ||
-	    curl_easy_setopt(c->call.easy, CURLOPT_PRIVATE, (void *)c) != CURLE_OK ||
-	    curl_easy_setopt(c->call.easy, CURLOPT_FRESH_CONNECT, (long)c->fresh) != CURLE_OK)
+	if (value == NULL || build_url(w, c, f, key, final) != 0)
 		goto out;
 	c->f = f;
 	c->key = key;
 	c->value = value;
 	value = NULL;
 	c->invoked = wl_now();
+	c->deadline = c->invoked + (uint64_t)w->o->timeout_ms * 1000000ULL;
 	if (history_event(w->hist, c->process, "invoke", f, w->keys[key], c->value, c->invoked,
 			  c->node, NULL) != 0)
 		goto out;
-	if (curl_multi_add_handle(w->multi, c->call.easy) != CURLM_OK)
+	/* The invoke is recorded before the first byte can leave. */
+	int st = wh_start(&c->http, w->epfd, &w->targets[c->node], c, method[f], w->url,
+			  send == NULL ? NULL
+			  : f == F_CAS ? "application/json" : "application/octet-stream",
+			  send, send ? strlen(send) : 0);
+	if (st < 0)
 		goto out;
 	c->busy = 1;
-	rc = 0;
+	rc = st == 1 ? complete(w, c) : 0;
 out:
 	free(body);
 	cJSON_Delete(value);
@@ -237,24 +252,18 @@ out:
 }
 
 /* A request ended: classify, record, and ready the client for the next. */
-static int complete(wl_runner *w, wl_client *c, CURLcode res)
+static int complete(wl_runner *w, wl_client *c)
 {
 	uint64_t t = wl_now();
-	if (curl_multi_remove_handle(w->multi, c->call.easy) != CURLM_OK)
-		return -1;
 	c->busy = 0;
-	long st = http_call_finish(&c->call, res);
-	/* A refused connect proves nothing was sent only on a fresh connection:
-	 * on a reused one, curl may have written the request into a socket the
-	 * node read before dying, then retried, and only the retry was refused. */
-	int not_sent = c->fresh && res == CURLE_COULDNT_CONNECT;
+	long st = c->http.status;
+	/* not_sent is set only when a brand-new connection was refused (or its
+	 * address did not resolve): the client never retries, so no byte of the
+	 * request can have reached a node. After any transport error the
+	 * connection is gone and the next request opens its own. */
 	wl_result r;
-	if (wl_classify(c->f, st, http_call_body(&c->call), c->call.errbuf, not_sent, &r) != 0)
+	if (wl_classify(c->f, st, wh_body(&c->http), c->http.err, c->http.not_sent, &r) != 0)
 		return -1;
-	/* After a transport error the node may be down: the next request opens
-	 * its own connection, so that a refusal can count as a definite fail
-	 * rather than filling the history with unknown outcomes. */
-	c->fresh = st == 0;
 
 	int rc = 0;
 	cJSON *readv = NULL;
@@ -295,19 +304,36 @@ static int complete(wl_runner *w, wl_client *c, CURLcode res)
 	return rc;
 }
 
-static int drain(wl_runner *w)
+/* Waits up to ms for socket events and completes what they finish. */
+static int wait_events(wl_runner *w, int ms)
 {
-	CURLMsg *m;
-	int left;
-	while ((m = curl_multi_info_read(w->multi, &left)) != NULL) {
-		if (m->msg != CURLMSG_DONE)
+	struct epoll_event ev[64];
+	int n = epoll_wait(w->epfd, ev, 64, ms);
+	if (n < 0)
+		return errno == EINTR ? 0 : -1;
+	for (int i = 0; i < n; i++) {
+		wl_client *c = ev[i].data.ptr;
+		if (wh_on_event(&c->http, ev[i].events) == 1 && c->busy) {
+			if (complete(w, c) != 0)
+				return -1;
+		}
+	}
+	return 0;
+}
+
+/* Requests past their deadline end without an answer, as curl's total
+ * timeout did ("timed out" classifies as timeout). */
+static int expire(wl_runner *w, uint64_t now)
+{
+	for (int i = 0; i < w->n_clients; i++) {
+		wl_client *c = &w->clients[i];
+		if (!c->busy || now < c->deadline)
 			continue;
-		char *priv = NULL;
-		if (curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv) != CURLE_OK ||
-		    priv == NULL)
-			return -1;
-		wl_client *c = (wl_client *)(void *)priv;
-		if (complete(w, c, m->data.result) != 0)
+		char why[80];
+		snprintf(why, sizeof why, "Operation timed out after %ld milliseconds",
+			 w->o->timeout_ms);
+		wh_abort(&c->http, why);
+		if (complete(w, c) != 0)
 			return -1;
 	}
 	return 0;
@@ -333,13 +359,9 @@ static int rate_allows(wl_runner *w, uint64_t now)
 static int loop(wl_runner *w, wl_nemesis *nem, uint64_t end, int final)
 {
 	for (;;) {
-		int running;
-		if (curl_multi_perform(w->multi, &running) != CURLM_OK)
-			return -1;
-		if (drain(w) != 0)
-			return -1;
-
 		uint64_t now = wl_now();
+		if (expire(w, now) != 0)
+			return -1;
 		if (wl_stop && !final)
 			end = now;
 		if (nem != NULL && now < end && now >= nemesis_due(nem)) {
@@ -349,6 +371,7 @@ static int loop(wl_runner *w, wl_nemesis *nem, uint64_t end, int final)
 		}
 		int busy = 0;
 		uint64_t backoff = UINT64_MAX; /* earliest end of a client's backoff */
+		uint64_t deadline = UINT64_MAX; /* earliest request deadline */
 		for (int i = 0; i < w->n_clients; i++) {
 			wl_client *c = &w->clients[i];
 			if (!c->busy && c->ready_at > now) {
@@ -365,6 +388,8 @@ static int loop(wl_runner *w, wl_nemesis *nem, uint64_t end, int final)
 				}
 			}
 			busy += c->busy;
+			if (c->busy && c->deadline < deadline)
+				deadline = c->deadline;
 		}
 		if (busy == 0 && (final || now >= end) && (!final || backoff == UINT64_MAX))
 			return 0;
@@ -372,6 +397,8 @@ static int loop(wl_runner *w, wl_nemesis *nem, uint64_t end, int final)
 		uint64_t wake = now + LOOP_TICK_MS * 1000000ULL;
 		if (backoff < wake)
 			wake = backoff;
+		if (deadline < wake)
+			wake = deadline;
 		if (!final && now < end) {
 			if (end < wake)
 				wake = end;
@@ -381,7 +408,7 @@ static int loop(wl_runner *w, wl_nemesis *nem, uint64_t end, int final)
 				wake = nemesis_due(nem);
 		}
 		int ms = wake > now ? (int)((wake - now + 999999) / 1000000) : 0;
-		if (curl_multi_poll(w->multi, NULL, 0, ms, NULL) != CURLM_OK)
+		if (wait_events(w, ms) != 0)
 			return -1;
 	}
 }
