@@ -4,7 +4,7 @@
 # the clean run covers since it runs a superset of them).
 set -u
 sim=$1
-seeds=${SIM_SEEDS:-2000}
+seeds=${SIM_SEEDS:-3000}
 bug_seeds=${SIM_BUG_SEEDS:-1500}
 passed=0 failed=0
 if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
