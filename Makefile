@@ -125,6 +125,10 @@ $(BUILD)/tests/test_net_%: $(call obj,tests/unit/test_net_%.c) $(LIBNET) $(LIBRA
 	$(TLINK)
 $(BUILD)/tests/test_faults_%: $(call obj,tests/unit/test_faults_%.c) $(LIBFAULTS) $(LIBCOMMON)
 	$(TLINK)
+# test_workload_*: the workload tool's objects, all but its main.
+WORKLOAD_LIB := $(filter-out tests/workload/main.c,$(wildcard tests/workload/*.c))
+$(BUILD)/tests/test_workload_%: $(call obj,tests/unit/test_workload_%.c) $(call obj,$(WORKLOAD_LIB)) $(LIBCHECK) $(LIBCOMMON)
+	$(TLINK)
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
