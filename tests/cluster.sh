@@ -24,8 +24,23 @@ cluster_string() { # N BASE
 	echo "$s"
 }
 
+# Fails if anything listens on a port the cluster would use: another cluster
+# there would answer /readyz in place of ours and the caller would talk to it.
+ports_free() { # N BASE
+	local n=$1 base=$2 i p busy=()
+	for ((i = 0; i < n; i++)); do
+		for p in $((base + i)) $((base + 20 + i)) $((base + 1010 + i)); do
+			(exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null && busy+=("$p")
+		done
+	done
+	[ ${#busy[@]} -eq 0 ] && return 0
+	echo "ports in use (another cluster running?): ${busy[*]}" >&2
+	return 1
+}
+
 start() { # DIR N BASE
 	local dir=$1 n=$2 base=$3 i cluster
+	ports_free "$n" "$base" || return 1
 	mkdir -p "$dir"
 	cluster=$(cluster_string "$n" "$base")
 	for ((i = 0; i < n; i++)); do

@@ -76,7 +76,9 @@ partition_alone() { # NODE: the node alone against the other two
 	kv_put "$a" during-pause yes
 	[ "$status_code" = 200 ]
 	run admin_post "$l" /admin/faults/resume '{}'
-	wait_until 15 bash -c "[ \"\$(curl -s $(node_url "$l")/admin/status | jq -r .role)\" = follower ]"
+	# a follower that knows the new leader: one that has just stepped down
+	# knows none yet and would answer the read below 503
+	wait_until 15 bash -c "curl -s $(node_url "$l")/admin/status | jq -e '.role==\"follower\" and .leader != null and .leader != $l'"
 	kv_get "$l" during-pause
 	[ "$(echo "$body" | jq -r .value)" = yes ]
 }
@@ -127,6 +129,9 @@ crash_all_lose_unsynced() {
 	done
 	for i in 0 1 2; do start_node "$i"; done
 	wait_leader 20 >/dev/null
+	# every node knows the leader and has applied what it committed: a node
+	# that has not heard from the new leader yet answers reads 503
+	for i in 0 1 2; do wait_until 20 curl -fs "$(node_url "$i")/readyz"; done
 }
 
 @test "with fsync on, crashes that lose unsynced data never lose an acknowledged write" {

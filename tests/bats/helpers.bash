@@ -13,11 +13,20 @@ TOKEN=${RAFTKV_ADMIN_TOKEN:-}
 
 # ---------------------------------------------------------------- local backend
 # Each test file gets its own port range so a leftover from one file never
-# answers for another: BASE = 21000 + 100 * (hash of the file name mod 80).
+# answers for another: BASE = 21000 + 100 * ((f + c) mod 80), where f is a
+# hash of the file's base name and c one of the checkout's path. The base
+# names' hashes are distinct mod 80 (tests/bats/run.sh checks it), so two files
+# of one run never share a base whatever the path; c only moves the whole
+# suite so that runs from two checkouts on one machine are unlikely to meet
+# (and tests/cluster.sh refuses to start on ports already in use). Within a
+# base the offsets are disjoint mod 100: HTTP +0..4, Raft +1010..1014, agents
+# +20..24 and the tests' own +50..71, so different bases never share a port.
+_cksum() { printf '%s' "$1" | cksum | cut -d' ' -f1; }
 _base_port() {
-	local h
-	h=$(printf '%s' "$BATS_TEST_FILENAME" | cksum | cut -d' ' -f1)
-	echo $((21000 + 100 * (h % 80)))
+	local f c
+	f=$(_cksum "$(basename "$BATS_TEST_FILENAME")")
+	c=$(_cksum "$ROOT")
+	echo $((21000 + 100 * ((f + c) % 80)))
 }
 
 cluster_up() { # [N]
