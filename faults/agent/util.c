@@ -1,5 +1,6 @@
 /* util.c — the agent's logging, JSON replies and small path helpers. */
 #include "agent.h"
+#include "../../node/common/splitmix.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -115,10 +116,7 @@ char *path_join(const char *dir, const char *name)
  * where a bit flip lands, so quality needs are modest. */
 uint64_t agent_rand(agent *a)
 {
-	uint64_t z = (a->rng += 0x9E3779B97F4A7C15ULL);
-	z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-	z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-	return z ^ (z >> 31);
+	return splitmix64_next(&a->rng);
 }
 
 int mkdir_p(const char *path, char *err, size_t errlen)

@@ -31,13 +31,10 @@ static void maybe_done(http_server *s);
 
 /* ------------------------------------------------------------ closing */
 
-void http_conn_close(http_conn *c)
+/* Requests still with a handler outlive the connection: they are detached
+ * and http_respond frees them. Answered ones (and a half-parsed one) go now. */
+static void conn_detach_requests(http_conn *c)
 {
-	if (c->closing)
-		return;
-	c->closing = true;
-	/* Requests still with a handler outlive the connection: they are
-	 * detached and http_respond frees them. Answered ones go now. */
 	hreq *r = c->head;
 	while (r) {
 		hreq *next = r->next;
@@ -55,6 +52,14 @@ void http_conn_close(http_conn *c)
 		hreq_release(c->cur);
 		c->cur = NULL;
 	}
+}
+
+void http_conn_close(http_conn *c)
+{
+	if (c->closing)
+		return;
+	c->closing = true;
+	conn_detach_requests(c);
 	/* Unlink now so server close does not visit it twice. */
 	http_server *s = c->srv;
 	if (c->prev)
@@ -447,23 +452,7 @@ static void on_stop_deadline(uv_timer_t *t)
  * with a handler are detached (their responses could never overtake them). */
 static void conn_close_gently(http_conn *c)
 {
-	hreq *r = c->head;
-	while (r) {
-		hreq *next = r->next;
-		if (r->responded) {
-			hreq_release(r);
-		} else {
-			r->conn = NULL;
-			r->next = NULL;
-		}
-		r = next;
-	}
-	c->head = c->tail = NULL;
-	c->npending = 0;
-	if (c->cur) {
-		hreq_release(c->cur);
-		c->cur = NULL;
-	}
+	conn_detach_requests(c);
 	c->no_more = true;
 	c->close_after = true;
 	conn_read_stop(c);

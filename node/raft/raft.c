@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core.h"
+#include "../common/splitmix.h"
 
 void raft_config_defaults(raft_config *c)
 {
@@ -25,10 +26,7 @@ void raft_config_defaults(raft_config *c)
 /* splitmix64: tiny, and its output is well mixed even for seeds 0, 1, 2... */
 uint64_t raft_rand(raft *r)
 {
-	uint64_t z = (r->prng += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64_next(&r->prng);
 }
 
 size_t raft_voter_slot(const raft *r, uint32_t id)

@@ -293,6 +293,31 @@ void sb_printf(strbuf *b, const char *fmt, ...)
 	b->len += (size_t)n;
 }
 
+void sb_escape(strbuf *b, const char *p, size_t n)
+{
+	size_t run = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		sb_put(b, p + run, i - run);
+		run = i + 1;
+		if (c == '"' || c == '\\') {
+			sb_putc(b, '\\');
+			sb_putc(b, (char)c);
+		} else if (c == '\n') {
+			sb_put(b, "\\n", 2);
+		} else if (c == '\t') {
+			sb_put(b, "\\t", 2);
+		} else if (c == '\r') {
+			sb_put(b, "\\r", 2);
+		} else {
+			sb_printf(b, "\\u%04x", c);
+		}
+	}
+	sb_put(b, p + run, n - run);
+}
+
 void sb_quote(strbuf *b, const char *p, size_t n, size_t max)
 {
 	if (!p) {
@@ -307,21 +332,7 @@ void sb_quote(strbuf *b, const char *p, size_t n, size_t max)
 			n--;
 	}
 	sb_putc(b, '"');
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c == '"' || c == '\\') {
-			sb_putc(b, '\\');
-			sb_putc(b, (char)c);
-		} else if (c == '\n') {
-			sb_put(b, "\\n", 2);
-		} else if (c == '\t') {
-			sb_put(b, "\\t", 2);
-		} else if (c < 0x20 || c == 0x7f) {
-			sb_printf(b, "\\u%04x", c);
-		} else {
-			sb_putc(b, (char)c);
-		}
-	}
+	sb_escape(b, p, n);
 	if (cut)
 		sb_put(b, "...", 3);
 	sb_putc(b, '"');

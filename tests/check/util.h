@@ -70,6 +70,9 @@ typedef struct strbuf {
 void sb_put(strbuf *b, const char *p, size_t n);
 void sb_putc(strbuf *b, char c);
 void sb_printf(strbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends p with the escapes JSON and EDN strings share (\" \\ \n \t \r and
+ * \u00XX for other control bytes), without the surrounding quotes. */
+void sb_escape(strbuf *b, const char *p, size_t n);
 /* Quotes a value for a human message: "text" with JSON escapes, or null when
  * p is NULL; long values are cut to max bytes with a "..." marker. */
 void sb_quote(strbuf *b, const char *p, size_t n, size_t max);

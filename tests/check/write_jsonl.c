@@ -14,27 +14,7 @@ static void json_str(strbuf *b, const char *p, size_t n)
 		return;
 	}
 	sb_putc(b, '"');
-	size_t run = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
-		sb_put(b, p + run, i - run);
-		run = i + 1;
-		if (c == '"' || c == '\\') {
-			sb_putc(b, '\\');
-			sb_putc(b, (char)c);
-		} else if (c == '\n') {
-			sb_put(b, "\\n", 2);
-		} else if (c == '\t') {
-			sb_put(b, "\\t", 2);
-		} else if (c == '\r') {
-			sb_put(b, "\\r", 2);
-		} else {
-			sb_printf(b, "\\u%04x", c);
-		}
-	}
-	sb_put(b, p + run, n - run);
+	sb_escape(b, p, n);
 	sb_putc(b, '"');
 }
 

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "../../node/raft/raft.h"
+#include "../../node/common/splitmix.h"
 #include "../../node/wal/wal.h"
 #include "../check/check.h"
 
@@ -56,10 +57,7 @@ typedef struct sim_rng {
 
 static inline uint64_t sim_rand(sim_rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ull);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-	return z ^ (z >> 31);
+	return splitmix64_next(&r->s);
 }
 /* uniform in [0, n) (n > 0) */
 static inline uint64_t sim_below(sim_rng *r, uint64_t n)
@@ -69,7 +67,7 @@ static inline uint64_t sim_below(sim_rng *r, uint64_t n)
 /* true with probability p */
 static inline bool sim_chance(sim_rng *r, double p)
 {
-	return (double)(sim_rand(r) >> 11) * (1.0 / 9007199254740992.0) < p;
+	return splitmix64_unit(&r->s) < p;
 }
 
 #endif

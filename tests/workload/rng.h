@@ -7,6 +7,7 @@
 #define RAFTKV_WL_RNG_H
 
 #include <stdint.h>
+#include "../../node/common/splitmix.h"
 
 typedef struct rng {
 	uint64_t s;
@@ -14,10 +15,7 @@ typedef struct rng {
 
 static inline uint64_t rng_next(rng *r)
 {
-	uint64_t z = (r->s += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return splitmix64_next(&r->s);
 }
 
 /* Uniform in [0, n); n > 0. The modulo bias is irrelevant at these sizes. */
