@@ -15,9 +15,13 @@
  *   1. raft_get_ready(r, &rd) when raft_has_ready(r).
  *   2. Persist rd.hs (if rd.hs_changed) and rd.entries. Writing entries means:
  *      remove every stored entry with index >= rd.entries[0].index, then append.
- *   3. Messages in rd.msgs may be sent only once step 2 is durable (fsynced):
- *      a vote or an append acknowledgement must never overtake the disk.
- *      The caller may encode/copy them now and hold them until then.
+ *   3. Send rd.msgs. Those for which raft_msg_waits_for_disk(type) is true
+ *      (votes and acknowledgements: they vouch for this node's disk) may be
+ *      sent only once step 2 — and every earlier batch — is durable; the
+ *      caller may encode them now and hold them until then. The others may
+ *      go at once: a leader's appends race its own fsync safely because it
+ *      counts itself toward a commit only after raft_persisted (Raft thesis
+ *      §10.2.1).
  *   4. Apply rd.committed in order (they are committed by a quorum, so they
  *      may be applied before this node's own fsync of the same batch returns).
  *   5. Deliver rd.reads: a read with context ctx may be served once the local
@@ -241,6 +245,10 @@ void raft_advance(raft *r, const raft_ready *rd);
 void raft_persisted(raft *r, uint64_t index, uint64_t term);
 
 void raft_get_status(const raft *r, raft_status *st);
+
+/* True for the message types that state something about this node's disk
+ * (VOTE, VOTE_RESP, APPEND_RESP, HEARTBEAT_RESP): see step 3 above. */
+bool raft_msg_waits_for_disk(uint8_t type);
 
 /* Names for logs and metrics. */
 const char *raft_role_name(uint8_t role);

@@ -16,44 +16,18 @@
 #include "log.h"
 #include "server_internal.h"
 
-/*
- * Which messages must wait for this ready's WAL write. raft.h holds them all
- * back; that is needed only for messages that vouch for this node's durable
- * state:
- *   VOTE           the candidate's own term and self-vote must be on disk, or
- *                  after a crash it could vote again in the same term;
- *   VOTE_RESP      a granted vote must be on disk before it counts;
- *   APPEND_RESP    an acknowledged entry must be on disk before it counts;
- *   HEARTBEAT_RESP acknowledges the leader's term (kept conservative).
- * Everything else states nothing about this node's disk and goes out at
- * once: a leader's APPEND/HEARTBEAT may race its own fsync because the core
- * counts the leader toward a commit only after raft_persisted (Raft thesis
- * 10.2.1, as etcd does); PROPOSE, READ_INDEX(_RESP), PREVOTE(_RESP) and
- * TIMEOUT_NOW change no durable state. This takes one or two fsyncs off the
- * critical path of every write and every read.
- */
-static bool waits_for_disk(uint8_t type)
-{
-	switch (type) {
-	case RAFT_MSG_VOTE:
-	case RAFT_MSG_VOTE_RESP:
-	case RAFT_MSG_APPEND_RESP:
-	case RAFT_MSG_HEARTBEAT_RESP:
-		return true;
-	default:
-		return false;
-	}
-}
-
-/* Encodes rd's messages now (the core's buffers die at advance): those that
- * need no disk go out at once, the others are returned to be held. A message
- * that cannot be encoded (ENOMEM) is dropped: Raft retransmits. */
+/* Encodes rd's messages now (the core's buffers die at advance). Which ones
+ * wait for this ready's WAL write is the core's rule (raft_msg_waits_for_disk,
+ * raft.h step 3): votes and acknowledgements are returned to be held; the
+ * rest, a leader's appends included, go out at once, which takes one or two
+ * fsyncs off the critical path of every write and read. A message that
+ * cannot be encoded (ENOMEM) is dropped: Raft retransmits. */
 static held_frame *encode_msgs(server *s, const raft_ready *rd, size_t *n_out)
 {
 	*n_out = 0;
 	size_t n_held = 0;
 	for (size_t i = 0; i < rd->n_msgs; i++)
-		n_held += waits_for_disk(rd->msgs[i].type);
+		n_held += raft_msg_waits_for_disk(rd->msgs[i].type);
 	held_frame *frames = NULL;
 	if (n_held > 0 && (frames = malloc(n_held * sizeof *frames)) == NULL) {
 		s->metrics.msgs_dropped_queue += n_held;
@@ -61,7 +35,7 @@ static held_frame *encode_msgs(server *s, const raft_ready *rd, size_t *n_out)
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < rd->n_msgs; i++) {
-		bool hold = waits_for_disk(rd->msgs[i].type);
+		bool hold = raft_msg_waits_for_disk(rd->msgs[i].type);
 		if (hold && frames == NULL)
 			continue;
 		uint8_t *data;

@@ -25,8 +25,9 @@ partition_alone() { # NODE: the node alone against the other two
 	[ "$status_code" = 200 ]
 	status_of 0 | jq -e '(.faults | length) == 0 or ([.faults[]] | all(. == null or . == false))'
 	run admin_post 1 /admin/faults/net '{"drop_to":[0],"ms":300}'
-	sleep 0.6
-	status_of 1 | jq -e '.faults.net == null or (.faults | has("net") | not)'
+	status_of 1 | jq -e '.faults.net != null'
+	net_healed() { status_of 1 | jq -e '.faults.net == null or (.faults | has("net") | not)' >/dev/null; }
+	wait_until 3 net_healed
 }
 
 @test "a leader partitioned into a minority: new leader, old leader's writes end 504, no acked write lost or applied twice" {

@@ -190,16 +190,6 @@ void sim_node_free(sim_node *nd)
 	memset(nd, 0, sizeof *nd);
 }
 
-/* As the node does (node/server/ready.c): only messages that vouch for this
- * node's disk wait for the fsync; a leader's appends go out in parallel with
- * its own write (Raft thesis §10.2.1), since it counts itself toward a
- * commit only after raft_persisted. */
-static bool vouches_for_disk(uint8_t type)
-{
-	return type == RAFT_MSG_VOTE || type == RAFT_MSG_VOTE_RESP || type == RAFT_MSG_APPEND_RESP ||
-	       type == RAFT_MSG_HEARTBEAT_RESP;
-}
-
 int sim_node_process_ready(sim *s, sim_node *nd)
 {
 	int guard = 0;
@@ -229,10 +219,11 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 				return -1;
 			}
 		}
-		/* 3. send — after the fsync if anything is waiting for one */
+		/* 3. send: votes and acks after the fsync if one is pending
+		 * (raft_msg_waits_for_disk), the rest at once, as the node does */
 		bool must_wait = rd.hs_changed || rd.n_entries || nd->sync_scheduled;
 		for (size_t i = 0; i < rd.n_msgs; i++) {
-			if (!must_wait || !vouches_for_disk(rd.msgs[i].type)) {
+			if (!must_wait || !raft_msg_waits_for_disk(rd.msgs[i].type)) {
 				sim_send(s, &rd.msgs[i]);
 				continue;
 			}
