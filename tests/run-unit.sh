@@ -7,13 +7,22 @@ dir=$1
 mode=${2:-plain}
 passed=0 failed=0 bad_bins=()
 shopt -s nullglob
-bins=("$dir"/test_*)
+# one binary per source file, so a stale binary of a removed test never runs
+bins=()
+for src in "$(dirname "$0")"/unit/test_*.c; do
+	bins+=("$dir/$(basename "$src" .c)")
+done
 if [ ${#bins[@]} -eq 0 ]; then
 	echo "no unit tests found in $dir" >&2
 	exit 1
 fi
 for t in "${bins[@]}"; do
-	[ -x "$t" ] || continue
+	if [ ! -x "$t" ]; then
+		echo "---- $(basename "$t") was not built ----"
+		failed=$((failed + 1))
+		bad_bins+=("$(basename "$t")")
+		continue
+	fi
 	log=$(mktemp)
 	if [ "$mode" = valgrind ]; then
 		valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
