@@ -113,6 +113,9 @@ $(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIB
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
 # needs); any other test_*.c links everything.
 TLINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+# test_raft_bugs exercises the planted bugs: it links the core built with them.
+$(BUILD)/tests/test_raft_bugs: $(call obj,tests/unit/test_raft_bugs.c) $(LIBRAFTBUGS) $(LIBCOMMON)
+	$(TLINK)
 $(BUILD)/tests/test_raft_%: $(call obj,tests/unit/test_raft_%.c) $(LIBRAFT) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_wal_%: $(call obj,tests/unit/test_wal_%.c) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)

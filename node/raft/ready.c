@@ -26,7 +26,7 @@ static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
 
 static bool flush_wanted(const raft *r)
 {
-	return (r->role == RAFT_LEADER && r->bcast_pending && r->n_voters > 1) ||
+	return (r->role == RAFT_LEADER && r->bcast_pending && r->trk.n > 1) ||
 	       (r->role == RAFT_LEADER && r->read_round_wanted) || r->n_fwd > 0 ||
 	       r->freads_unsent > 0;
 }

@@ -96,17 +96,17 @@ void repl_flush(raft *r)
 	if (r->role != RAFT_LEADER || !r->bcast_pending)
 		return;
 	r->bcast_pending = false;
-	for (size_t i = 0; i < r->n_voters; i++)
-		if (i != r->self)
-			repl_send_all(r, &r->prs[i]);
+	for (size_t i = 0; i < r->trk.n; i++)
+		if (r->trk.prs[i].id != r->cfg.id)
+			repl_send_all(r, &r->trk.prs[i]);
 }
 
 void repl_bcast_heartbeat(raft *r, uint64_t ctx)
 {
-	for (size_t i = 0; i < r->n_voters; i++) {
-		if (i == r->self)
+	for (size_t i = 0; i < r->trk.n; i++) {
+		progress *p = &r->trk.prs[i];
+		if (p->id == r->cfg.id)
 			continue;
-		progress *p = &r->prs[i];
 		raft_msg *m = outbox_push(r, RAFT_MSG_HEARTBEAT, p->id);
 		if (m == NULL)
 			continue;
@@ -124,10 +124,7 @@ bool repl_maybe_commit(raft *r)
 {
 	if (r->role != RAFT_LEADER)
 		return false;
-	uint64_t vals[RAFT_MAX_NODES];
-	for (size_t i = 0; i < r->n_voters; i++)
-		vals[i] = i == r->self ? r->persisted : r->prs[i].match;
-	uint64_t q = quorum_value(vals, r->n_voters);
+	uint64_t q = tracker_committed(&r->trk, r->cfg.id, r->persisted);
 	if (q <= r->commit)
 		return false;
 	uint64_t t;
@@ -266,8 +263,9 @@ static uint64_t next_from_hint(const raft *r, const raft_msg *m)
 
 void repl_recv_append_resp(raft *r, const raft_msg *m)
 {
-	size_t slot = raft_voter_slot(r, m->from);
-	progress *p = &r->prs[slot];
+	progress *p = tracker_progress(&r->trk, m->from);
+	if (p == NULL)
+		return; /* not a member (raft_step lets none through) */
 	p->recent_active = true;
 	p->heard = true;
 	p->last_heard = r->now;
@@ -317,8 +315,9 @@ void repl_recv_heartbeat(raft *r, const raft_msg *m)
 
 void repl_recv_heartbeat_resp(raft *r, const raft_msg *m)
 {
-	size_t slot = raft_voter_slot(r, m->from);
-	progress *p = &r->prs[slot];
+	progress *p = tracker_progress(&r->trk, m->from);
+	if (p == NULL)
+		return; /* not a member (raft_step lets none through) */
 	p->recent_active = true;
 	p->heard = true;
 	p->last_heard = r->now;
