@@ -415,6 +415,8 @@ void env_crash(env *e, env_node *nd)
 		if (!kept)
 			lost++;
 	}
+	bool hs_lost = memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	raft_hard_state whs = nd->written.hs;
 	raft_free(nd->r);
 	nd->r = NULL;
 	disk_copy(&nd->written, &nd->synced);
@@ -422,8 +424,14 @@ void env_crash(env *e, env_node *nd)
 	for (size_t i = 0; i < nd->held.n; i++)
 		env_msg_free(&nd->held.v[i]);
 	nd->held.n = 0;
-	fprintf(e->out, "crash %" PRIu32 ": %zu unsynced entr%s lost\n", nd->id, lost,
+	fprintf(e->out, "crash %" PRIu32 ": %zu unsynced entr%s lost", nd->id, lost,
 		lost == 1 ? "y" : "ies");
+	if (hs_lost) {
+		fprintf(e->out, ", unsynced hard state term=%" PRIu64 " vote=", whs.term);
+		fmt_id(e->out, whs.vote);
+		fprintf(e->out, " commit=%" PRIu64 " lost", whs.commit);
+	}
+	fputc('\n', e->out);
 }
 
 int env_restart(env *e, env_node *nd)

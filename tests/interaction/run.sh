@@ -10,8 +10,9 @@ if [ "${1:-}" = --rewrite ]; then
 	exec "$bin" --rewrite "$dir"/*.txt
 fi
 log=$(mktemp)
-"$bin" "$dir"/*.txt | tee "$log"
-rc=${PIPESTATUS[0]}
+"$bin" "$dir"/*.txt >"$log" 2>&1
+rc=$?
+grep -v '^interaction: ' "$log" # this script prints the closing line
 line=$(tail -n 1 "$log")
 p=$(echo "$line" | sed -n 's/^interaction: \([0-9]*\) passed.*/\1/p')
 f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed$/\1/p')
