@@ -19,7 +19,10 @@
  *      without checking that its log holds the leader's term there, and the
  *      leader lowers match to the follower's reported last index without
  *      checking the term there (a follower whose disk went back to an older
- *      image applies entries the leader overwrote: issue 10 item 3).
+ *      image applies entries the leader overwrote: issue 10 item 3);
+ *   6  the must-sync rule forgets term and vote: a ready that only changes
+ *      them says must_sync = false, so a granted vote goes out unsynced and
+ *      a crash forgets it (double voting: issue 10 item 4's rule, too weak).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H
