@@ -117,6 +117,7 @@ struct raft {
 	uint64_t conf_index;      /* that entry (0 = base_conf) */
 	uint64_t conf_scanned;    /* log scanned for CONF entries up to here */
 	bool conf_rescan;         /* the entry in force was truncated away */
+	bool conf_linger;         /* tracker still holds the subject of an uncommitted REMOVE */
 	uint32_t stranger;        /* leader: a member heard speaking with another incarnation */
 	uint64_t stranger_incarnation;
 	member_conf conf_scratch, conf_next; /* work space, kept off the stack */

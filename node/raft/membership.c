@@ -180,6 +180,13 @@ static int install(raft *r, const member_conf *c, uint64_t index)
 		else
 			learners[nl++] = c->m[i].id;
 	}
+	/* A member being removed stays, as a learner, in the tracker until the
+	 * removal commits: the leader sends it the entry that removes it, so it
+	 * learns it is out and stops campaigning (and says so in its status). */
+	bool linger = c->op == RAFT_CONF_REMOVE && index > r->commit && c->subject != RAFT_NONE &&
+		      nl < RAFT_MAX_NODES && membership_find(c, c->subject) == NULL && nv + nl < RAFT_MAX_NODES;
+	if (linger)
+		learners[nl++] = c->subject;
 	quorum_config qc;
 	if (nv == 0) {
 		memset(&qc, 0, sizeof(qc)); /* a joining node that knows nobody yet */
@@ -189,8 +196,10 @@ static int install(raft *r, const member_conf *c, uint64_t index)
 	int rc = tracker_set_config(&r->trk, &qc, log_last_index(&r->log) + 1);
 	if (rc != RAFT_OK)
 		return rc;
-	r->conf = *c;
+	if (c != &r->conf)
+		r->conf = *c;
 	r->conf_index = index;
+	r->conf_linger = linger;
 	return RAFT_OK;
 }
 
@@ -280,7 +289,7 @@ static const member *self_member(const raft *r)
 
 bool membership_self_voter(const raft *r)
 {
-	const member *m = self_member(r);
+	const member *m = PLANTED_BUG(r, 7) ? membership_find(&r->conf, r->cfg.id) : self_member(r);
 	return m != NULL && m->voter;
 }
 
@@ -300,7 +309,7 @@ bool membership_pending(const raft *r)
 bool membership_accept_msg(raft *r, const raft_msg *m)
 {
 	const member *mem = membership_find(&r->conf, m->from);
-	if (mem == NULL || mem->incarnation == m->incarnation)
+	if (mem == NULL || mem->incarnation == m->incarnation || PLANTED_BUG(r, 7))
 		return true;
 	/* Another life of a member: it lost what the member promised (votes,
 	 * acknowledged entries), so nothing it says counts for the member. */
@@ -416,6 +425,8 @@ bool membership_leader_removed(const raft *r)
  * promotion of caught-up learners, each one change at a time. */
 void membership_leader_tick(raft *r)
 {
+	if (r->conf_linger && !membership_pending(r) && install(r, &r->conf, r->conf_index) != RAFT_OK)
+		r->enomem_drops++; /* the removal is committed: forget the removed member */
 	if (membership_pending(r) || !raft_committed_in_term(r) || r->transfer_to != RAFT_NONE)
 		return;
 	raft_conf_change cc = {0};
