@@ -205,10 +205,15 @@ static void send(env *e, const raft_msg *m, const char *indent)
 	fputc('\n', e->out);
 }
 
+/* Field by field: the struct has padding, which memcmp would read. */
+static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
+{
+	return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
+}
+
 static bool has_unsynced(const env_node *nd)
 {
-	return nd->unsynced_index != 0 ||
-	       memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	return nd->unsynced_index != 0 || !hs_equal(&nd->written.hs, &nd->synced.hs);
 }
 
 /* --------------------------------------------------------------- readies */
@@ -415,7 +420,7 @@ void env_crash(env *e, env_node *nd)
 		if (!kept)
 			lost++;
 	}
-	bool hs_lost = memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	bool hs_lost = !hs_equal(&nd->written.hs, &nd->synced.hs);
 	raft_hard_state whs = nd->written.hs;
 	raft_free(nd->r);
 	nd->r = NULL;
