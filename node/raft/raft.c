@@ -283,7 +283,11 @@ const char *raft_msg_type_name(uint8_t type)
 /* VOTE: the candidate's term and self-vote must be on disk, or after a crash
  * it could vote again in the same term. VOTE_RESP: a granted vote must be on
  * disk before it counts. APPEND_RESP: an acknowledged entry likewise.
- * HEARTBEAT_RESP acknowledges the leader's term (kept conservative).
+ * HEARTBEAT_RESP vouches for nothing on disk: it says "I was in your term
+ * when your heartbeat came", which is all ReadIndex and check-quorum use,
+ * and its (last index, term) only ever lowers the leader's match, to a value
+ * the leader verifies (replication.c). Making it wait would tie every read
+ * and every check-quorum round to the followers' disk latency.
  * PROPOSE, READ_INDEX(_RESP), PREVOTE(_RESP) and TIMEOUT_NOW change no durable
  * state; a leader's APPEND/HEARTBEAT may race its own fsync. */
 bool raft_msg_waits_for_disk(uint8_t type)
@@ -292,7 +296,6 @@ bool raft_msg_waits_for_disk(uint8_t type)
 	case RAFT_MSG_VOTE:
 	case RAFT_MSG_VOTE_RESP:
 	case RAFT_MSG_APPEND_RESP:
-	case RAFT_MSG_HEARTBEAT_RESP:
 		return true;
 	default:
 		return false;
