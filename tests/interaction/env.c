@@ -3,9 +3,10 @@
  *
  * The driver follows the caller contract of raft.h to the letter: a ready's
  * hard state and entries are written, messages that vouch for the disk
- * (raft_msg_waits_for_disk) are held while anything written is not yet
- * synced, committed entries are applied, and raft_persisted is called when
- * the disk syncs. A crash keeps only what was synced. Every applied entry is
+ * (raft_msg_waits_for_disk) are held while a must-sync write (rd.must_sync)
+ * is not yet synced, committed entries are applied, and raft_persisted is
+ * called when the disk syncs (which syncs everything written, must-sync or
+ * not). A crash keeps only what was synced. Every applied entry is
  * compared with what other nodes applied at the same index, so a script that
  * makes two nodes disagree prints a SAFETY VIOLATION line.
  */
@@ -267,7 +268,9 @@ bool env_ready(env *e, env_node *nd)
 	if (rd.hs_changed) {
 		fprintf(o, "  hard state: term=%" PRIu64 " vote=", rd.hs.term);
 		fmt_id(o, rd.hs.vote);
-		fprintf(o, " commit=%" PRIu64 "\n", rd.hs.commit);
+		/* the must-sync rule: a commit-only change needs no fsync */
+		fprintf(o, " commit=%" PRIu64 "%s\n", rd.hs.commit,
+			rd.must_sync ? "" : " (no fsync needed)");
 		nd->written.hs = rd.hs;
 	}
 	if (rd.n_entries > 0) {
@@ -278,7 +281,11 @@ bool env_ready(env *e, env_node *nd)
 		nd->unsynced_index = rd.entries[rd.n_entries - 1].index;
 		nd->unsynced_term = rd.entries[rd.n_entries - 1].term;
 	}
-	bool hold = has_unsynced(nd);
+	/* raft.h step 3: what vouches for the disk waits for every must-sync
+	 * write so far; with none pending it goes at once. */
+	if (rd.must_sync)
+		nd->must_sync_pending = true;
+	bool hold = nd->must_sync_pending;
 	for (size_t i = 0; i < rd.n_msgs; i++) {
 		const raft_msg *m = &rd.msgs[i];
 		if (hold && raft_msg_waits_for_disk(m->type)) {
@@ -332,6 +339,7 @@ void env_persist(env *e, env_node *nd)
 	nd->held.n = 0;
 	uint64_t li = nd->unsynced_index, lt = nd->unsynced_term;
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->must_sync_pending = false;
 	if (li != 0)
 		raft_persisted(nd->r, li, lt);
 }
@@ -426,6 +434,7 @@ void env_crash(env *e, env_node *nd)
 	nd->r = NULL;
 	disk_copy(&nd->written, &nd->synced);
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->must_sync_pending = false;
 	for (size_t i = 0; i < nd->held.n; i++)
 		env_msg_free(&nd->held.v[i]);
 	nd->held.n = 0;
