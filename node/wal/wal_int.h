@@ -16,6 +16,21 @@
 
 #include "wal.h"
 
+/* ------------------------------------------------------------ planted bugs */
+
+/* Deliberate bugs, compiled only with -DWAL_PLANTED_BUGS (tests/unit/
+ * test_wal_bugs.c), to prove the tests of issue 10 item 6 catch them:
+ *   1  open fsyncs only the last segment;
+ *   2  the torn-tail check takes a valid record at any later byte offset as
+ *      proof of damage in the middle (client data inside a torn record can
+ *      look exactly like one: a torn node refuses to start). */
+#ifdef WAL_PLANTED_BUGS
+extern int wal_planted_bug;
+#define WAL_PLANTED_BUG(n) (wal_planted_bug == (n))
+#else
+#define WAL_PLANTED_BUG(n) 0
+#endif
+
 /* ------------------------------------------------------------ layout */
 
 #define WAL_MAGIC "RKVWAL\r\n" /* 8 bytes; \r\n catches text-mode mangling */

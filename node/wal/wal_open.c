@@ -15,6 +15,10 @@
 
 #include "wal_int.h"
 
+#ifdef WAL_PLANTED_BUGS
+int wal_planted_bug;
+#endif
+
 static void wal_free(wal *w)
 {
 	if (w->fd >= 0)
@@ -37,6 +41,8 @@ void wal_close(wal *w)
  * of them with fsync off and died with their pages still dirty. */
 static int sync_earlier_segments(wal *w, const wal_replay_end *end, char *err, size_t errlen)
 {
+	if (WAL_PLANTED_BUG(1))
+		return 0;
 	for (uint64_t seq = end->first_seq; end->last_seq != 0 && seq < end->last_seq; seq++) {
 		char *path = wal_segment_path(w->dir, seq);
 		if (!path) {

@@ -206,6 +206,12 @@ static bool middle_damage(const uint8_t *buf, size_t n, size_t off, char *what, 
 {
 	if (n - off < WAL_REC_HDR)
 		return false;
+	if (WAL_PLANTED_BUG(2)) {
+		size_t v = wal_record_find_valid(buf, n, off + 1);
+		snprintf(what, whatlen,
+			 "corrupt record in the middle of the log (a valid record follows at offset %zu)", v);
+		return v < n;
+	}
 	size_t next = wal_record_length_flip(buf, n, off);
 	if (next > 0) {
 		snprintf(what, whatlen,

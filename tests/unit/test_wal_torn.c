@@ -49,10 +49,9 @@ static bool was_synced(const char *path)
 }
 
 /* Three segments written without fsync, as with disk {"fsync":false}; the
- * next open must fsync every one of them. */
-static void test_open_syncs_every_segment(void **state)
+ * next open must fsync every one of them. NULL, or what went wrong. */
+static const char *check_open_syncs_every_segment(char *msg, size_t cap)
 {
-	(void)state;
 	tw_dir d;
 	tw_dir_make(&d);
 	wal_recovered rec;
@@ -68,16 +67,29 @@ static void test_open_syncs_every_segment(void **state)
 	w = tw_open(d.wal, 1024, &rec);
 	g_record_syncs = false;
 	assert_int_equal(rec.n_entries, 200);
-	for (uint64_t s = 1; s <= n; s++) {
+	const char *bad = NULL;
+	for (uint64_t s = 1; s <= n && bad == NULL; s++) {
 		char p[256];
 		tw_seg_path(d.wal, s, p, sizeof p);
-		if (!was_synced(p))
-			fail_msg("wal_open did not fsync segment %llu of %zu (%s)", (unsigned long long)s,
-				 n, p);
+		if (!was_synced(p)) {
+			snprintf(msg, cap, "wal_open did not fsync segment %llu of %zu (%s)",
+				 (unsigned long long)s, n, p);
+			bad = msg;
+		}
 	}
 	wal_close(w);
 	wal_recovered_free(&rec);
 	tw_dir_remove(&d);
+	return bad;
+}
+
+static void test_open_syncs_every_segment(void **state)
+{
+	(void)state;
+	char msg[512];
+	const char *bad = check_open_syncs_every_segment(msg, sizeof msg);
+	if (bad)
+		fail_msg("%s", bad);
 }
 
 /* An entry whose data is a whole valid record (a hard state claiming term
@@ -102,56 +114,66 @@ static size_t record_shaped_value(uint8_t *buf, size_t cap)
 }
 
 /* Entries 1..3 synced; entry 4 carries the record-shaped value, and the
- * write of its batch is torn inside that value: after the embedded records,
- * right at their end, or after the first of them. Open must cut the torn
- * batch and keep 1..3. */
+ * write of its batch is torn inside that value: after the embedded records
+ * (variant 0), right at their end (1), or after the first of them (2). Open
+ * must cut the torn batch and keep 1..3. NULL, or what went wrong. */
+static const char *check_record_shaped_torn(int variant, char *msg, size_t cap)
+{
+	tw_dir d;
+	tw_dir_make(&d);
+	wal_recovered rec;
+	wal *w = tw_open(d.wal, 0, &rec);
+	wal_recovered_free(&rec);
+	tw_write_entries(w, 1, 3, 1, true);
+	char p[256];
+	tw_seg_path(d.wal, 1, p, sizeof p);
+	int64_t before = tw_file_size(p);
+	uint8_t val[200];
+	raft_entry e = { .index = 4, .term = 1, .type = RAFT_ENTRY_NORMAL };
+	e.len = (uint32_t)record_shaped_value(val, sizeof val);
+	e.data = val;
+	wal_batch *b = wal_batch_new();
+	assert_non_null(b);
+	assert_int_equal(wal_batch_add_entries(b, &e, 1), 0);
+	raft_hard_state hs = { .term = 1, .vote = 1, .commit = 4 };
+	assert_int_equal(wal_batch_add_hard_state(b, &hs), 0);
+	char err[256];
+	assert_int_equal(wal_write(w, b, true, err, sizeof err), 0);
+	wal_batch_free(b);
+	wal_close(w);
+	/* the value starts after the record header (12), the entries header
+	 * (12) and the entry header (13); its embedded records end at
+	 * 5 + 32 + 41 = 78 bytes into it */
+	int64_t value_at = before + 12 + 12 + 13;
+	int64_t cut = variant == 0 ? value_at + 78 + 10 : variant == 1 ? value_at + 78
+								     : value_at + 37 + 20;
+	tw_truncate(p, cut);
+	w = NULL;
+	if (wal_open(d.wal, NULL, &w, &rec, err, sizeof err) != 0) {
+		snprintf(msg, cap, "variant %d: a torn node refused to start: %s", variant, err);
+		tw_dir_remove(&d);
+		return msg;
+	}
+	assert_int_equal(rec.n_entries, 3);
+	for (size_t i = 0; i < 3; i++)
+		tw_check_entry(&rec.entries[i], i + 1, 1);
+	assert_int_equal(rec.hs.term, 0); /* not the fake hard state's 99 */
+	assert_int_equal(rec.torn_bytes_cut, cut - before);
+	assert_int_equal(tw_file_size(p), before);
+	wal_close(w);
+	wal_recovered_free(&rec);
+	tw_dir_remove(&d);
+	return NULL;
+}
+
 static void test_record_shaped_value_in_torn_tail(void **state)
 {
 	(void)state;
+	char msg[512];
 	for (int variant = 0; variant < 3; variant++) {
-		tw_dir d;
-		tw_dir_make(&d);
-		wal_recovered rec;
-		wal *w = tw_open(d.wal, 0, &rec);
-		wal_recovered_free(&rec);
-		tw_write_entries(w, 1, 3, 1, true);
-		char p[256];
-		tw_seg_path(d.wal, 1, p, sizeof p);
-		int64_t before = tw_file_size(p);
-		uint8_t val[200];
-		raft_entry e = { .index = 4, .term = 1, .type = RAFT_ENTRY_NORMAL };
-		e.len = (uint32_t)record_shaped_value(val, sizeof val);
-		e.data = val;
-		wal_batch *b = wal_batch_new();
-		assert_non_null(b);
-		assert_int_equal(wal_batch_add_entries(b, &e, 1), 0);
-		raft_hard_state hs = { .term = 1, .vote = 1, .commit = 4 };
-		assert_int_equal(wal_batch_add_hard_state(b, &hs), 0);
-		char err[256];
-		assert_int_equal(wal_write(w, b, true, err, sizeof err), 0);
-		wal_batch_free(b);
-		wal_close(w);
-		/* the value starts after the record header (12), the entries
-		 * header (12) and the entry header (13); its embedded records
-		 * end at 5 + 32 + 41 = 78 bytes into it */
-		int64_t value_at = before + 12 + 12 + 13;
-		int64_t cut = variant == 0 ? value_at + 78 + 10 /* inside the value */
-			    : variant == 1 ? value_at + 78        /* right after the fakes */
-					   : value_at + 37 + 20;  /* inside the second fake */
-		tw_truncate(p, cut);
-		w = NULL;
-		int r = wal_open(d.wal, NULL, &w, &rec, err, sizeof err);
-		if (r != 0)
-			fail_msg("variant %d: a torn node refused to start: %s", variant, err);
-		assert_int_equal(rec.n_entries, 3);
-		for (size_t i = 0; i < 3; i++)
-			tw_check_entry(&rec.entries[i], i + 1, 1);
-		assert_int_equal(rec.hs.term, 0); /* not the fake hard state's 99 */
-		assert_int_equal(rec.torn_bytes_cut, cut - before);
-		assert_int_equal(tw_file_size(p), before);
-		wal_close(w);
-		wal_recovered_free(&rec);
-		tw_dir_remove(&d);
+		const char *bad = check_record_shaped_torn(variant, msg, sizeof msg);
+		if (bad)
+			fail_msg("%s", bad);
 	}
 }
 
@@ -259,6 +281,7 @@ static void test_middle_damage_still_refused(void **state)
 	}
 }
 
+#ifndef WAL_TORN_NO_MAIN
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,3 +292,4 @@ int main(void)
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
+#endif
