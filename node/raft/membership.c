@@ -293,10 +293,22 @@ bool membership_self_voter(const raft *r)
 	return m != NULL && m->voter;
 }
 
+/* Whether this node may grant votes: unless its configuration lists its id
+ * with another incarnation (then it is a wiped node's new life, and the vote
+ * would be read as the old member's). A learner may vote: it may have been
+ * promoted by an entry it has not received yet, and the candidate counts its
+ * vote only if the candidate's configuration makes it a voter; its disk is
+ * intact, so its votes are durable (see README.md, "Membership"). A node the
+ * configuration does not list at all (joining, or removed) likewise. The
+ * candidate side is the other half: a vote counts only from the
+ * incarnation the candidate's configuration lists (membership_accept_msg). */
 bool membership_may_vote_for(const raft *r, uint32_t candidate)
 {
+	const member *self = membership_find(&r->conf, r->cfg.id);
+	if (self != NULL && self->incarnation != r->cfg.incarnation && !PLANTED_BUG(r, 7))
+		return false;
 	const member *m = membership_find(&r->conf, candidate);
-	return membership_self_voter(r) && m != NULL && m->voter;
+	return m != NULL && m->voter;
 }
 
 bool membership_pending(const raft *r)

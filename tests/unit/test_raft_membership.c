@@ -13,6 +13,8 @@
 
 #include "test_raft_harness.h"
 
+static int g_bug; /* planted bug of the clusters built below */
+
 static raft_status st_of(h_cluster *c, size_t i) { return h_status(c, i); }
 
 static const raft_peer_status *peer_of(const raft_status *st, uint32_t id)
@@ -380,7 +382,6 @@ static void test_configuration_survives_restart(void **state)
 
 /* ------------------------------------------------------------- the wipe */
 
-static int g_bug;
 static void set_bug(raft_config *cfg, size_t i)
 {
 	(void)i;
@@ -477,6 +478,195 @@ static void test_wipe_scenario_catches_bug7(void **state)
 	assert_true(wipe_scenario(7));
 }
 
+/* ------------------------------------------------------------ random */
+
+/* Nodes 1-3 start as voters, 4 and 5 as joiners. Random steps: ticks,
+ * proposals, membership changes on the leader, crashes, restarts, wipes
+ * (a new incarnation with an empty disk) and partitions. Checked: at most
+ * one leader per term (at every step), State Machine Safety (the harness, on
+ * every applied entry: no committed entry lost or replaced), and that every
+ * node's configuration comes from its log (the CONF entry in force is a
+ * CONF entry of its own log, or 0). */
+static void five_two_joining(raft_config *cfg, size_t i)
+{
+	cfg->n_voters = 3;
+	cfg->joining = i >= 3;
+	cfg->promote_distance = 4;
+	cfg->planted_bug = g_bug;
+}
+
+typedef struct rng {
+	uint64_t s;
+} rng;
+
+static uint64_t rnd(rng *g, uint64_t n)
+{
+	g->s += 0x9e3779b97f4a7c15ull;
+	uint64_t z = g->s;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return (z ^ (z >> 31)) % n;
+}
+
+static void wipe_node(h_cluster *c, size_t i, uint64_t incarnation)
+{
+	h_node *nd = &c->nodes[i];
+	if (nd->up)
+		h_crash(c, i, false);
+	h_disk_free(nd);
+	nd->hs = (raft_hard_state){.term = 0, .vote = RAFT_NONE, .commit = 0};
+	nd->cfg.incarnation = incarnation;
+	h_restart(c, i);
+	h_persist(c, i);
+}
+
+static bool random_run(uint64_t seed, int steps, bool verbose)
+{
+	rng g = {.s = seed};
+	h_cluster c;
+	h_init(&c, 5, five_two_joining);
+	c.soft = true;
+	uint64_t leader_of[4096] = {0}; /* term -> leader id + 1 */
+	uint64_t next_inc = 100;
+	bool bad = false;
+	for (int step = 0; step < steps && !bad && !c.violation; step++) {
+		uint64_t what = rnd(&g, 100);
+		int l = h_leader(&c);
+		size_t k = (size_t)rnd(&g, 5);
+		if (what < 55) {
+			h_tick(&c, 1);
+		} else if (what < 70) {
+			if (l >= 0)
+				h_propose(&c, (size_t)l, "v");
+		} else if (what < 80) {
+			if (l >= 0) {
+				uint8_t op = (uint8_t)(1 + rnd(&g, 3));
+				int rc = conf(&c, (size_t)l, op, c.ids[k], c.nodes[k].cfg.incarnation,
+					      rnd(&g, 2) == 0);
+				if (verbose && rc == RAFT_OK)
+					fprintf(stderr, "step %d: leader %u conf op %u on %u\n", step,
+						c.ids[l], op, c.ids[k]);
+			}
+		} else if (what < 86) {
+			size_t down = 0;
+			for (size_t i = 0; i < 5; i++)
+				down += !c.nodes[i].up;
+			if (c.nodes[k].up && down < 2) {
+				h_crash(&c, k, rnd(&g, 2) == 0);
+				if (verbose)
+					fprintf(stderr, "step %d: crash %u\n", step, c.ids[k]);
+			}
+		} else if (what < 93) {
+			if (!c.nodes[k].up) {
+				h_restart(&c, k);
+				if (verbose)
+					fprintf(stderr, "step %d: restart %u\n", step, c.ids[k]);
+			}
+		} else if (what < 95) {
+			/* one wipe at a time: only once the last one is fully replaced */
+			if (l < 0 || rnd(&g, 8) != 0)
+				continue;
+			raft_status ls = h_status(&c, (size_t)l);
+			bool settled = !ls.conf_pending;
+			for (size_t p = 0; p < ls.n_peers; p++)
+				if (ls.peers[p].incarnation != c.nodes[h_slot(&c, ls.peers[p].id)].cfg.incarnation)
+					settled = false;
+			if (!settled)
+				continue;
+			wipe_node(&c, k, next_inc++);
+			if (verbose)
+				fprintf(stderr, "step %d: wipe %u\n", step, c.ids[k]);
+		} else if (what < 98) {
+			h_isolate(&c, k, true);
+		} else {
+			for (size_t i = 0; i < 5; i++)
+				h_isolate(&c, i, false);
+		}
+		h_process_all(&c); /* disks now hold every node's log */
+		for (size_t i = 0; i < 5; i++) {
+			if (!c.nodes[i].up)
+				continue;
+			raft_status st = h_status(&c, i);
+			if (st.role == RAFT_LEADER && st.term < 4096) {
+				if (leader_of[st.term] != 0 && leader_of[st.term] != c.ids[i] + 1u) {
+					fprintf(stderr, "seed %llu: two leaders in term %llu\n",
+						(unsigned long long)seed, (unsigned long long)st.term);
+					bad = true;
+				}
+				leader_of[st.term] = c.ids[i] + 1u;
+			}
+			if (st.conf_index != 0) {
+				bool found = false;
+				for (size_t d = 0; d < c.nodes[i].n_disk; d++)
+					if (c.nodes[i].disk[d].index == st.conf_index)
+						found = c.nodes[i].disk[d].type == RAFT_ENTRY_CONF;
+				if (!found) {
+					fprintf(stderr, "seed %llu: node %u's configuration %llu is not a CONF entry of its log\n",
+						(unsigned long long)seed, c.ids[i], (unsigned long long)st.conf_index);
+					bad = true;
+				}
+			}
+		}
+	}
+	if (verbose) {
+		for (size_t i = 0; i < 5; i++) {
+			if (!c.nodes[i].up) {
+				fprintf(stderr, "node %u down\n", c.ids[i]);
+				continue;
+			}
+			raft_status st = h_status(&c, i);
+			fprintf(stderr, "node %u role %u term %llu commit %llu last %llu membership %u conf %llu%s inc %llu\n",
+				c.ids[i], st.role, (unsigned long long)st.term,
+				(unsigned long long)st.commit, (unsigned long long)st.last_index,
+				st.membership, (unsigned long long)st.conf_index,
+				st.conf_pending ? " pending" : "",
+				(unsigned long long)c.nodes[i].cfg.incarnation);
+		}
+		int l = h_leader(&c);
+		if (l >= 0) {
+			raft_status ls = h_status(&c, (size_t)l);
+			fprintf(stderr, "end: leader %u term %llu commit %llu members %zu\n", c.ids[l],
+				(unsigned long long)ls.term, (unsigned long long)ls.commit, ls.n_peers);
+		}
+	}
+	bool violation = bad || c.violation;
+	if (c.violation)
+		fprintf(stderr, "seed %llu: State Machine Safety violated\n", (unsigned long long)seed);
+	h_free(&c);
+	return violation;
+}
+
+static void test_random_changes_crashes_wipes(void **state)
+{
+	(void)state;
+	g_bug = 0;
+	const char *env = getenv("MEMBERSHIP_SEEDS");
+	int seeds = env != NULL ? atoi(env) : 60;
+	const char *one = getenv("MEMBERSHIP_SEED");
+	if (one != NULL) {
+		assert_false(random_run(strtoull(one, NULL, 10), 3000, true));
+		return;
+	}
+	for (int s = 1; s <= seeds; s++)
+		assert_false(random_run((uint64_t)s, 3000, false));
+}
+
+/* The same random runs find planted bug 7 (voting rights that ignore the
+ * incarnation) within a bounded number of seeds. */
+static void test_random_run_catches_bug7(void **state)
+{
+	(void)state;
+	g_bug = 7;
+	bool found = false;
+	for (uint64_t s = 1; s <= 300 && !found; s++)
+		if (random_run(s, 3000, false)) {
+			fprintf(stderr, "bug 7 caught by seed %llu\n", (unsigned long long)s);
+			found = true;
+		}
+	g_bug = 0;
+	assert_true(found);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -491,6 +681,8 @@ int main(void)
 		cmocka_unit_test(test_configuration_survives_restart),
 		cmocka_unit_test(test_wiped_node_cannot_elect_a_stale_leader),
 		cmocka_unit_test(test_wipe_scenario_catches_bug7),
+		cmocka_unit_test(test_random_changes_crashes_wipes),
+		cmocka_unit_test(test_random_run_catches_bug7),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
