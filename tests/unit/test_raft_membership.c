@@ -641,7 +641,7 @@ static void test_random_changes_crashes_wipes(void **state)
 	(void)state;
 	g_bug = 0;
 	const char *env = getenv("MEMBERSHIP_SEEDS");
-	int seeds = env != NULL ? atoi(env) : 60;
+	int seeds = env != NULL ? atoi(env) : 40;
 	const char *one = getenv("MEMBERSHIP_SEED");
 	if (one != NULL) {
 		assert_false(random_run(strtoull(one, NULL, 10), 3000, true));
