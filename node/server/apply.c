@@ -91,6 +91,10 @@ static void answer(server *s, pending *p, const kv_command *c, const kv_result *
 
 static void apply_one(server *s, const raft_entry *e)
 {
+	if (e->type == RAFT_ENTRY_CONF) {
+		members_on_apply(s, e);
+		return;
+	}
 	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0)
 		return;
 	kv_command c;

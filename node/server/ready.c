@@ -95,6 +95,7 @@ void ready_process(server *s)
 		raft_advance(s->raft, &rd);
 	}
 	server_refresh_status(s);
+	members_after_ready(s);
 	reads_on_applied(s);
 	wal_pipeline_kick(s);
 }

@@ -301,6 +301,7 @@ static int start(server *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	members_init_peers(s);
 	if (open_wal(s, err, errlen) != 0)
 		return -1;
 	server_refresh_status(s);
@@ -320,6 +321,7 @@ static void free_all(server *s)
 	wal_pipeline_destroy(&s->wp);
 	reads_destroy(&s->reads);
 	pending_table_destroy(&s->pending);
+	members_free(s);
 	raft_free(s->raft);
 	kv_machine_destroy(&s->kv);
 	faults_free(s->faults);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "members.h"
 #include "../../faults/faults.h"
 #include "../common/bytebuf.h"
 #include "../http/http_server.h"
@@ -131,6 +132,7 @@ typedef struct server {
 	uv_signal_t sigterm, sigint;
 
 	pending_table pending;
+	members_state members; /* /admin/members waits, transport peers (members.c) */
 	read_queue reads;
 	wal_pipeline wp;
 	delayed_msg *delayed;  /* messages held by a delay fault */
