@@ -27,12 +27,35 @@ OPT     := -O2 -g
 LDSAN   :=
 endif
 
+# Quiet by default, one line per step ("  CC      node/raft/raft.c"); V=1 prints the
+# full commands. Compiler warnings and errors print in full either way; make -s
+# prints nothing but them.
+# $(call say,CC,node/raft/raft.c) goes in front of a command.
+V ?= 0
+ifeq ($(V),1)
+say   =
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+say   = @
+else
+say   = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+MAKEFLAGS += --no-print-directory
+
+# pkg-config runs when a recipe first needs its answer, not when make reads this
+# file: on a fresh machine the libraries appear only once `deps` has run, and the
+# targets that build run `deps` first and then build in a second make (see `all`).
+# A library still missing then is a clear error, not a wall of undefined references.
 PKGS    := libuv libcjson libcurl
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm -lpthread
-CMOCKA  := $(shell pkg-config --libs cmocka 2>/dev/null)
+pkgconf  = $(if $(filter !missing,$(1)),$(error pkg-config found no $(2); run: sh .ci/install-deps),$(1))
+pkg      = $(call pkgconf,$(shell pkg-config $(1) $(2) 2>/dev/null || echo '!missing'),$(2))
+# Each evaluated once, on first use (the "lazy once" idiom: the variable redefines itself).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags,$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg,--libs,$(PKGS)))$(PKG_LIBS)
+CMOCKA     = $(eval CMOCKA := $(call pkg,--libs,cmocka))$(CMOCKA)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) $(PKG_CFLAGS)
+LDLIBS   = $(PKG_LIBS) -lhttp_parser -lm -lpthread
 LDFLAGS += $(LDSAN)
+SANTAG  := $(if $(filter 1,$(SAN)),[san] )
 
 COMMON_SRC := $(wildcard node/common/*.c)
 RAFT_SRC   := $(wildcard node/raft/*.c)
@@ -63,7 +86,10 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
-all: deps $(PROGRAMS)
+# Targets that build run `deps` first, then the build in a second make, so every
+# make target works on its first run on a fresh machine (see PKG_CFLAGS).
+all: deps
+	@$(MAKE) all-programs
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
 deps:
@@ -71,12 +97,12 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$(SANTAG)$<)$(CC) $(CFLAGS) -c $< -o $@
 
 define archive
 $(1): $$(call obj,$(2))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	$$(call say,AR,$$@)rm -f $$@ && ar rcs $$@ $$^
 endef
 $(eval $(call archive,$(LIBCOMMON),$(COMMON_SRC)))
 $(eval $(call archive,$(LIBRAFT),$(RAFT_SRC)))
@@ -87,7 +113,10 @@ $(eval $(call archive,$(LIBFAULTS),$(FAULTS_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
-LINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+define LINK
+@mkdir -p $(dir $@)
+$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+endef
 $(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
@@ -103,16 +132,19 @@ $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
+	$(call say,CC,[bugs] $<)$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 $(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
 # needs); any other test_*.c links everything.
-TLINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+define TLINK
+@mkdir -p $(dir $@)
+$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+endef
 $(BUILD)/tests/test_raft_%: $(call obj,tests/unit/test_raft_%.c) $(LIBRAFT) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_wal_%: $(call obj,tests/unit/test_wal_%.c) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
@@ -144,26 +176,29 @@ test: deps
 	@tests/run-all.sh
 
 test-unit: deps
-	$(MAKE) SAN=1 unit-bins
+	@$(MAKE) SAN=1 unit-bins
 	@tests/run-unit.sh build/san/tests asan
 unit-bins: $(UNIT_BINS)
+	@:
 test-valgrind: deps
-	$(MAKE) SAN=0 unit-bins
+	@$(MAKE) SAN=0 unit-bins
 	@tests/run-unit.sh build/rel/tests valgrind
 test-check: all
 	@tests/check/run-corpus.sh
 test-sim: deps
-	$(MAKE) SAN=0 sim-bin
+	@$(MAKE) SAN=0 sim-bin
 	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
+	@:
 sim: deps
-	$(MAKE) SAN=0 sim-bin
+	@$(MAKE) SAN=0 sim-bin
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	$(MAKE) SAN=1 all-programs
+	@$(MAKE) SAN=1 all-programs
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
+	@:
 test-docker: all
 	@tests/docker/run.sh
 
