@@ -6,6 +6,10 @@
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
+#   make V=1 ...    print the full compiler and linker commands (default: "  CC  file")
+#
+# On a bare Debian, `sh .ci/install-deps` first (make itself is one of the packages).
+# Every target that builds runs `deps` (.ci/install-deps) before anything else.
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
 #   library (linked into every program): node/{raft,wal,net,http,kv,server,common}/*.c faults/*.c

@@ -10,7 +10,9 @@
 #       `make test` until its first suite has passed. The container starts from the
 #       bare base image on every run: the apt install is what is tested, so it is not
 #       cached in a derived image.
-#    3. The Docker path from a clean copy on the host: `make docker-up`, the cluster
+#    3. In the same container, a package removed: the first `make` installs it through
+#       its deps step and builds (pkg-config is asked only after deps has run).
+#    4. The Docker path from a clean copy on the host: `make docker-up`, the cluster
 #       answers (same write/read check), `make docker-down` removes it.
 #
 # Network: the bare container is on Docker's default bridge, as a user's would be; its
@@ -90,6 +92,14 @@ bare() { # MODE [ARGS] — tests/docker/bare-user.sh inside the container (clean
 	run docker exec "$BARE_CTR" sh -c 'command -v make'
 	[ "$status" -eq 0 ] || skip "the install step of the previous test did not run"
 	run bare test
+	show_bare "$output"
+	[ "$status" -eq 0 ]
+}
+
+@test "bare Debian 12: a package missing when make starts is installed by make's deps step, and that first make builds" {
+	run docker exec "$BARE_CTR" sh -c 'command -v make'
+	[ "$status" -eq 0 ] || skip "the install step of the first test did not run"
+	run bare redeps libcjson-dev
 	show_bare "$output"
 	[ "$status" -eq 0 ]
 }

@@ -11,6 +11,8 @@
 #                                   bin/raftkv-check; then Ctrl-C, and the nodes must stop
 #   bare-user.sh test               `make test` until its first suite's closing line
 #                                   ("<suite>: N passed, N failed"); then it is stopped
+#   bare-user.sh redeps [PKG]       PKG (libcjson-dev) removed, `make clean`, then one
+#                                   `make` must install it and build everything
 #
 # Each prints "bare: <what> took Ns" and exits non-zero with the log's tail on failure.
 set -u
@@ -148,8 +150,26 @@ test)
 	say "make test up to its first suite took $((SECONDS - t0))s"
 	;;
 
+redeps)
+	# A package missing when make starts (as after the project adds one to
+	# .ci/install-deps): make's own deps step installs it, and that same first make must
+	# build. The old Makefile asked pkg-config while reading itself, before deps had run,
+	# and failed here ("cJSON.h: No such file" or undefined references).
+	pkg=${1:-libcjson-dev}
+	apt-get remove -y -qq "$pkg" >/dev/null 2>&1 || fail "could not remove $pkg to set the scene"
+	make clean >/dev/null || fail "make clean failed"
+	log=/tmp/make-redeps.log
+	if ! make >"$log" 2>&1; then
+		tail -n 30 "$log"
+		fail "the first make after $pkg went missing failed"
+	fi
+	grep -q "installing.*$pkg" "$log" || { cat "$log" | head -n 20; fail "make did not install $pkg through its deps step"; }
+	[ -x bin/raftkv ] || fail "no bin/raftkv after make"
+	say "make with $pkg missing: installed it and built everything on the first run in $((SECONDS - t0))s"
+	;;
+
 *)
-	echo "usage: bare-user.sh install LINE... | run | test" >&2
+	echo "usage: bare-user.sh install LINE... | run | test | redeps [PKG]" >&2
 	exit 2
 	;;
 esac
