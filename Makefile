@@ -62,7 +62,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        test-jepsen-static jepsen jepsen-local jepsen-docker bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
 all: deps $(PROGRAMS)
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
@@ -166,6 +166,23 @@ test-bats: all
 all-programs: $(PROGRAMS)
 test-docker: all
 	@tests/docker/run.sh
+# The Clojure Jepsen test where Jepsen cannot run: every .clj read by Debian's
+# clojure, the pure namespaces' clojure.test suites, the EDN export pinned.
+test-jepsen-static: all
+	@tests/jepsen-static.sh
+
+# ---------------------------------------------------------------- Jepsen
+# make jepsen ARGS="test --targets compose --workload register ..." (lein, or
+# JEPSEN_CLASSPATH with $$JAVA_HOME's java); make jepsen-local ARGS=... runs it
+# against a fresh local 5-node cluster; make jepsen-docker against the compose
+# cluster. See jepsen/README.md. Local clusters: run under
+# flock /tmp/raftkv-cluster.lock on shared machines.
+jepsen:
+	@jepsen/run.sh $(ARGS)
+jepsen-local: all
+	@jepsen/local.sh $(ARGS)
+jepsen-docker:
+	@jepsen/docker.sh $(ARGS)
 
 bench: all
 	@tests/bench.sh
