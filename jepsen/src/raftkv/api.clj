@@ -2,6 +2,7 @@
   "Calls to a node's admin API and its fault agent, addressed by Jepsen node
   name through the test's :targets (see raftkv.targets) and signed with the
   test's :admin-token. No jepsen.* here."
+  (:refer-clojure :exclude [agent])
   (:require [raftkv.http :as http]))
 
 (defn target [test node]
