@@ -34,10 +34,14 @@
     ; Replace, not add to, whatever partition was there: nodes with nothing
     ; to drop are healed.
     (on-all! test (fn [node]
-                    (if-let [b (get bodies node)]
-                      (api/check! (str node " partition")
-                                  (api/admin test node "POST" "/admin/faults/partition" b))
-                      (api/admin test node "DELETE" "/admin/faults/partition"))))
+                    (let [a (if-let [b (get bodies node)]
+                              (api/admin test node "POST" "/admin/faults/partition" b)
+                              (api/admin test node "DELETE" "/admin/faults/partition"))]
+                      (cond (api/ok? a) :ok
+                            ; a node that is down has no faults, and starts
+                            ; again with none (contract section 4)
+                            (= :refused (:error a)) (do (info node "down: not partitioned") :down)
+                            :else (api/check! (str node " partition") a)))))
     bodies))
 
 (defrecord Net [grudge]
