@@ -41,6 +41,10 @@
                             ; a node that is down has no faults, and starts
                             ; again with none (contract section 4)
                             (= :refused (:error a)) (do (info node "down: not partitioned") :down)
+                            ; a paused (SIGSTOPped) node takes the request
+                            ; when it resumes
+                            (= :timeout (:error a)) (do (info node "paused? partition request timed out")
+                                                        :timeout)
                             :else (api/check! (str node " partition") a)))))
     bodies))
 
