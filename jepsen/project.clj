@@ -4,7 +4,7 @@
                agent (no SSH)."
   :license {:name "Eclipse Public License"
             :url  "http://www.eclipse.org/legal/epl-v10.html"}
-  :dependencies [[org.clojure/clojure "1.12.0"]
+  :dependencies [[org.clojure/clojure "1.12.5"]
                  [jepsen "0.3.13"]
                  [org.clojure/data.json "2.4.0"]]
   :main raftkv.main
