@@ -97,6 +97,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
+        test-jepsen-static jepsen jepsen-local jepsen-docker \
         test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
@@ -235,6 +236,23 @@ all-programs: $(PROGRAMS)
 	@:
 test-docker: all
 	@tests/docker/run.sh
+# The Clojure Jepsen test where Jepsen cannot run: every .clj read by Debian's
+# clojure, the pure namespaces' clojure.test suites, the EDN export pinned.
+test-jepsen-static: all
+	@tests/jepsen-static.sh
+
+# ---------------------------------------------------------------- Jepsen
+# make jepsen ARGS="test --targets compose --workload register ..." (lein, or
+# JEPSEN_CLASSPATH with $$JAVA_HOME's java); make jepsen-local ARGS=... runs it
+# against a fresh local 5-node cluster; make jepsen-docker against the compose
+# cluster. See jepsen/README.md. Local clusters: run under
+# flock /tmp/raftkv-cluster.lock on shared machines.
+jepsen:
+	@jepsen/run.sh $(ARGS)
+jepsen-local: all
+	@jepsen/local.sh $(ARGS)
+jepsen-docker:
+	@jepsen/docker.sh $(ARGS)
 
 bench: all
 	@tests/bench.sh
