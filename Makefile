@@ -27,7 +27,7 @@ OPT     := -O2 -g
 LDSAN   :=
 endif
 
-PKGS    := libuv libcjson libcurl
+PKGS    := libuv libcjson libcurl libcrypto
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) \
            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm -lpthread
@@ -62,7 +62,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        bench sim sim-bin unit-bins all-programs tools docker docker-up docker-down clean
 all: deps $(PROGRAMS)
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
@@ -97,6 +97,10 @@ $(BIN)/raftkv-ctl: $(call obj,$(wildcard node/cli/*.c)) $(LIBCOMMON)
 $(BIN)/raftkv-workload: $(call obj,$(wildcard tests/workload/*.c)) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
+	$(LINK)
+# Test tools: a hostile peer for the bats suite.
+TOOLS     := $(BIN)/raftkv-peer-send
+$(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 # The simulator links a second build of the core with the planted bugs
 # compiled in (raft_config.planted_bug); production builds contain none.
@@ -161,9 +165,10 @@ sim: deps
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	$(MAKE) SAN=1 all-programs
+	$(MAKE) SAN=1 all-programs tools
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
+tools: $(TOOLS)
 test-docker: all
 	@tests/docker/run.sh
 

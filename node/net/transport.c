@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "../common/addr.h"
 #include "transport_internal.h"
 
@@ -36,6 +38,9 @@ void transport_maybe_done(transport *t)
 		free(t->peers[i]);
 	}
 	free(t->peers);
+	if (t->secret != NULL)
+		OPENSSL_cleanse(t->secret, t->secret_len);
+	free(t->secret);
 	void (*done)(void *) = t->done;
 	void *ud = t->done_ud;
 	free(t);
@@ -105,6 +110,27 @@ static peer *find_peer(const transport *t, uint32_t id)
 		if (t->peers[i]->id == id && !t->peers[i]->removed)
 			return t->peers[i];
 	return NULL;
+}
+
+bool transport_is_member(const transport *t, uint32_t id)
+{
+	return find_peer(t, id) != NULL;
+}
+
+int transport_set_secret(transport *t, const void *key, size_t len)
+{
+	if (len == 0)
+		return -1;
+	uint8_t *k = malloc(len);
+	if (k == NULL)
+		return -1;
+	memcpy(k, key, len);
+	if (t->secret != NULL)
+		OPENSSL_cleanse(t->secret, t->secret_len);
+	free(t->secret);
+	t->secret = k;
+	t->secret_len = len;
+	return 0;
 }
 
 int transport_remove_peer(transport *t, uint32_t id)

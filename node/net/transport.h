@@ -48,6 +48,11 @@ int transport_add_peer(transport *t, uint32_t id, const char *addr);
  * if unknown. */
 int transport_remove_peer(transport *t, uint32_t id);
 
+/* Sets the cluster secret: from now on a hello is accepted only with a
+ * valid proof (HMAC over the connection's nonce, WIRE.md), and our hellos
+ * carry one. The key is copied. 0, or -1 (empty key, ENOMEM). */
+int transport_set_secret(transport *t, const void *key, size_t len);
+
 /* Sends one encoded frame (from wire_encode) to peer `to`. Takes ownership of
  * frame (freed with free()). If the peer is not connected or its queue is over
  * the limit the frame is dropped: Raft retransmits. Returns 0 queued, -1 dropped. */

@@ -2,15 +2,18 @@
  * transport_accept.c — the inbound side: connections peers dial to us, used
  * only for receiving.
  *
- * Bytes are appended to the connection's buffer and cut into frames with
- * wire_frame_length; the first frame must be a hello addressed to this node,
- * every later one a message whose `from` matches the hello. Anything else
+ * On accept we send a challenge with a fresh nonce. Bytes are appended to the
+ * connection's buffer and cut into frames with wire_frame_length; the first
+ * frame must be a hello addressed to this node from a declared peer (with a
+ * valid proof over our nonce when the cluster has a secret), every later one
+ * a message whose `from` matches the hello. Anything else
  * (a bad length, version, type or checksum, an HTTP request on the wrong
  * port, random bytes) counts as a bad frame and closes that connection only.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "peer_auth.h"
 #include "wire.h"
 #include "transport_internal.h"
 
@@ -53,8 +56,11 @@ static int handle_frame(in_conn *c, const uint8_t *f, size_t len)
 	const char *why = NULL;
 	if (!c->hello_done) {
 		uint32_t from, to;
-		if (wire_decode_hello(f, len, &from, &to, &why) != 0 || to != t->self ||
-		    from == t->self) {
+		uint8_t mac[WIRE_MAC_LEN];
+		if (wire_decode_hello(f, len, &from, &to, mac, &why) != 0 || to != t->self ||
+		    from == t->self || !transport_is_member(t, from) ||
+		    (t->secret != NULL &&
+		     !peer_auth_check(t->secret, t->secret_len, from, to, c->nonce, mac))) {
 			bad_frame(c);
 			return -1;
 		}
@@ -89,6 +95,12 @@ static long consume(in_conn *c, const uint8_t *data, size_t len)
 	while (off < len) {
 		long flen = wire_frame_length(data + off, len - off);
 		if (flen < 0) {
+			bad_frame(c);
+			return -1;
+		}
+		/* The first frame must be a hello: anything announcing more is
+		 * refused before a byte of it is buffered. */
+		if (!c->hello_done && flen > 0 && flen != WIRE_HELLO_LEN) {
 			bad_frame(c);
 			return -1;
 		}
@@ -147,6 +159,13 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	bytebuf_shrink(&c->in, 1u << 20);
 }
 
+static void on_challenge_written(uv_write_t *req, int status)
+{
+	in_conn *c = req->data;
+	if (status < 0 && !c->closing)
+		in_conn_close(c);
+}
+
 void transport_on_connection(uv_stream_t *ls, int status)
 {
 	transport *t = ls->data;
@@ -167,6 +186,14 @@ void transport_on_connection(uv_stream_t *ls, int status)
 		t->inbound->prev = c;
 	t->inbound = c;
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 || uv_tcp_nodelay(&c->tcp, 1) != 0 ||
+	    peer_auth_nonce(c->nonce) != 0) {
+		in_conn_close(c);
+		return;
+	}
+	wire_encode_challenge(c->nonce, c->challenge);
+	uv_buf_t b = uv_buf_init((char *)c->challenge, sizeof c->challenge);
+	c->wreq.data = c;
+	if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_challenge_written) != 0 ||
 	    uv_read_start((uv_stream_t *)&c->tcp, on_in_alloc, on_in_read) != 0)
 		in_conn_close(c);
 }

@@ -13,6 +13,7 @@
 
 #include "../common/bytebuf.h"
 #include "transport.h"
+#include "wire.h"
 
 #define TRANSPORT_BACKOFF_MIN_MS 50
 #define TRANSPORT_BACKOFF_MAX_MS 1000
@@ -43,6 +44,9 @@ struct out_conn {
 	bool writing;
 	bool closing;
 	bool queued_flush; /* on the transport's flush list */
+	/* The receiver's challenge, gathered before the hello can go out. */
+	uint8_t challenge[WIRE_CHALLENGE_LEN];
+	size_t challenge_got;
 	out_conn *flush_next;
 };
 
@@ -71,6 +75,9 @@ typedef struct in_conn {
 	bool hello_done;
 	bool closing;
 	uint32_t from;
+	uv_write_t wreq;           /* the challenge, our only write */
+	uint8_t challenge[WIRE_CHALLENGE_LEN];
+	uint8_t nonce[WIRE_NONCE_LEN];
 } in_conn;
 
 struct transport {
@@ -86,6 +93,8 @@ struct transport {
 	size_t npeers, cap_peers;
 	in_conn *inbound;
 	size_t queue_limit;
+	uint8_t *secret;           /* cluster secret for hello proofs, NULL = none */
+	size_t secret_len;
 	transport_stats st;
 	int open_handles;          /* every initialised handle not yet closed */
 	int pending_reqs;          /* getaddrinfo requests not yet called back */
@@ -97,6 +106,7 @@ struct transport {
 
 void transport_maybe_done(transport *t);
 void transport_handle_closed(uv_handle_t *h); /* for handles with no struct of their own */
+bool transport_is_member(const transport *t, uint32_t id); /* a declared, not removed peer */
 
 void frame_vec_free(frame_vec *fv);
 

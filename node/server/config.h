@@ -39,6 +39,8 @@ typedef struct node_config {
 	int election_ticks;
 	int heartbeat_ticks;
 	bool pre_vote;
+	char *peer_secret;      /* cluster secret for peer hellos, NULL = none */
+	char *peer_secret_file; /* where --peer-secret-file read it from */
 	bool show_help;
 	bool show_version;
 } node_config;

@@ -293,6 +293,11 @@ static int start(server *s, char *err, size_t errlen)
 		s->transport = NULL;
 		return -1;
 	}
+	if (c->peer_secret != NULL &&
+	    transport_set_secret(s->transport, c->peer_secret, strlen(c->peer_secret)) != 0) {
+		snprintf(err, errlen, "peer secret: out of memory");
+		return -1;
+	}
 	for (size_t i = 0; i < c->n_members; i++) {
 		if (c->members[i].id == c->id)
 			continue;
