@@ -26,6 +26,14 @@ BIN     := bin
 OPT     := -O2 -g
 LDSAN   :=
 endif
+# FUZZ=1: everything built by clang with libFuzzer's coverage, for `make fuzz`.
+ifeq ($(FUZZ),1)
+CC      := clang
+BUILD   := build/fuzz
+BIN     := build/fuzz/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=fuzzer,address,undefined
+endif
 
 PKGS    := libuv libcjson libcurl libcrypto
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) \
@@ -62,7 +70,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        bench sim sim-bin unit-bins all-programs tools docker docker-up docker-down clean
+        bench sim sim-bin unit-bins all-programs tools test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 all: deps $(PROGRAMS)
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
@@ -136,7 +144,17 @@ $(BUILD)/tests/test_workload_%: $(call obj,tests/unit/test_workload_%.c) $(call 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
--include $(shell find build/rel build/san -name '*.d' -type f 2>/dev/null)
+# Fuzz targets: tests/fuzz/fuzz_<name>.c, each linked with everything. With
+# FUZZ=1 libFuzzer provides main; otherwise replay_main.c does (make test-fuzz).
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(ALL_LIBS)
+	$(LINK)
+$(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/fuzz_%.c) $(call obj,tests/fuzz/replay_main.c) $(ALL_LIBS)
+	$(LINK)
+
+-include $(shell find build/rel build/san build/fuzz -name '*.d' -type f 2>/dev/null)
 
 # ---------------------------------------------------------------- running
 run: all
@@ -171,6 +189,21 @@ all-programs: $(PROGRAMS)
 tools: $(TOOLS)
 test-docker: all
 	@tests/docker/run.sh
+
+# make test-fuzz: every checked-in corpus file and saved crash, replayed under
+# ASan+UBSan by gcc builds (seconds; no clang needed).
+test-fuzz: deps
+	$(MAKE) SAN=1 replay-bins
+	@tests/fuzz/replay.sh build/san/fuzz
+replay-bins: $(REPLAY_BINS)
+# make fuzz: each target under libFuzzer for FUZZ_SECONDS (default 60); new
+# inputs collect in build/fuzz/corpus, crashes land in tests/fuzz/crashes.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@.ci/install-deps clang
+	$(MAKE) FUZZ=1 fuzz-bins
+	@tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-bins: $(FUZZ_BINS)
 
 bench: all
 	@tests/bench.sh
