@@ -76,6 +76,17 @@ int transport_start(uv_loop_t *loop, uint32_t self, const char *listen_addr,
 	}
 	t->flusher.data = t;
 	t->open_handles++;
+	rc = uv_timer_init(loop, &t->sweep);
+	if (rc != 0) {
+		snprintf(err, errlen, "raft address %s: %s", listen_addr, uv_strerror(rc));
+		t->closing = true;
+		uv_close((uv_handle_t *)&t->flusher, transport_handle_closed);
+		return -1;
+	}
+	t->sweep.data = t;
+	t->open_handles++;
+	if (uv_timer_start(&t->sweep, transport_sweep_inbound, 1000, 1000) == 0)
+		uv_unref((uv_handle_t *)&t->sweep); /* never keeps a loop alive by itself */
 	rc = uv_tcp_init(loop, &t->listener);
 	if (rc == 0) {
 		t->listener.data = t;
@@ -221,5 +232,7 @@ void transport_close(transport *t, void (*done)(void *ud), void *ud)
 		uv_close((uv_handle_t *)&t->listener, transport_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&t->flusher))
 		uv_close((uv_handle_t *)&t->flusher, transport_handle_closed);
+	if (t->sweep.data == t && !uv_is_closing((uv_handle_t *)&t->sweep))
+		uv_close((uv_handle_t *)&t->sweep, transport_handle_closed);
 	transport_maybe_done(t);
 }

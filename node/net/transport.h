@@ -30,6 +30,8 @@ typedef struct transport_stats {
 	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
 	uint64_t bad_frames, connects, disconnects, dropped_queue_full;
 	uint64_t dropped_not_connected; /* sends to an unknown or unconnected peer */
+	uint64_t refused_inbound; /* inbound connections over TRANSPORT_MAX_INBOUND, closed at once */
+	uint64_t late_hellos;     /* inbound connections closed for no hello in time */
 } transport_stats;
 /* frames_sent includes the one hello per connection; connects and disconnects
  * count this node's outbound connections; bad_frames counts inbound ones

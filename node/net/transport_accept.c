@@ -33,6 +33,7 @@ void in_conn_close(in_conn *c)
 		return;
 	c->closing = true;
 	transport *t = c->t;
+	t->n_inbound--;
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -66,6 +67,15 @@ static int handle_frame(in_conn *c, const uint8_t *f, size_t len)
 		}
 		c->from = from;
 		c->hello_done = true;
+		/* One inbound connection per member: an older one from the same
+		 * id is a dead connection of a restarted peer (or, without a
+		 * secret, an impostor's); either way it goes. */
+		for (in_conn *o = t->inbound; o != NULL;) {
+			in_conn *next = o->next;
+			if (o != c && o->hello_done && o->from == from)
+				in_conn_close(o);
+			o = next;
+		}
 		return 0;
 	}
 	raft_msg m;
@@ -149,14 +159,30 @@ static void on_in_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 	if (used < 0)
 		return;
 	bytebuf_consume(&c->in, (size_t)used);
-	/* Make room for the rest of a big frame at once instead of doubling. */
+	/* Make room for the rest of a frame at once instead of doubling, up to
+	 * 1 MiB: beyond that the buffer grows only as bytes really arrive, so
+	 * announcing a 64 MiB frame and stalling costs the sender, not us. */
 	long need = wire_frame_length(c->in.data, c->in.len);
-	if (need > 0 && (size_t)need > c->in.len &&
+	if (need > 0 && (size_t)need > c->in.len && (size_t)need <= (1u << 20) &&
 	    bytebuf_reserve(&c->in, (size_t)need - c->in.len) != 0) {
 		in_conn_close(c);
 		return;
 	}
 	bytebuf_shrink(&c->in, 1u << 20);
+}
+
+void transport_sweep_inbound(uv_timer_t *tm)
+{
+	transport *t = tm->data;
+	uint64_t now = uv_now(t->loop);
+	for (in_conn *c = t->inbound; c != NULL;) {
+		in_conn *next = c->next;
+		if (!c->hello_done && now - c->accepted_ms >= TRANSPORT_HELLO_TIMEOUT_MS) {
+			t->st.late_hellos++;
+			in_conn_close(c);
+		}
+		c = next;
+	}
 }
 
 static void on_challenge_written(uv_write_t *req, int status)
@@ -181,12 +207,19 @@ void transport_on_connection(uv_stream_t *ls, int status)
 	}
 	c->tcp.data = c;
 	t->open_handles++;
+	t->n_inbound++;
+	c->accepted_ms = uv_now(t->loop);
 	c->next = t->inbound;
 	if (t->inbound)
 		t->inbound->prev = c;
 	t->inbound = c;
 	if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0 || uv_tcp_nodelay(&c->tcp, 1) != 0 ||
 	    peer_auth_nonce(c->nonce) != 0) {
+		in_conn_close(c);
+		return;
+	}
+	if (t->n_inbound > TRANSPORT_MAX_INBOUND) {
+		t->st.refused_inbound++;
 		in_conn_close(c);
 		return;
 	}

@@ -35,6 +35,11 @@ static const flag_def flags[] = {
 	{"election-ticks", F_INT, OFF(election_ticks), "30", "election timeout in ticks (randomized in [T,2T))", 2, 100000},
 	{"heartbeat-ticks", F_INT, OFF(heartbeat_ticks), "5", "leader heartbeat interval in ticks", 1, 100000},
 	{"no-prevote", F_BOOL, OFF(pre_vote), "(default: pre-vote on)", "disable the pre-vote round", 0, 0},
+	{"max-connections", F_SIZE, OFF(max_connections), "4096", "client connections; more are closed at once (also kept 256 below the fd limit)", 1, 1u << 24},
+	{"max-buffered-bytes", F_SIZE, OFF(max_buffered_bytes), "268435456", "request bodies still arriving, all connections; past it 503", 4096, (size_t)1 << 40},
+	{"idle-timeout-ms", F_U32, OFF(idle_timeout_ms), "60000", "close a client connection idle this long", 10, 86400000},
+	{"header-timeout-ms", F_U32, OFF(header_timeout_ms), "10000", "a request's headers must arrive within this (else 408)", 10, 3600000},
+	{"body-timeout-ms", F_U32, OFF(body_timeout_ms), "60000", "a whole request must arrive within this (else 408)", 10, 3600000},
 	{"peer-secret", F_STR, OFF(peer_secret), "(none)", "cluster secret: peers prove it (HMAC over a nonce) in their hello; visible in ps, prefer the file", 0, 0},
 	{"peer-secret-file", F_STR, OFF(peer_secret_file), "(none)", "read the cluster secret from this file (one line)", 0, 0},
 	{"help", F_BOOL, OFF(show_help), "", "print this help (also -h) and exit", 0, 0},
@@ -69,6 +74,11 @@ static void defaults(node_config *c)
 	c->election_ticks = 30;
 	c->heartbeat_ticks = 5;
 	c->pre_vote = true;
+	c->max_connections = 4096;
+	c->max_buffered_bytes = 256u << 20;
+	c->idle_timeout_ms = 60000;
+	c->header_timeout_ms = 10000;
+	c->body_timeout_ms = 60000;
 }
 
 static const flag_def *find_flag(const char *name, size_t len)

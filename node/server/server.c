@@ -282,6 +282,11 @@ static int start(server *s, char *err, size_t errlen)
 		.max_body = c->max_value_bytes + 64 * 1024,
 		.max_url = c->max_key_bytes * 3 + 8192, /* a key may be %-encoded */
 		.max_headers = 16 * 1024,
+		.max_conns = c->max_connections,
+		.max_buffered = c->max_buffered_bytes,
+		.idle_timeout_ms = c->idle_timeout_ms,
+		.header_timeout_ms = c->header_timeout_ms,
+		.body_timeout_ms = c->body_timeout_ms,
 	};
 	if (http_server_start(s->loop, c->http_addr, &lim, http_on_request, s, &s->http, err, errlen) != 0) {
 		s->http = NULL;

@@ -511,6 +511,51 @@ static void test_secret(void **state)
 	close_node(&c);
 }
 
+static bool late_hellos_at_least(void *arg)
+{
+	want *w = arg;
+	transport_stats st;
+	transport_get_stats(w->n->t, &st);
+	return st.late_hellos >= w->v;
+}
+
+/* Issue 15.2: strangers cannot use up the node's descriptors through the
+ * Raft port: inbound connections are capped, and one that sends no hello is
+ * closed after the hello timeout. The member's own connection is unharmed. */
+static void test_inbound_limits(void **state)
+{
+	(void)state;
+	static node a, b;
+	start_node(&a, 1, 0);
+	start_node(&b, 2, 0);
+	add_peer(&a, &b);
+	add_peer(&b, &a);
+	want w = { &a, 1 };
+	assert_true(run_until(connects_at_least, &w, 5000));
+	int fds[64];
+	for (int i = 0; i < 64; i++) {
+		fds[i] = raw_dial(b.port);
+		run_until(never, NULL, 2); /* let b accept it */
+	}
+	run_until(never, NULL, 100);
+	transport_stats st;
+	transport_get_stats(b.t, &st);
+	assert_int_equal(st.refused_inbound, 1); /* a's connection and 63 strangers fit */
+	assert_true(peer_closed(fds[63]));
+	want late = { &b, 63 };
+	assert_true(run_until(late_hellos_at_least, &late, 10000));
+	for (int i = 0; i < 63; i++)
+		assert_true(peer_closed(fds[i]));
+	for (int i = 0; i < 64; i++)
+		close(fds[i]);
+	assert_int_equal(send_msg(&a, 2, RAFT_MSG_HEARTBEAT, 3, 0), 0);
+	want g = { &b, 1 };
+	assert_true(run_until(got_at_least, &g, 5000));
+	assert_int_equal(stat_connects(&a), 1);
+	close_node(&a);
+	close_node(&b);
+}
+
 static void test_queue_limit(void **state)
 {
 	(void)state;
@@ -649,6 +694,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_peer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_survived, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dial_by_name, setup, teardown),
