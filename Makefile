@@ -38,6 +38,14 @@ BIN     := bin
 OPT     := -O2 -g
 LDSAN   :=
 endif
+# FUZZ=1: everything built by clang with libFuzzer's coverage, for `make fuzz`.
+ifeq ($(FUZZ),1)
+CC      := clang
+BUILD   := build/fuzz
+BIN     := build/fuzz/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=fuzzer,address,undefined
+endif
 
 # Quiet by default, one line per step ("  CC      node/raft/raft.c"); V=1 prints the
 # full commands. Compiler warnings and errors print in full either way; make -s
@@ -57,7 +65,7 @@ MAKEFLAGS += --no-print-directory
 # file: on a fresh machine the libraries appear only once `deps` has run, and the
 # targets that build run `deps` first and then build in a second make (see `all`).
 # A library still missing then is a clear error, not a wall of undefined references.
-PKGS    := libuv libcjson libcurl
+PKGS    := libuv libcjson libcurl libcrypto
 pkgconf  = $(if $(filter !missing,$(1)),$(error pkg-config found no $(2); run: sh .ci/install-deps),$(1))
 pkg      = $(call pkgconf,$(shell pkg-config $(1) $(2) 2>/dev/null || echo '!missing'),$(2))
 # Each evaluated once, on first use (the "lazy once" idiom: the variable redefines itself).
@@ -98,7 +106,8 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         test-jepsen-static jepsen jepsen-local jepsen-docker \
-        test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs tools \
+        test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
 all: deps
@@ -139,6 +148,10 @@ $(BIN)/raftkv-ctl: $(call obj,$(wildcard node/cli/*.c)) $(LIBCOMMON)
 $(BIN)/raftkv-workload: $(call obj,$(wildcard tests/workload/*.c)) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
+	$(LINK)
+# Test tools: a hostile peer for the bats suite.
+TOOLS     := $(BIN)/raftkv-peer-send
+$(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 # The simulator links a second build of the core with the planted bugs
 # compiled in (raft_config.planted_bug); production builds contain none.
@@ -184,7 +197,17 @@ $(BUILD)/tests/test_workload_%: $(call obj,tests/unit/test_workload_%.c) $(call 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
--include $(shell find build/rel build/san build/tsan -name '*.d' -type f 2>/dev/null)
+# Fuzz targets: tests/fuzz/fuzz_<name>.c, each linked with everything. With
+# FUZZ=1 libFuzzer provides main; otherwise replay_main.c does (make test-fuzz).
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(ALL_LIBS)
+	$(LINK)
+$(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/fuzz_%.c) $(call obj,tests/fuzz/replay_main.c) $(ALL_LIBS)
+	$(LINK)
+
+-include $(shell find build/rel build/san build/tsan build/fuzz -name '*.d' -type f 2>/dev/null)
 
 # ---------------------------------------------------------------- running
 run: all
@@ -230,9 +253,11 @@ sim: deps
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	@$(MAKE) SAN=1 all-programs
+	@$(MAKE) SAN=1 all-programs tools
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
+	@:
+tools: $(TOOLS)
 	@:
 test-docker: all
 	@tests/docker/run.sh
@@ -253,6 +278,23 @@ jepsen-local: all
 	@jepsen/local.sh $(ARGS)
 jepsen-docker:
 	@jepsen/docker.sh $(ARGS)
+
+# make test-fuzz: every checked-in corpus file and saved crash, replayed under
+# ASan+UBSan by gcc builds (seconds; no clang needed).
+test-fuzz: deps
+	@$(MAKE) SAN=1 replay-bins
+	@tests/fuzz/replay.sh build/san/fuzz
+replay-bins: $(REPLAY_BINS)
+	@:
+# make fuzz: each target under libFuzzer for FUZZ_SECONDS (default 60); new
+# inputs collect in build/fuzz/corpus, crashes land in tests/fuzz/crashes.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@.ci/install-deps clang
+	@$(MAKE) FUZZ=1 fuzz-bins
+	@tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-bins: $(FUZZ_BINS)
+	@:
 
 bench: all
 	@tests/bench.sh
