@@ -113,8 +113,10 @@ static void become_precandidate(raft *r)
 
 void election_campaign(raft *r, bool transfer)
 {
-	if (r->role == RAFT_LEADER || !membership_self_voter(r))
-		return; /* learners, removed nodes, other incarnations never campaign */
+	/* term + 1 must stay below the largest term, which peers refuse.
+	 * Learners, removed nodes and other incarnations never campaign. */
+	if (r->role == RAFT_LEADER || r->term >= UINT64_MAX - 1 || !membership_self_voter(r))
+		return;
 	if (r->cfg.pre_vote && !transfer)
 		become_precandidate(r);
 	else
