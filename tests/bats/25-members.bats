@@ -42,6 +42,22 @@ change() { http POST "$(node_url "$1")/admin/members" "$2"; } # NODE BODY
 	[ "$(status_of "$l" | jq '[.members[] | select(.voter and (.match_index != null))] | length')" = 5 ]
 }
 
+@test "members: raftkv-ctl member list, and a refused change exits 1" {
+	wait_leader 20 >/dev/null
+	run "$BINDIR/raftkv-ctl" --nodes "$(nodes)" ${TOKEN:+--token "$TOKEN"} member list
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | grep -c ' voter ')" = 5 ]
+	run "$BINDIR/raftkv-ctl" --nodes "$(nodes)" ${TOKEN:+--token "$TOKEN"} member promote 1
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *409* ]]
+	run "$BINDIR/raftkv-ctl" --nodes "$(nodes)" ${TOKEN:+--token "$TOKEN"} member remove 42
+	[ "$status" -eq 1 ]
+	run "$BINDIR/raftkv-ctl" --nodes "$(nodes)" member frobnicate
+	[ "$status" -eq 2 ]
+}
+
 @test "members: two changes at once: one is made, the other refused with 409" {
 	l=$(wait_leader 20)
 	a=$(other_node "$l")
