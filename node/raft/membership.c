@@ -318,10 +318,25 @@ bool membership_pending(const raft *r)
 
 /* ------------------------------------------------------------ messages */
 
+/* Answers that this node counts for the member that sent them: a vote, an
+ * acknowledged entry, a confirmed heartbeat round. */
+static bool counted_answer(uint8_t type)
+{
+	return type == RAFT_MSG_PREVOTE_RESP || type == RAFT_MSG_VOTE_RESP ||
+	       type == RAFT_MSG_APPEND_RESP || type == RAFT_MSG_HEARTBEAT_RESP;
+}
+
 bool membership_accept_msg(raft *r, const raft_msg *m)
 {
 	const member *mem = membership_find(&r->conf, m->from);
 	if (mem == NULL || mem->incarnation == m->incarnation || PLANTED_BUG(r, 7))
+		return true;
+	/* Only what would be counted for the member is refused: a leader's
+	 * appends, a vote request or a proposal from the new incarnation are
+	 * taken as from any node (this node's configuration may just be
+	 * behind: refusing the appends of a leader that is the new
+	 * incarnation would keep it behind for good). */
+	if (!counted_answer(m->type))
 		return true;
 	/* Another life of a member: it lost what the member promised (votes,
 	 * acknowledged entries), so nothing it says counts for the member. */

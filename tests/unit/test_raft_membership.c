@@ -478,6 +478,49 @@ static void test_wipe_scenario_catches_bug7(void **state)
 	assert_true(wipe_scenario(7));
 }
 
+/* A follower whose configuration is behind still lists the old incarnation
+ * of a member that has since been replaced and has become the leader: it
+ * must take that leader's appends (they are how it catches up), while its
+ * own answers count for the leader as usual. */
+static void wipe_node(h_cluster *c, size_t i, uint64_t incarnation);
+
+static void test_lagging_follower_follows_a_replaced_leader(void **state)
+{
+	(void)state;
+	h_cluster c;
+	h_init(&c, 5, NULL);
+	int l = elect(&c);
+	size_t w = (size_t)((l + 1) % 5), lag = (size_t)((l + 2) % 5);
+	h_propose(&c, (size_t)l, "a");
+	settle_ticks(&c, 2);
+	h_isolate(&c, lag, true);
+	wipe_node(&c, w, 0x77);
+	raft_status s;
+	for (int t = 0; t < 300; t++) {
+		h_tick(&c, 1);
+		s = st_of(&c, (size_t)l);
+		const raft_peer_status *p = peer_of(&s, c.ids[w]);
+		if (p != NULL && p->voter && p->incarnation == 0x77 && !s.conf_pending)
+			break;
+	}
+	s = st_of(&c, (size_t)l);
+	assert_int_equal(peer_of(&s, c.ids[w])->incarnation, 0x77);
+	assert_int_equal(st_of(&c, lag).conf_index, 0); /* it saw none of it */
+	/* the new incarnation takes over, then the lagging node comes back */
+	settle_ticks(&c, 2);
+	assert_int_equal(raft_transfer(c.nodes[l].r, c.ids[w]), RAFT_OK);
+	settle_ticks(&c, 4);
+	assert_int_equal(st_of(&c, w).role, RAFT_LEADER);
+	h_isolate(&c, lag, false);
+	h_propose(&c, w, "b");
+	settle_ticks(&c, 6);
+	raft_status sw = st_of(&c, w), sl = st_of(&c, lag);
+	assert_int_equal(sl.last_index, sw.last_index);
+	assert_int_equal(sl.commit, sw.commit);
+	assert_int_equal(sl.conf_index, sw.conf_index);
+	h_free(&c);
+}
+
 /* ------------------------------------------------------------ random */
 
 /* Nodes 1-3 start as voters, 4 and 5 as joiners. Random steps: ticks,
@@ -681,6 +724,7 @@ int main(void)
 		cmocka_unit_test(test_configuration_survives_restart),
 		cmocka_unit_test(test_wiped_node_cannot_elect_a_stale_leader),
 		cmocka_unit_test(test_wipe_scenario_catches_bug7),
+		cmocka_unit_test(test_lagging_follower_follows_a_replaced_leader),
 		cmocka_unit_test(test_random_changes_crashes_wipes),
 		cmocka_unit_test(test_random_run_catches_bug7),
 	};
