@@ -2,7 +2,7 @@
  * ticker.c — Raft's logical time from the node's clock.
  *
  * A real-time uv timer wakes every tick_ms, but the number of ticks it feeds
- * raft_tick is computed from faults_clock_ms (the only clock the node reads
+ * the core (rt_clock, node/runtime/rt_clock.c) is computed from faults_clock_ms (the only clock the node reads
  * for Raft), so a bumped, skewed, frozen or strobing clock bends elections,
  * heartbeats and leases exactly as it would in a process whose clock lied.
  *
@@ -16,6 +16,7 @@
  * node carries on from where it stopped (its lease included: the unsafe
  * lease_reads switch is meant to be caught by exactly that).
  */
+#include "../api/api.h"
 #include "log.h"
 #include "server_internal.h"
 
@@ -30,40 +31,25 @@ static void on_tick(uv_timer_t *t)
 		if (!s->paused)
 			log_info("paused (fault)");
 		s->paused = true;
-		s->clock_last = now;
+		rt_set_paused(s->rt, true);
+		rt_clock_anchor(s->rt, now);
 		return;
 	}
 	if (s->paused || s->paused_head != NULL) {
 		if (s->paused)
 			log_info("resumed");
 		s->paused = false;
-		s->clock_last = now;
-		http_replay_paused(s);
+		rt_set_paused(s->rt, false);
+		rt_clock_anchor(s->rt, now);
+		api_replay_paused(s);
 		server_kick(s);
 	}
-	if (now < s->clock_last) {
-		s->clock_last = now;
-		return;
-	}
-	uint64_t tick = s->cfg->tick_ms;
-	uint64_t due = (now - s->clock_last) / tick;
-	if (due == 0)
-		return;
-	uint64_t max_burst = 2u * (uint64_t)s->cfg->election_ticks + 1u;
-	if (due > max_burst) {
-		s->clock_last = now;
-		due = max_burst;
-	} else {
-		s->clock_last += due * tick;
-	}
-	for (uint64_t i = 0; i < due; i++)
-		raft_tick(s->raft);
-	server_kick(s);
+	rt_clock(s->rt, now, s->cfg->tick_ms, 2u * (uint32_t)s->cfg->election_ticks + 1u);
 }
 
 int ticker_start(server *s)
 {
-	s->clock_last = faults_clock_ms(s->faults, server_real_ms(s));
+	rt_clock_anchor(s->rt, faults_clock_ms(s->faults, server_real_ms(s)));
 	int rc = uv_timer_init(s->loop, &s->tick_timer);
 	if (rc != 0)
 		return rc;

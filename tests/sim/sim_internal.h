@@ -2,8 +2,12 @@
 #ifndef RAFTKV_SIM_INTERNAL_H
 #define RAFTKV_SIM_INTERNAL_H
 
+#include "../../faults/faults.h"
+#include "../../node/runtime/rt.h"
 #include "queue.h"
 #include "sim.h"
+
+#define SIM_OP_TIMEOUT_MS 1500u /* a node's request deadline */
 
 /* A client's one outstanding operation. */
 typedef struct sim_op {
@@ -16,8 +20,6 @@ typedef struct sim_op {
 	char val2[32];   /* cas new value */
 	uint32_t node;   /* where it was sent */
 	uint64_t epoch;  /* that node's incarnation when sent */
-	uint64_t read_ctx;
-	uint64_t read_index; /* 0 until the read point is known */
 } sim_op;
 
 typedef struct sim_client {
@@ -29,29 +31,22 @@ typedef struct sim_client {
 } sim_client;
 
 typedef struct sim_node {
+	struct sim *s;
 	uint32_t id;
 	bool up;
 	uint64_t epoch;
-	raft *r;
+	rt *rt;                 /* the node's runtime: the same one the real node runs */
 	wal *w;
+	faults *f;              /* the node's fault filter: partitions go through it */
 	char dir[512];
 	double rate;            /* clock rate: ticks per simulated 10 ms */
-	/* what this node's disk holds: term and content hash per index (1-based) */
+	/* what this node's log holds: term and content hash per index (1-based) */
 	uint64_t *log_term, *log_hash;
 	uint64_t log_len, log_cap;
 	uint64_t commit_max;    /* commit index never goes back (per incarnation) */
+	uint64_t applied;       /* last index applied (order check) */
 	uint8_t role;
-	/* the state machine, rebuilt by replay after a restart */
-	uint64_t applied;
-	char *kv[SIM_KEYS];
-	uint64_t *last_seq;     /* dedup: highest applied seq per process */
-	size_t last_seq_n;
-	/* group commit: written but not yet fsynced; messages wait for the fsync */
-	raft_msg **held;
-	size_t n_held, cap_held;
-	uint64_t held_index, held_term;
-	bool sync_scheduled;
-	uint64_t fsync_us;      /* this disk's fsync latency */
+	uint64_t fsync_us;      /* this disk's write + fsync latency */
 } sim_node;
 
 typedef struct sim {
@@ -66,7 +61,6 @@ typedef struct sim {
 	int n;
 	uint32_t voters[SIM_MAX_NODES];
 	sim_node nodes[SIM_MAX_NODES];
-	bool link[SIM_MAX_NODES][SIM_MAX_NODES]; /* link[a][b]: a can reach b */
 	double loss, dup;
 	uint64_t delay_min, delay_max;
 	uint64_t calm_delay_max;   /* the normal network the calm phase returns to */
@@ -82,6 +76,7 @@ typedef struct sim {
 	uint64_t slow_msg_max;
 	double quick_restart_p;  /* a crashed node is back within 10 ms */
 	uint64_t think_max;      /* client pause between operations */
+	double vote_crash_p;     /* a node crashes right after granting a vote */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -95,20 +90,25 @@ typedef struct sim {
 	uint64_t value_counter;
 } sim;
 
-/* sim_node.c */
+/* sim_node.c: a node is the runtime over sim_io.c's I/O */
 int sim_node_start(sim *s, sim_node *nd);       /* open WAL, load core */
 void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
 int sim_node_process_ready(sim *s, sim_node *nd);
-void sim_node_fsync(sim *s, sim_node *nd);       /* the pending fsync completes */
+void sim_node_fsync(sim *s, sim_node *nd);       /* the write in flight is durable */
 void sim_node_free(sim_node *nd);
+
+/* sim_io.c: the runtime's I/O table on the event queue and virtual clock */
+void sim_io_init(sim_node *nd, rt_io *io);
 
 /* sim_run.c */
 void sim_fail(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sim_trace(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sim_send(sim *s, const raft_msg *m);
+void sim_send(sim *s, uint32_t from, uint32_t to, uint8_t *frame, size_t len);
+void sim_push(sim *s, sim_event e);
 void sim_applied(sim *s, sim_node *nd, const raft_entry *e);
-void sim_read_state(sim *s, sim_node *nd, const raft_read_state *rs);
-void sim_node_applied_reads(sim *s, sim_node *nd);
+void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o);
+void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd);
 void sim_check_leader(sim *s, sim_node *nd);
+int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n);
 
 #endif

@@ -1,9 +1,9 @@
-/* sim_node.c — one simulated node: the real core over the real WAL.
+/* sim_node.c — one simulated node: the real runtime (node/runtime: ready
+ * step, WAL ordering, node/kv with its dedup, ReadIndex, peer frames through
+ * the real fault filter) over the real WAL, with sim_io.c as its I/O.
  *
- * Each ready is written at once but fsynced later (an EV_FSYNC after this
- * disk's latency), as the node's group commit does; messages wait for that
- * fsync. A crash keeps only what was fsynced (wal_drop_unsynced) plus,
- * sometimes, a torn final write that the WAL's recovery must cut. */
+ * A crash keeps only what was fsynced (wal_drop_unsynced) plus, sometimes,
+ * a torn final write that the WAL's recovery must cut. */
 #include "sim_internal.h"
 
 #include <dirent.h>
@@ -41,7 +41,7 @@ static int mirror_reserve(sim_node *nd, uint64_t n)
 }
 
 /* Mirrors a persisted run of entries: replaces everything from the first. */
-static int mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
+int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -56,18 +56,6 @@ static int mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 	}
 	nd->log_len = first + n - 1;
 	return 0;
-}
-
-static void kv_reset(sim_node *nd)
-{
-	for (int k = 0; k < SIM_KEYS; k++) {
-		free(nd->kv[k]);
-		nd->kv[k] = NULL;
-	}
-	free(nd->last_seq);
-	nd->last_seq = NULL;
-	nd->last_seq_n = 0;
-	nd->applied = 0;
 }
 
 int sim_node_start(sim *s, sim_node *nd)
@@ -93,15 +81,23 @@ int sim_node_start(sim *s, sim_node *nd)
 	c.max_msg_entries = s->max_msg_entries;
 	c.seed = s->p.seed * 1000003u + nd->id * 7919u + nd->epoch;
 	c.planted_bug = s->p.planted_bug;
-	nd->r = raft_new(&c);
-	if (!nd->r) {
+	rt_options o = {
+		.nonce = nd->epoch + 1, /* a new identity per incarnation */
+		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
+		.faults = nd->f,
+		.planted_bug = s->p.planted_bug,
+	};
+	rt_io io;
+	nd->s = s;
+	sim_io_init(nd, &io);
+	nd->rt = rt_new(&c, &o, &io);
+	if (!nd->rt) {
 		wal_recovered_free(&rec);
-		sim_fail(s, "node %u: raft_new failed", nd->id);
+		sim_fail(s, "node %u: rt_new failed", nd->id);
 		return -1;
 	}
 	nd->log_len = 0;
-	if (mirror_write(nd, rec.entries, rec.n_entries) < 0 ||
-	    raft_load(nd->r, &rec.hs, rec.snap_index, rec.snap_term, rec.entries, rec.n_entries) != RAFT_OK) {
+	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);
 		sim_fail(s, "node %u: could not load its recovered log", nd->id);
 		return -1;
@@ -110,7 +106,7 @@ int sim_node_start(sim *s, sim_node *nd)
 		  nd->id, (unsigned long long)nd->epoch, (unsigned long long)rec.hs.term, (int)rec.hs.vote,
 		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
 	wal_recovered_free(&rec);
-	kv_reset(nd);
+	nd->applied = 0;
 	nd->commit_max = 0;
 	nd->role = RAFT_FOLLOWER;
 	nd->up = true;
@@ -151,125 +147,40 @@ static void tear_tail(sim *s, sim_node *nd)
 	sim_trace(s, "node %u: torn tail of %zu bytes on %s", nd->id, n, last);
 }
 
-static void drop_held(sim_node *nd)
-{
-	for (size_t i = 0; i < nd->n_held; i++)
-		sim_msg_free(nd->held[i]);
-	nd->n_held = 0;
-	nd->held_index = nd->held_term = 0;
-	nd->sync_scheduled = false;
-}
-
 void sim_node_crash(sim *s, sim_node *nd)
 {
 	if (wal_drop_unsynced(nd->w) != 0)
 		sim_fail(s, "node %u: wal_drop_unsynced failed", nd->id);
-	drop_held(nd);
-	raft_free(nd->r);
-	nd->r = NULL;
+	rt_free(nd->rt); /* its waiting requests are the clients' to give up */
+	nd->rt = NULL;
 	wal_close(nd->w);
 	nd->w = NULL;
 	nd->up = false;
 	nd->epoch++;
-	kv_reset(nd);
 	if (sim_chance(&s->rng, 0.5))
 		tear_tail(s, nd);
 }
 
 void sim_node_free(sim_node *nd)
 {
-	if (nd->r)
-		raft_free(nd->r);
+	rt_free(nd->rt);
 	if (nd->w)
 		wal_close(nd->w);
-	kv_reset(nd);
-	drop_held(nd);
-	free(nd->held);
+	faults_free(nd->f);
 	free(nd->log_term);
 	free(nd->log_hash);
 	memset(nd, 0, sizeof *nd);
 }
 
+/* Runs the ready step until the runtime has nothing left to do now. */
 int sim_node_process_ready(sim *s, sim_node *nd)
 {
-	int guard = 0;
-	while (nd->up && raft_has_ready(nd->r) && !s->failed) {
-		if (++guard > 1000) {
+	for (int guard = 0; nd->up && rt_has_work(nd->rt) && !s->failed; guard++) {
+		if (guard > 16) {
 			sim_fail(s, "node %u: ready loop does not settle", nd->id);
 			return -1;
 		}
-		raft_ready rd;
-		raft_get_ready(nd->r, &rd);
-		/* 2. persist hard state and entries, fsynced */
-		if (rd.hs_changed || rd.n_entries) {
-			wal_batch *b = wal_batch_new();
-			char err[256];
-			if (!b || (rd.hs_changed && wal_batch_add_hard_state(b, &rd.hs) != 0) ||
-			    (rd.n_entries && wal_batch_add_entries(b, rd.entries, rd.n_entries) != 0) ||
-			    wal_write(nd->w, b, false, err, sizeof err) != 0) {
-				wal_batch_free(b);
-				sim_fail(s, "node %u: WAL write failed", nd->id);
-				return -1;
-			}
-			wal_batch_free(b);
-			if (mirror_write(nd, rd.entries, rd.n_entries) < 0) {
-				sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)",
-					 nd->id, (unsigned long long)rd.entries[0].index,
-					 (unsigned long long)nd->log_len);
-				return -1;
-			}
-		}
-		/* 3. send: votes and acks after the fsync if one is pending
-		 * (raft_msg_waits_for_disk), the rest at once, as the node does */
-		bool must_wait = rd.hs_changed || rd.n_entries || nd->sync_scheduled;
-		for (size_t i = 0; i < rd.n_msgs; i++) {
-			if (!must_wait || !raft_msg_waits_for_disk(rd.msgs[i].type)) {
-				sim_send(s, &rd.msgs[i]);
-				continue;
-			}
-			if (nd->n_held == nd->cap_held) {
-				size_t cap = nd->cap_held ? nd->cap_held * 2 : 64;
-				raft_msg **h = realloc(nd->held, cap * sizeof *h);
-				if (!h) {
-					sim_fail(s, "out of memory");
-					return -1;
-				}
-				nd->held = h;
-				nd->cap_held = cap;
-			}
-			if (!(nd->held[nd->n_held] = sim_msg_copy(&rd.msgs[i]))) {
-				sim_fail(s, "out of memory");
-				return -1;
-			}
-			nd->n_held++;
-		}
-		if ((rd.hs_changed || rd.n_entries || nd->n_held) && !nd->sync_scheduled) {
-			nd->sync_scheduled = true;
-			sim_event e = { .at = s->now + nd->fsync_us, .kind = EV_FSYNC, .node = nd->id, .arg = nd->epoch };
-			if (sim_queue_push(&s->q, e) != 0) {
-				sim_fail(s, "out of memory");
-				return -1;
-			}
-		}
-		/* 4. apply */
-		for (size_t i = 0; i < rd.n_committed && !s->failed; i++)
-			sim_applied(s, nd, &rd.committed[i]);
-		/* 5. reads */
-		for (size_t i = 0; i < rd.n_reads; i++)
-			sim_read_state(s, nd, &rd.reads[i]);
-		if (rd.soft_changed)
-			nd->role = rd.role;
-		uint64_t last_i = 0, last_t = 0;
-		if (rd.n_entries) {
-			last_i = rd.entries[rd.n_entries - 1].index;
-			last_t = rd.entries[rd.n_entries - 1].term;
-		}
-		raft_advance(nd->r, &rd);
-		if (last_i) {
-			nd->held_index = last_i;
-			nd->held_term = last_t;
-		}
-		sim_node_applied_reads(s, nd);
+		rt_process(nd->rt);
 	}
 	if (nd->up && !s->failed)
 		sim_check_leader(s, nd);
@@ -280,20 +191,12 @@ void sim_node_fsync(sim *s, sim_node *nd)
 {
 	char err[256];
 	wal_batch *b = wal_batch_new();
-	if (!b || wal_write(nd->w, b, true, err, sizeof err) != 0) {
-		wal_batch_free(b);
+	int rc = b ? wal_write(nd->w, b, true, err, sizeof err) : -1;
+	wal_batch_free(b);
+	if (rc != 0) {
 		sim_fail(s, "node %u: fsync failed", nd->id);
 		return;
 	}
-	wal_batch_free(b);
-	nd->sync_scheduled = false;
-	for (size_t i = 0; i < nd->n_held; i++) {
-		sim_send(s, nd->held[i]);
-		sim_msg_free(nd->held[i]);
-	}
-	nd->n_held = 0;
-	if (nd->held_index)
-		raft_persisted(nd->r, nd->held_index, nd->held_term);
-	nd->held_index = nd->held_term = 0;
+	rt_write_done(nd->rt, 0, NULL);
 	sim_node_process_ready(s, nd);
 }

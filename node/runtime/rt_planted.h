@@ -1,0 +1,22 @@
+/*
+ * rt_planted.h — deliberate bugs in the runtime, for proving that the
+ * simulator (which runs this same runtime) catches them. Like the core's
+ * (node/raft/planted_bugs.h) they exist only in a build with
+ * -DRAFT_PLANTED_BUGS (the simulator's), chosen by rt_options.planted_bug:
+ *
+ *   5  a vote answer (VOTE_RESP) is sent at once instead of after the fsync
+ *      of the vote it grants: a crash then forgets a vote already counted
+ *      (election safety: two leaders in one term).
+ */
+#ifndef RAFTKV_RT_PLANTED_H
+#define RAFTKV_RT_PLANTED_H
+
+#ifdef RAFT_PLANTED_BUGS
+#define RT_PLANTED(r, n) ((r)->o.planted_bug == (n))
+#else
+#define RT_PLANTED(r, n) 0
+#endif
+
+#define RT_BUG_VOTE_BEFORE_FSYNC 5
+
+#endif
