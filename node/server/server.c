@@ -17,7 +17,7 @@
 
 #include "../api/api.h"
 #include "../api/api_reply.h"
-#include "log.h"
+#include "notice.h"
 #include "meta.h"
 #include "server_internal.h"
 
@@ -28,7 +28,7 @@ _Noreturn void server_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	log_info("fatal: %s", n < 0 ? fmt : line);
+	notice("fatal: %s", n < 0 ? fmt : line);
 	/* _exit, not exit: no atexit work, no flushing of state that may be
 	 * inconsistent; stderr is unbuffered so the line is already out. */
 	_exit(2);
@@ -145,7 +145,7 @@ static void begin_shutdown(server *s)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	server *s = h->data;
-	log_info("signal %d: stopping", signum);
+	notice("signal %d: stopping", signum);
 	begin_shutdown(s);
 }
 
@@ -252,7 +252,7 @@ static int open_wal(server *s, char *err, size_t errlen)
 	char vote[16] = "none";
 	if (rec.hs.vote != RAFT_NONE)
 		snprintf(vote, sizeof vote, "%u", rec.hs.vote);
-	log_info("recovered term %llu, vote %s, commit %llu, %zu entries%s",
+	notice("recovered term %llu, vote %s, commit %llu, %zu entries%s",
 		 (unsigned long long)rec.hs.term, vote, (unsigned long long)rec.hs.commit, rec.n_entries,
 		 rec.torn_bytes_cut ? " (torn tail cut)" : "");
 	wal_recovered_free(&rec);
@@ -311,12 +311,12 @@ static void free_all(server *s)
 	faults_free(s->faults);
 	bytebuf_free(&s->out);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
-		log_info("closing the data dir lock failed");
+		notice("closing the data dir lock failed");
 }
 
 int server_run(const node_config *cfg)
 {
-	log_set_node(cfg->id);
+	notice_set_node(cfg->id);
 	uv_loop_t loop;
 	int rc = uv_loop_init(&loop);
 	if (rc != 0) {
@@ -341,7 +341,7 @@ int server_run(const node_config *cfg)
 		status = 1;
 		begin_shutdown(s);
 	} else {
-		log_info("serving HTTP on %s, Raft on %s, data in %s", cfg->http_addr,
+		notice("serving HTTP on %s, Raft on %s, data in %s", cfg->http_addr,
 			 config_member(cfg, cfg->id)->raft_addr, cfg->data_dir);
 	}
 	rc = uv_run(&loop, UV_RUN_DEFAULT);
@@ -349,9 +349,9 @@ int server_run(const node_config *cfg)
 	free_all(s);
 	rc = uv_loop_close(&loop);
 	if (rc != 0)
-		log_info("event loop closed with handles still open: %s", uv_strerror(rc));
+		notice("event loop closed with handles still open: %s", uv_strerror(rc));
 	if (status == 0)
-		log_info("stopped");
+		notice("stopped");
 	free(s);
 	return status;
 }

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 
 #include "../api/api.h"
-#include "log.h"
+#include "notice.h"
 #include "server_internal.h"
 
 static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
@@ -103,10 +103,10 @@ static void io_on_ready(void *ud, const raft_ready *rd)
 		raft_status st;
 		raft_get_status(rt_raft(s->rt), &st);
 		if (rd->leader == RAFT_NONE)
-			log_info("term %llu: %s, no leader known", (unsigned long long)st.term,
+			notice("term %llu: %s, no leader known", (unsigned long long)st.term,
 				 raft_role_name(rd->role));
 		else
-			log_info("term %llu: %s, leader %u", (unsigned long long)st.term,
+			notice("term %llu: %s, leader %u", (unsigned long long)st.term,
 				 raft_role_name(rd->role), rd->leader);
 	}
 	s->role = rd->role;

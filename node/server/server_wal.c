@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "notice.h"
 #include "server_internal.h"
 
 static void sleep_ms(uint32_t ms)
@@ -79,9 +79,9 @@ void server_check_crash(server *s)
 			return;
 		}
 		if (wal_drop_unsynced(s->wal) != 0)
-			log_info("crash fault: dropping unsynced WAL bytes failed");
+			notice("crash fault: dropping unsynced WAL bytes failed");
 	}
-	log_info("crash fault: SIGKILL now%s", lose_unsynced ? " (unsynced writes dropped)" : "");
+	notice("crash fault: SIGKILL now%s", lose_unsynced ? " (unsynced writes dropped)" : "");
 	if (raise(SIGKILL) != 0)
 		_exit(137);
 	_exit(137); /* not reached: SIGKILL cannot be caught */

@@ -17,7 +17,7 @@
  * lease_reads switch is meant to be caught by exactly that).
  */
 #include "../api/api.h"
-#include "log.h"
+#include "notice.h"
 #include "server_internal.h"
 
 static void on_tick(uv_timer_t *t)
@@ -29,7 +29,7 @@ static void on_tick(uv_timer_t *t)
 	uint64_t now = faults_clock_ms(s->faults, real);
 	if (faults_paused(s->faults, real)) {
 		if (!s->paused)
-			log_info("paused (fault)");
+			notice("paused (fault)");
 		s->paused = true;
 		rt_set_paused(s->rt, true);
 		rt_clock_anchor(s->rt, now);
@@ -37,7 +37,7 @@ static void on_tick(uv_timer_t *t)
 	}
 	if (s->paused || s->paused_head != NULL) {
 		if (s->paused)
-			log_info("resumed");
+			notice("resumed");
 		s->paused = false;
 		rt_set_paused(s->rt, false);
 		rt_clock_anchor(s->rt, now);
