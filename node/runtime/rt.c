@@ -30,6 +30,7 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 
 int rt_load(rt *r, const wal_recovered *rec)
 {
+	r->wal.queued_hs = rec->hs;
 	return raft_load(r->raft, &rec->hs, rec->snap_index, rec->snap_term, rec->entries,
 			 rec->n_entries);
 }

@@ -26,6 +26,7 @@ typedef struct wal_unit {
 typedef struct rt_wal {
 	wal_batch *next_batch;          /* accumulating: not yet handed to a write */
 	size_t next_entries;
+	raft_hard_state queued_hs;      /* the last hard state queued (or loaded) */
 	wal_unit *queued, *queued_tail; /* units whose records are in next_batch */
 	bool busy;                      /* a write is in flight */
 	wal_unit *job_units;            /* released when it is durable */

@@ -6,7 +6,11 @@
  *
  *   5  a vote answer (VOTE_RESP) is sent at once instead of after the fsync
  *      of the vote it grants: a crash then forgets a vote already counted
- *      (election safety: two leaders in one term).
+ *      (election safety: two leaders in one term);
+ *   6  a ready's hard state is queued before its entries in the WAL batch:
+ *      a batch torn between them leaves a commit index past entries never
+ *      written, and a restart applies entries the leader had overwritten
+ *      (state machine safety).
  */
 #ifndef RAFTKV_RT_PLANTED_H
 #define RAFTKV_RT_PLANTED_H
@@ -18,5 +22,6 @@
 #endif
 
 #define RT_BUG_VOTE_BEFORE_FSYNC 5
+#define RT_BUG_HS_BEFORE_ENTRIES 6
 
 #endif

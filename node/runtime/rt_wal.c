@@ -58,15 +58,38 @@ static void send_frames(rt *r, held_frame *frames, size_t n)
 	free(frames);
 }
 
+static int queue_hs(rt *r, const raft_hard_state *hs, held_frame *frames, size_t n_frames)
+{
+	if (wal_batch_add_hard_state(r->wal.next_batch, hs) != 0) {
+		rt_fail(r, "out of memory queueing the hard state for the WAL");
+		drop_frames(frames, n_frames);
+		return -1;
+	}
+	r->wal.queued_hs = *hs;
+	return 0;
+}
+
 void rt_wal_add(rt *r, const raft_ready *rd, held_frame *frames, size_t n_frames)
 {
 	rt_wal *w = &r->wal;
 	bool persists = rd->hs_changed || rd->n_entries > 0;
-	if (rd->hs_changed && wal_batch_add_hard_state(w->next_batch, &rd->hs) != 0) {
-		rt_fail(r, "out of memory queueing the hard state for the WAL");
-		drop_frames(frames, n_frames);
-		return;
+	/* The commit index goes after the entries it covers: a batch torn at any
+	 * byte (kill -9 in a multi-page write, a truncated tail) keeps a prefix
+	 * of it, and a persisted commit must never run ahead of the persisted
+	 * entries, or a restart applies entries the new leader had overwritten.
+	 * A new term or vote goes before the entries (they may carry that term,
+	 * and raft_load refuses entries newer than the hard state's term), with
+	 * the commit already on disk. */
+	bool hs_first = RT_PLANTED(r, RT_BUG_HS_BEFORE_ENTRIES);
+	if (rd->hs_changed && rd->n_entries > 0 && !hs_first &&
+	    (rd->hs.term != w->queued_hs.term || rd->hs.vote != w->queued_hs.vote)) {
+		raft_hard_state pre = rd->hs;
+		pre.commit = w->queued_hs.commit;
+		if (queue_hs(r, &pre, frames, n_frames) != 0)
+			return;
 	}
+	if (rd->hs_changed && (hs_first || rd->n_entries == 0) && queue_hs(r, &rd->hs, frames, n_frames) != 0)
+		return;
 	if (rd->n_entries > 0) {
 		if (wal_batch_add_entries(w->next_batch, rd->entries, rd->n_entries) != 0) {
 			rt_fail(r, "out of memory queueing entries for the WAL");
@@ -74,6 +97,8 @@ void rt_wal_add(rt *r, const raft_ready *rd, held_frame *frames, size_t n_frames
 			return;
 		}
 		w->next_entries += rd->n_entries;
+		if (rd->hs_changed && !hs_first && queue_hs(r, &rd->hs, frames, n_frames) != 0)
+			return;
 	}
 	/* Nothing to persist and nothing ahead of it: the messages depend on no
 	 * pending write, so they go now. */

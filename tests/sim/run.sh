@@ -13,7 +13,7 @@ if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$(
 # "buggify" fault profile (sim_run.c) reach it. In seeds 1..1500 the bugs are
 # found 70 (bug 1), 21 (bug 2), 9 (bug 3) and 51 (bug 4) times, first at
 # seeds 40, 42, 33 and 9.
-for bug in 1 2 3 4 5; do
+for bug in 1 2 3 4 5 6; do
 	if "$sim" --bug "$bug" --seeds "$bug_seeds" --jobs 2 --expect-find | tail -n 3; then
 		passed=$((passed + 1))
 	else

@@ -77,6 +77,7 @@ typedef struct sim {
 	double quick_restart_p;  /* a crashed node is back within 10 ms */
 	uint64_t think_max;      /* client pause between operations */
 	double vote_crash_p;     /* a node crashes right after granting a vote */
+	double overwrite_crash_p;/* a node crashes while writing over part of its log */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;

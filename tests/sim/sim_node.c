@@ -113,12 +113,12 @@ int sim_node_start(sim *s, sim_node *nd)
 	return 0;
 }
 
-/* Appends a few random bytes to the newest segment: a write the crash tore. */
-static void tear_tail(sim *s, sim_node *nd)
+/* The newest WAL segment's path into path; false when there is none. */
+static bool newest_segment(sim_node *nd, char *path, size_t n)
 {
 	DIR *d = opendir(nd->dir);
 	if (!d)
-		return;
+		return false;
 	char last[256] = "";
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
@@ -129,11 +129,26 @@ static void tear_tail(sim *s, sim_node *nd)
 	}
 	closedir(d);
 	if (!last[0])
-		return;
-	char path[800];
-	snprintf(path, sizeof path, "%s/%s", nd->dir, last);
+		return false;
+	snprintf(path, n, "%s/%s", nd->dir, last);
+	return true;
+}
+
+static void append_bytes(const char *path, const void *p, size_t n)
+{
 	int fd = open(path, O_WRONLY | O_APPEND);
 	if (fd < 0)
+		return;
+	ssize_t w = write(fd, p, n);
+	(void)w; /* a short write is just a different torn tail */
+	close(fd);
+}
+
+/* Appends a few random bytes to the newest segment: a write the crash tore. */
+static void tear_tail(sim *s, sim_node *nd)
+{
+	char path[800];
+	if (!newest_segment(nd, path, sizeof path))
 		return;
 	unsigned char junk[64];
 	size_t n = 1 + sim_below(&s->rng, sizeof junk);
@@ -141,14 +156,42 @@ static void tear_tail(sim *s, sim_node *nd)
 		junk[i] = (unsigned char)sim_rand(&s->rng);
 	if (sim_chance(&s->rng, 0.3))
 		memset(junk, 0, n); /* a zero-filled tail, as after preallocation */
-	ssize_t w = write(fd, junk, n);
-	(void)w; /* a short write is just a different torn tail */
+	append_bytes(path, junk, n);
+	sim_trace(s, "node %u: torn tail of %zu bytes", nd->id, n);
+}
+
+/* The unsynced tail of the newest segment (the write in flight: one batch
+ * of many records, hard states and entries of several readies). NULL when
+ * there is none or it does not fit the segment. */
+static uint8_t *read_unsynced(sim_node *nd, uint64_t u, char *path, size_t pn)
+{
+	if (u == 0 || !newest_segment(nd, path, pn))
+		return NULL;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	off_t end = lseek(fd, 0, SEEK_END);
+	uint8_t *buf = (end >= (off_t)u) ? malloc(u) : NULL;
+	if (buf && pread(fd, buf, u, end - (off_t)u) != (ssize_t)u) {
+		free(buf);
+		buf = NULL;
+	}
 	close(fd);
-	sim_trace(s, "node %u: torn tail of %zu bytes on %s", nd->id, n, last);
+	return buf;
 }
 
 void sim_node_crash(sim *s, sim_node *nd)
 {
+	/* Half the crashes tear the write in flight at any byte: the disk kept
+	 * a prefix of the batch (kill -9 during a multi-page write), not all
+	 * or nothing. The rest lose every unsynced byte. */
+	uint64_t u = wal_unsynced_bytes(nd->w), keep = 0;
+	char path[800];
+	uint8_t *tail = NULL;
+	if (u > 0 && sim_chance(&s->rng, 0.5)) {
+		keep = sim_below(&s->rng, u + 1);
+		tail = read_unsynced(nd, u, path, sizeof path);
+	}
 	if (wal_drop_unsynced(nd->w) != 0)
 		sim_fail(s, "node %u: wal_drop_unsynced failed", nd->id);
 	rt_free(nd->rt); /* its waiting requests are the clients' to give up */
@@ -157,6 +200,12 @@ void sim_node_crash(sim *s, sim_node *nd)
 	nd->w = NULL;
 	nd->up = false;
 	nd->epoch++;
+	if (tail) {
+		append_bytes(path, tail, (size_t)keep);
+		sim_trace(s, "node %u: the write in flight torn after %llu of %llu bytes", nd->id,
+			  (unsigned long long)keep, (unsigned long long)u);
+		free(tail);
+	}
 	if (sim_chance(&s->rng, 0.5))
 		tear_tail(s, nd);
 }

@@ -246,6 +246,13 @@ void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o)
  * holds (for the log matching and leader completeness checks) and its role. */
 void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 {
+	/* buggify: a node crashes while it writes a batch that overwrites part
+	 * of its log and moves its commit (the crash tears that batch at a
+	 * random byte, sim_node_crash) */
+	if (s->faults_on && s->overwrite_crash_p > 0 && rd->hs_changed && rd->n_entries &&
+	    rd->entries[0].index <= nd->log_len && sim_chance(&s->rng, s->overwrite_crash_p))
+		sim_push(s, (sim_event){ .at = s->now + sim_below(&s->rng, nd->fsync_us), .kind = EV_CRASH,
+					 .node = nd->id, .arg = 3 });
 	if (sim_mirror_write(nd, rd->entries, rd->n_entries) < 0) {
 		sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)", nd->id,
 			 (unsigned long long)rd->entries[0].index, (unsigned long long)nd->log_len);
@@ -711,6 +718,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->quick_restart_p = 0.1 * (double)sim_below(&s->rng, 8);
 		s->think_max = 2000 + sim_below(&s->rng, 30000);
 		s->vote_crash_p = 0.05 * (double)sim_below(&s->rng, 4);
+		s->overwrite_crash_p = 0.2 * (double)sim_below(&s->rng, 4);
 	}
 	s->faults_on = true;
 	s->h = check_history_new();
