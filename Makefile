@@ -115,7 +115,7 @@ LIBRTBUGS := $(BUILD)/libruntime-bugs.a
 $(LIBRTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RT_SRC))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
-$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
+$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it

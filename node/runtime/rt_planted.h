@@ -10,7 +10,10 @@
  *   6  a ready's hard state is queued before its entries in the WAL batch:
  *      a batch torn between them leaves a commit index past entries never
  *      written, and a restart applies entries the leader had overwritten
- *      (state machine safety).
+ *      (state machine safety);
+ *   7  the member list a data dir was created with is not checked at
+ *      restart (rt_members_check accepts any list): a node restarted with
+ *      a different --cluster counts a different majority.
  */
 #ifndef RAFTKV_RT_PLANTED_H
 #define RAFTKV_RT_PLANTED_H
@@ -23,5 +26,6 @@
 
 #define RT_BUG_VOTE_BEFORE_FSYNC 5
 #define RT_BUG_HS_BEFORE_ENTRIES 6
+#define RT_BUG_MEMBERS_UNCHECKED 7
 
 #endif

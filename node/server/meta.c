@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "../common/files.h"
+#include "../raft/raft.h"
+#include "../runtime/rt_members.h"
 
 #define META_MAX_BYTES (1u << 20)
 
@@ -53,8 +55,33 @@ static int write_meta(const char *dir, uint32_t node, const char *cluster, char 
 	return rc;
 }
 
+/* The member ids stored at first start must be the ones of --cluster now
+ * (issue 10 item 7): until membership change exists, a different list could
+ * let two disjoint majorities elect leaders. */
+static int check_members(const char *path, const cJSON *stored, const char *cluster, char *err,
+			 size_t errlen)
+{
+	uint32_t a[RAFT_MAX_NODES], b[RAFT_MAX_NODES];
+	int na = cJSON_IsString(stored) ? rt_members_parse(stored->valuestring, a, RAFT_MAX_NODES) : -1;
+	int nb = rt_members_parse(cluster, b, RAFT_MAX_NODES);
+	if (na < 0) {
+		snprintf(err, errlen, "%s is damaged (no valid \"cluster\"); refusing to start", path);
+		return -1;
+	}
+	if (nb < 0) {
+		snprintf(err, errlen, "--cluster does not parse");
+		return -1;
+	}
+	char why[400];
+	if (rt_members_check(a, (size_t)na, b, (size_t)nb, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
+	}
+	return 0;
+}
+
 /* Reads meta.json; -1 with err when unreadable or unparsable. */
-static int check_meta(const char *path, uint32_t node, char *err, size_t errlen)
+static int check_meta(const char *path, uint32_t node, const char *cluster, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "rb");
 	if (fp == NULL) {
@@ -83,6 +110,8 @@ static int check_meta(const char *path, uint32_t node, char *err, size_t errlen)
 		snprintf(err, errlen, "%s belongs to node %u, not --node %u; refusing to start",
 			 path, (uint32_t)id->valuedouble, node);
 		rc = -1;
+	} else {
+		rc = check_members(path, cJSON_GetObjectItemCaseSensitive(o, "cluster"), cluster, err, errlen);
 	}
 	cJSON_Delete(o);
 	return rc;
@@ -116,7 +145,7 @@ int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_
 	}
 	*lock_fd = fd;
 	if (access(path, F_OK) == 0)
-		rc = check_meta(path, node, err, errlen);
+		rc = check_meta(path, node, cluster, err, errlen);
 	else
 		rc = write_meta(dir, node, cluster, err, errlen);
 out:

@@ -47,6 +47,8 @@ typedef struct sim_node {
 	uint64_t applied;       /* last index applied (order check) */
 	uint8_t role;
 	uint64_t fsync_us;      /* this disk's write + fsync latency */
+	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
+	size_t n_voters;
 } sim_node;
 
 typedef struct sim {
@@ -78,6 +80,7 @@ typedef struct sim {
 	uint64_t think_max;      /* client pause between operations */
 	double vote_crash_p;     /* a node crashes right after granting a vote */
 	double overwrite_crash_p;/* a node crashes while writing over part of its log */
+	double wrong_members_p;  /* a restart is tried with a wrong member list */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -92,7 +95,9 @@ typedef struct sim {
 } sim;
 
 /* sim_node.c: a node is the runtime over sim_io.c's I/O */
-int sim_node_start(sim *s, sim_node *nd);       /* open WAL, load core */
+/* Checks the member list, opens the WAL, loads the core. 1 when the start
+ * was refused (a member list other than the one the dir was made with). */
+int sim_node_start(sim *s, sim_node *nd);
 void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
 int sim_node_process_ready(sim *s, sim_node *nd);
 void sim_node_fsync(sim *s, sim_node *nd);       /* the write in flight is durable */

@@ -6,6 +6,9 @@
  * a torn final write that the WAL's recovery must cut. */
 #include "sim_internal.h"
 
+#include "../../node/common/files.h"
+#include "../../node/runtime/rt_members.h"
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -58,8 +61,53 @@ int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 	return 0;
 }
 
+/* The member list this node's dir was created with, kept beside it
+ * ("<dir>.members"), checked at every restart as the node checks meta.json. */
+static int check_members(sim *s, sim_node *nd)
+{
+	char path[600], line[128] = "";
+	snprintf(path, sizeof path, "%s.members", nd->dir);
+	size_t k = 0;
+	for (size_t i = 0; i < nd->n_voters && k < sizeof line; i++)
+		k += (size_t)snprintf(line + k, sizeof line - k, "%s%u,x", i ? ";" : "", nd->voters[i]);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		char dir[600], name[600], err[300];
+		snprintf(dir, sizeof dir, "%s", nd->dir);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			return -1;
+		*slash = '\0';
+		snprintf(name, sizeof name, "%s.members", slash + 1);
+		if (files_write_atomic(dir, name, line, strlen(line), err, sizeof err) != 0) {
+			sim_fail(s, "node %u: %s", nd->id, err);
+			return -1;
+		}
+		return 0;
+	}
+	char stored[128] = "";
+	size_t n = fread(stored, 1, sizeof stored - 1, f);
+	fclose(f);
+	stored[n] = '\0';
+	uint32_t a[SIM_MAX_NODES];
+	int na = rt_members_parse(stored, a, SIM_MAX_NODES);
+	char err[400];
+	if (na < 0) {
+		sim_fail(s, "node %u: its member list file does not parse", nd->id);
+		return -1;
+	}
+	if (rt_members_check(a, (size_t)na, nd->voters, nd->n_voters, err, sizeof err) != 0) {
+		sim_trace(s, "node %u refuses to start: %s", nd->id, err);
+		return 1;
+	}
+	return 0;
+}
+
 int sim_node_start(sim *s, sim_node *nd)
 {
+	int mc = check_members(s, nd);
+	if (mc != 0)
+		return mc;
 	char err[256];
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
@@ -70,8 +118,8 @@ int sim_node_start(sim *s, sim_node *nd)
 	raft_config c;
 	raft_config_defaults(&c);
 	c.id = nd->id;
-	c.voters = s->voters;
-	c.n_voters = (size_t)s->n;
+	c.voters = nd->voters;
+	c.n_voters = nd->n_voters;
 	c.election_ticks = 10;
 	c.heartbeat_ticks = 2;
 	c.pre_vote = s->pre_vote;

@@ -2,6 +2,7 @@
 #include "sim_internal.h"
 
 #include "../../node/net/wire.h"
+#include "../../node/runtime/rt_members.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -608,13 +609,29 @@ static void handle(sim *s, sim_event *e)
 			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->rng, 600000),
 					     .kind = EV_CRASH, .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 		break;
-	case EV_RESTART:
-		if (!nd->up && sim_node_start(s, nd) == 0) {
+	case EV_RESTART: {
+		if (nd->up)
+			break;
+		/* buggify: the operator restarts it with a wrong --cluster (only
+		 * itself); the start must be refused, then it is retried right */
+		bool wrong = s->faults_on && s->wrong_members_p > 0 && sim_chance(&s->rng, s->wrong_members_p);
+		if (wrong) {
+			nd->voters[0] = nd->id;
+			nd->n_voters = 1;
+		}
+		int rc = sim_node_start(s, nd);
+		nd->n_voters = (size_t)s->n;
+		for (int i = 0; i < s->n; i++)
+			nd->voters[i] = s->voters[i];
+		if (rc == 1) {
+			push(s, (sim_event){ .at = s->now + 1000 + sim_below(&s->rng, 20000), .kind = EV_RESTART, .node = nd->id });
+		} else if (rc == 0) {
 			nd->rate = 0.7 + 0.6 * (double)sim_below(&s->rng, 1000) / 1000.0;
 			schedule_tick(s, nd);
 			sim_node_process_ready(s, nd);
 		}
 		break;
+	}
 	case EV_PARTITION:
 		if (!s->faults_on)
 			break;
@@ -682,6 +699,9 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	memset(out, 0, sizeof *out);
 	out->ok = true;
 	s->p = *p;
+#ifdef RAFT_PLANTED_BUGS
+	rt_members_planted_bug = p->planted_bug;
+#endif
 	s->out = out;
 	s->rng.s = p->seed * 0x2545F4914F6CDD1Dull + 1;
 	s->n = p->n_nodes ? p->n_nodes : 3 + (int)sim_below(&s->rng, 3);
@@ -719,6 +739,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->think_max = 2000 + sim_below(&s->rng, 30000);
 		s->vote_crash_p = 0.05 * (double)sim_below(&s->rng, 4);
 		s->overwrite_crash_p = 0.2 * (double)sim_below(&s->rng, 4);
+		s->wrong_members_p = 0.1 * (double)sim_below(&s->rng, 3);
 	}
 	s->faults_on = true;
 	s->h = check_history_new();
@@ -740,6 +761,9 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->voters[i] = (uint32_t)i;
 		s->nodes[i].id = (uint32_t)i;
 		s->nodes[i].s = s;
+		s->nodes[i].n_voters = (size_t)s->n;
+		for (int k = 0; k < s->n; k++)
+			s->nodes[i].voters[k] = (uint32_t)k;
 		/* the node's fault filter outlives its crashes: it stands for the
 		 * network around it, which a restart does not heal */
 		if (!(s->nodes[i].f = faults_new((uint32_t)i, p->seed * 31u + (uint64_t)i))) {
