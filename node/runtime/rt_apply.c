@@ -43,10 +43,10 @@ static void apply_one(rt *r, const raft_entry *e)
 void rt_apply(rt *r, const raft_entry *ents, size_t n)
 {
 	for (size_t i = 0; i < n && !r->failed; i++) {
-		if (r->io.on_applied != NULL)
-			r->io.on_applied(r->io.ud, &ents[i]);
 		apply_one(r, &ents[i]);
 		r->applied = ents[i].index;
+		if (r->io.on_applied != NULL)
+			r->io.on_applied(r->io.ud, &ents[i]);
 	}
 	r->st.applied_entries += n;
 }

@@ -94,7 +94,7 @@ typedef struct rt_io {
 	 * The runtime does nothing more after it. */
 	void (*fatal)(void *ud, const char *what);
 	/* Optional observers (NULL = none): each ready before it is handled, and
-	 * each committed entry as it is applied. */
+	 * each committed entry just after it was applied. */
 	void (*on_ready)(void *ud, const raft_ready *rd);
 	void (*on_applied)(void *ud, const raft_entry *e);
 } rt_io;

@@ -18,6 +18,7 @@
 #include "../api/api.h"
 #include "../api/api_reply.h"
 #include "notice.h"
+#include "../runtime/rt_boot.h"
 #include "meta.h"
 #include "server_internal.h"
 
@@ -151,19 +152,14 @@ static void on_signal(uv_signal_t *h, int signum)
 
 /* ---------------------------------------------------------- start-up */
 
-static uint64_t boot_nonce(void)
+/* Seeds for the core's and the fault layer's PRNGs: random per boot (the
+ * boot nonce, a counter, is an identity, not a seed). */
+static uint64_t random_seed(void)
 {
-	/* Increasing across restarts of one node (wall-clock microseconds), so
-	 * de-duplication can tell an older boot's commands; random low bits
-	 * keep two boots in one microsecond apart. */
-	struct timespec ts;
-	uint64_t n = 0;
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
-		n = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 8;
-	uint8_t r = 0;
+	uint64_t r = 0;
 	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-		r = (uint8_t)getpid();
-	return n | r;
+		r = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)time(NULL);
+	return r;
 }
 
 static int start_handles(server *s)
@@ -228,7 +224,7 @@ static int open_wal(server *s, char *err, size_t errlen)
 	rc_cfg.election_ticks = c->election_ticks;
 	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
 	rc_cfg.pre_vote = c->pre_vote;
-	rc_cfg.seed = s->nonce ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
+	rc_cfg.seed = random_seed() ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
 	rt_options ro = {
 		.nonce = s->nonce,
 		.request_timeout_ms = c->request_timeout_ms,
@@ -264,7 +260,10 @@ static int start(server *s, char *err, size_t errlen)
 	const node_config *c = s->cfg;
 	if (meta_prepare(c->data_dir, c->id, c->cluster, &s->lock_fd, err, errlen) != 0)
 		return -1;
-	s->faults = faults_new(c->id, s->nonce);
+	/* A durable counter, bumped before use (issue 10 item 5). */
+	if (rt_boot_next(c->data_dir, &s->nonce, err, errlen) != 0)
+		return -1;
+	s->faults = faults_new(c->id, random_seed());
 	if (s->faults == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -331,7 +330,6 @@ int server_run(const node_config *cfg)
 	s->loop = &loop;
 	s->cfg = cfg;
 	s->lock_fd = -1;
-	s->nonce = boot_nonce();
 	s->leader = RAFT_NONE;
 	metrics_init(&s->metrics);
 	char err[512] = "";

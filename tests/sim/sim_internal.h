@@ -47,6 +47,12 @@ typedef struct sim_node {
 	uint64_t applied;       /* last index applied (order check) */
 	uint8_t role;
 	uint64_t fsync_us;      /* this disk's write + fsync latency */
+	uint64_t wall_offset_us;/* its wall clock: virtual time + this (steps back at restarts) */
+	/* commands applied by this incarnation (hashes, open addressing): dedup
+	 * must never skip the first copy of a command */
+	uint64_t *cmds;
+	size_t cmds_n, cmds_cap;
+	uint64_t skipped_seen;  /* kv_machine's skipped count at the last apply */
 	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
 	size_t n_voters;
 } sim_node;
@@ -81,6 +87,7 @@ typedef struct sim {
 	double vote_crash_p;     /* a node crashes right after granting a vote */
 	double overwrite_crash_p;/* a node crashes while writing over part of its log */
 	double wrong_members_p;  /* a restart is tried with a wrong member list */
+	double clock_back_p;     /* a restart finds its wall clock stepped back */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;

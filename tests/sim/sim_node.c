@@ -7,6 +7,7 @@
 #include "sim_internal.h"
 
 #include "../../node/common/files.h"
+#include "../../node/runtime/rt_boot.h"
 #include "../../node/runtime/rt_members.h"
 
 #include <dirent.h>
@@ -115,6 +116,16 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
 		return -1;
 	}
+	/* The node's boot nonce, from the same durable counter. Planted bug 8 is
+	 * the old way: the wall clock, which may have stepped back. */
+	uint64_t nonce = 0;
+	if (s->p.planted_bug == 8) {
+		nonce = (s->now + nd->wall_offset_us) << 8 | nd->id;
+	} else if (rt_boot_next(nd->dir, &nonce, err, sizeof err) != 0) {
+		wal_recovered_free(&rec);
+		sim_fail(s, "node %u: %s", nd->id, err);
+		return -1;
+	}
 	raft_config c;
 	raft_config_defaults(&c);
 	c.id = nd->id;
@@ -130,7 +141,7 @@ int sim_node_start(sim *s, sim_node *nd)
 	c.seed = s->p.seed * 1000003u + nd->id * 7919u + nd->epoch;
 	c.planted_bug = s->p.planted_bug;
 	rt_options o = {
-		.nonce = nd->epoch + 1, /* a new identity per incarnation */
+		.nonce = nonce,
 		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
 		.faults = nd->f,
 		.planted_bug = s->p.planted_bug,
@@ -155,6 +166,9 @@ int sim_node_start(sim *s, sim_node *nd)
 		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
 	wal_recovered_free(&rec);
 	nd->applied = 0;
+	nd->cmds_n = 0;
+	memset(nd->cmds, 0, nd->cmds_cap * sizeof *nd->cmds);
+	nd->skipped_seen = 0;
 	nd->commit_max = 0;
 	nd->role = RAFT_FOLLOWER;
 	nd->up = true;
@@ -264,6 +278,7 @@ void sim_node_free(sim_node *nd)
 	if (nd->w)
 		wal_close(nd->w);
 	faults_free(nd->f);
+	free(nd->cmds);
 	free(nd->log_term);
 	free(nd->log_hash);
 	memset(nd, 0, sizeof *nd);

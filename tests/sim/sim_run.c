@@ -164,8 +164,68 @@ static int grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill)
 
 /* State machine safety: no two nodes apply different entries at one index,
  * and a restarted node replays exactly what was applied before. */
+/* Records command hash h as applied on nd; true when it was new. */
+static bool cmd_first(sim *s, sim_node *nd, uint64_t h)
+{
+	if (h == 0)
+		h = 1;
+	if (2 * (nd->cmds_n + 1) > nd->cmds_cap) {
+		size_t cap = nd->cmds_cap ? nd->cmds_cap * 2 : 256;
+		uint64_t *t = calloc(cap, sizeof *t);
+		if (!t) {
+			sim_fail(s, "out of memory");
+			return true;
+		}
+		for (size_t i = 0; i < nd->cmds_cap; i++)
+			for (size_t j = nd->cmds[i] % cap; nd->cmds[i]; j = (j + 1) % cap)
+				if (!t[j]) {
+					t[j] = nd->cmds[i];
+					break;
+				}
+		free(nd->cmds);
+		nd->cmds = t;
+		nd->cmds_cap = cap;
+	}
+	for (size_t j = h % nd->cmds_cap;; j = (j + 1) % nd->cmds_cap) {
+		if (nd->cmds[j] == h)
+			return false;
+		if (!nd->cmds[j]) {
+			nd->cmds[j] = h;
+			nd->cmds_n++;
+			return true;
+		}
+	}
+}
+
+/* De-duplication may skip only a command this node already applied, or one
+ * of an older boot of its proposer: a skipped first copy of a live boot's
+ * command means a client's command was silently lost (answered "unknown"
+ * although nothing could have applied it). */
+static void check_dedup(sim *s, sim_node *nd, const raft_entry *e)
+{
+	kv_command c;
+	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0 || kv_command_decode(e->data, e->len, &c) != 0)
+		return;
+	uint64_t h = ((uint64_t)c.origin * 0x9E3779B97F4A7C15ull) ^ (c.nonce * 0xBF58476D1CE4E5B9ull) ^
+		     (c.req_id * 0x94D049BB133111EBull);
+	bool first = cmd_first(s, nd, h);
+	uint64_t skipped = rt_kv(nd->rt)->skipped_duplicates;
+	/* A skipped command of an older boot of its origin is fine (nobody
+	 * waits for it, and its outcome was "unknown"); one whose proposer is
+	 * up in the same boot is a client's command silently lost. */
+	const sim_node *o = c.origin < (uint32_t)s->n ? &s->nodes[c.origin] : NULL;
+	bool proposer_waits = o && o->up && rt_nonce(o->rt) == c.nonce;
+	if (skipped != nd->skipped_seen && first && proposer_waits)
+		sim_fail(s, "dedup: node %u skipped the first copy of a command at index %llu (origin %u, nonce %llu, id %llu)",
+			 nd->id, (unsigned long long)e->index, c.origin, (unsigned long long)c.nonce,
+			 (unsigned long long)c.req_id);
+	kv_command_release(&c);
+	nd->skipped_seen = skipped;
+}
+
 void sim_applied(sim *s, sim_node *nd, const raft_entry *e)
 {
+	check_dedup(s, nd, e);
 	if (e->index != nd->applied + 1) {
 		sim_fail(s, "node %u applied index %llu after %llu (not in order)", nd->id,
 			 (unsigned long long)e->index, (unsigned long long)nd->applied);
@@ -619,6 +679,9 @@ static void handle(sim *s, sim_event *e)
 			nd->voters[0] = nd->id;
 			nd->n_voters = 1;
 		}
+		/* the wall clock may have been stepped back while it was down */
+		if (s->clock_back_p > 0 && sim_chance(&s->rng, s->clock_back_p))
+			nd->wall_offset_us -= sim_below(&s->rng, 3000000);
 		int rc = sim_node_start(s, nd);
 		nd->n_voters = (size_t)s->n;
 		for (int i = 0; i < s->n; i++)
@@ -740,6 +803,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->vote_crash_p = 0.05 * (double)sim_below(&s->rng, 4);
 		s->overwrite_crash_p = 0.2 * (double)sim_below(&s->rng, 4);
 		s->wrong_members_p = 0.1 * (double)sim_below(&s->rng, 3);
+		s->clock_back_p = 0.2 * (double)sim_below(&s->rng, 3);
 	}
 	s->faults_on = true;
 	s->h = check_history_new();
@@ -762,6 +826,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->nodes[i].id = (uint32_t)i;
 		s->nodes[i].s = s;
 		s->nodes[i].n_voters = (size_t)s->n;
+		s->nodes[i].wall_offset_us = 1700000000000000ull + (uint64_t)i * 7000000ull;
 		for (int k = 0; k < s->n; k++)
 			s->nodes[i].voters[k] = (uint32_t)k;
 		/* the node's fault filter outlives its crashes: it stands for the
