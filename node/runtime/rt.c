@@ -15,6 +15,7 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 	r->io = *io;
 	r->o = *o;
 	r->id = rc->id;
+	r->election_ticks = rc->election_ticks > 0 ? (uint32_t)rc->election_ticks : 10u;
 	reads_init(&r->reads);
 	if (kv_machine_init(&r->kv) != 0) {
 		free(r);

@@ -72,8 +72,9 @@ void rt_expire(rt *r);
 /* One tick of the core's logical clock. */
 void rt_tick(rt *r);
 /* Ticks due on a node clock reading (ms): the ticker's arithmetic. A clock
- * going back re-anchors without ticks. */
-void rt_clock(rt *r, uint64_t clock_ms, uint32_t tick_ms, uint32_t max_burst);
+ * going back re-anchors without ticks; a jump forward delivers at most one
+ * election timeout of ticks (one jump, see rt_clock.c). */
+void rt_clock(rt *r, uint64_t clock_ms, uint32_t tick_ms);
 void rt_clock_anchor(rt *r, uint64_t clock_ms);
 
 /* A complete frame from peer `from` (the transport cut it, nothing more):

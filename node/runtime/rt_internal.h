@@ -62,6 +62,7 @@ struct rt_deferred {
 struct rt {
 	raft *raft;
 	uint32_t id;
+	uint32_t election_ticks;
 	rt_io io;
 	rt_options o;
 	kv_machine kv;

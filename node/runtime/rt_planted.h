@@ -13,7 +13,12 @@
  *      (state machine safety);
  *   7  the member list a data dir was created with is not checked at
  *      restart (rt_members_check accepts any list): a node restarted with
- *      a different --cluster counts a different majority.
+ *      a different --cluster counts a different majority;
+ *   8  (in the simulator's node start: the boot nonce from the wall clock);
+ *   9  a WAL write that finishes while the node is paused releases its held
+ *      frames and persisted marks at once (a paused node acts);
+ *  10  a clock jump delivers 2 x election_ticks + 1 ticks at once (a jump
+ *      can start two elections in a row).
  */
 #ifndef RAFTKV_RT_PLANTED_H
 #define RAFTKV_RT_PLANTED_H
@@ -27,5 +32,7 @@
 #define RT_BUG_VOTE_BEFORE_FSYNC 5
 #define RT_BUG_HS_BEFORE_ENTRIES 6
 #define RT_BUG_MEMBERS_UNCHECKED 7
+#define RT_BUG_RELEASE_WHILE_PAUSED 9
+#define RT_BUG_CLOCK_BURST 10
 
 #endif

@@ -157,6 +157,12 @@ void rt_write_done(rt *r, int rc, const char *err)
 		return;
 	}
 	r->st.wal_writes++;
+	/* A paused node does nothing at all (issue 10 item 8): the write is
+	 * done, but its frames and persisted marks wait for the resume. */
+	if (r->paused && !RT_PLANTED(r, RT_BUG_RELEASE_WHILE_PAUSED)) {
+		w->done_while_paused = true;
+		return;
+	}
 	wal_unit *units = w->job_units;
 	w->job_units = NULL;
 	release_units(r, units);
@@ -170,13 +176,20 @@ bool rt_write_in_flight(const rt *r)
 
 void rt_wal_resume(rt *r)
 {
-	(void)r;
+	rt_wal *w = &r->wal;
+	if (!w->done_while_paused)
+		return;
+	w->done_while_paused = false;
+	wal_unit *units = w->job_units;
+	w->job_units = NULL;
+	release_units(r, units);
+	rt_wal_kick(r);
 }
 
 void rt_wal_kick(rt *r)
 {
 	rt_wal *w = &r->wal;
-	if (w->busy || r->failed)
+	if (w->busy || w->done_while_paused || r->failed)
 		return;
 	if (wal_batch_empty(w->next_batch)) {
 		/* Only messages waited (behind a write that has now finished). */

@@ -2,15 +2,15 @@
  * ticker.c — Raft's logical time from the node's clock.
  *
  * A real-time uv timer wakes every tick_ms, but the number of ticks it feeds
- * the core (rt_clock, node/runtime/rt_clock.c) is computed from faults_clock_ms (the only clock the node reads
- * for Raft), so a bumped, skewed, frozen or strobing clock bends elections,
+ * the core (rt_clock, node/runtime/rt_clock.c) is computed from
+ * faults_clock_ms (the only clock the node reads for Raft), so a bumped, skewed, frozen or strobing clock bends elections,
  * heartbeats and leases exactly as it would in a process whose clock lied.
  *
- *   ticks_due = (clock_now - clock_last) / tick_ms, at most MAX_BURST
+ *   ticks_due = (clock_now - clock_last) / tick_ms, at most election_ticks
  *
  * A clock that goes backwards re-anchors (no ticks until it moves forward
- * again). The cap keeps a huge jump from spinning the loop: a burst of
- * 2 x election_ticks + 1 already fires every timer a jump could.
+ * again). A jump is one jump: at most one election timeout of ticks, so each
+ * timer it made due fires once (node/runtime/rt_clock.c).
  *
  * Pause: no ticks at all, and the anchor follows the clock, so a resumed
  * node carries on from where it stopped (its lease included: the unsafe
@@ -44,7 +44,7 @@ static void on_tick(uv_timer_t *t)
 		api_replay_paused(s);
 		server_kick(s);
 	}
-	rt_clock(s->rt, now, s->cfg->tick_ms, 2u * (uint32_t)s->cfg->election_ticks + 1u);
+	rt_clock(s->rt, now, s->cfg->tick_ms);
 }
 
 int ticker_start(server *s)

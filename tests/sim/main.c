@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftkv-sim [--seeds N] [--first S] [--seed S] [--jobs J] [--trace]\n"
-		"                  [--nodes 3..5] [--time-ms T] [--bug 1..8] [--expect-find]\n"
+		"                  [--nodes 3..5] [--time-ms T] [--bug 1..10] [--expect-find]\n"
 		"  --seeds N      run N seeds starting at --first (default 1)\n"
 		"  --seed S       run one seed (add --trace for every event)\n"
 		"  --jobs J       run seeds in J processes (default 1)\n"
@@ -32,7 +32,8 @@ static void usage(FILE *f)
 		"                 runtime 5 vote answer sent before its fsync, 6 hard\n"
 		"                 state queued before the entries it covers, 7 member\n"
 		"                 list not checked at restart, 8 boot nonce from the\n"
-		"                 wall clock\n"
+		"                 wall clock, 9 WAL completion acts while paused, 10 a\n"
+		"                 clock jump delivers 2T+1 ticks\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -119,7 +120,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 8)
+			else if (!strcmp(a, "--bug") && v <= 10)
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);

@@ -17,6 +17,9 @@ enum sim_ev_kind {
 	EV_HEAL,      /* partition ends */
 	EV_FSYNC,     /* a node's WAL write is durable */
 	EV_DEFER,     /* a frame held by a node's delay fault is due */
+	EV_PAUSE,     /* a node is paused (the pause fault) */
+	EV_RESUME,    /* ... and resumed */
+	EV_JUMP,      /* a node's clock jumps forward */
 };
 
 typedef struct sim_event {

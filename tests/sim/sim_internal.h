@@ -40,6 +40,9 @@ typedef struct sim_node {
 	faults *f;              /* the node's fault filter: partitions go through it */
 	char dir[512];
 	double rate;            /* clock rate: ticks per simulated 10 ms */
+	uint64_t clock_ms;      /* its node clock (what faults_clock_ms gives the node) */
+	uint64_t jump_ms;       /* a clock jump to apply at its next tick */
+	bool paused;            /* the pause fault holds it: it must do nothing */
 	/* what this node's log holds: term and content hash per index (1-based) */
 	uint64_t *log_term, *log_hash;
 	uint64_t log_len, log_cap;
@@ -88,6 +91,7 @@ typedef struct sim {
 	double overwrite_crash_p;/* a node crashes while writing over part of its log */
 	double wrong_members_p;  /* a restart is tried with a wrong member list */
 	double clock_back_p;     /* a restart finds its wall clock stepped back */
+	bool pauses, jumps;      /* pause and clock-jump faults in this seed */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;

@@ -30,6 +30,8 @@ static void io_write(void *ud, wal_batch *b, size_t n_entries)
 static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
 {
 	sim_node *nd = ud;
+	if (nd->paused)
+		sim_fail(nd->s, "node %u sent a frame while paused (a paused node must do nothing)", nd->id);
 	sim_send(nd->s, nd->id, to, frame, len);
 }
 
@@ -68,6 +70,8 @@ static void io_fatal(void *ud, const char *what)
 static void io_on_ready(void *ud, const raft_ready *rd)
 {
 	sim_node *nd = ud;
+	if (nd->paused)
+		sim_fail(nd->s, "node %u's core was driven while paused", nd->id);
 	sim_on_ready(nd->s, nd, rd);
 }
 

@@ -155,6 +155,9 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: rt_new failed", nd->id);
 		return -1;
 	}
+	rt_clock_anchor(nd->rt, nd->clock_ms);
+	nd->jump_ms = 0;
+	nd->paused = false;
 	nd->log_len = 0;
 	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);

@@ -529,6 +529,14 @@ static void client_issue(sim *s, int ci)
 		snprintf(o->val2, sizeof o->val2, "%llu", (unsigned long long)++s->value_counter);
 	}
 	sim_node *nd = &s->nodes[o->node];
+	if (nd->up && nd->paused) {
+		/* a paused node holds requests until it resumes (the node's API
+		 * queues them): the operation starts then */
+		o->active = false;
+		c->seq--;
+		schedule_client(s, ci, 20000);
+		return;
+	}
 	o->epoch = nd->epoch;
 	record(s, c, CHECK_INVOKE, NULL, false);
 	if (!nd->up) { /* connection refused: definitely not done */
@@ -617,7 +625,8 @@ static void trace_frame(sim *s, const sim_event *e)
 static void handle(sim *s, sim_event *e)
 {
 	sim_node *nd = e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_CRASH ||
-				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER
+				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER ||
+				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
@@ -642,13 +651,59 @@ static void handle(sim *s, sim_event *e)
 			sim_node_process_ready(s, nd);
 		}
 		break;
-	case EV_TICK:
+	case EV_TICK: {
 		if (!nd->up || e->arg != nd->epoch)
 			break;
-		rt_tick(nd->rt);
+		/* the node's clock moves one tick, plus any jump; rt_clock turns
+		 * it into ticks as the node's ticker does */
+		raft_status before, after;
+		raft_get_status(rt_raft(nd->rt), &before);
+		uint64_t jump = nd->jump_ms;
+		nd->jump_ms = 0;
+		nd->clock_ms += TICK_US / 1000 + jump;
+		rt_clock(nd->rt, nd->clock_ms, TICK_US / 1000);
+		raft_get_status(rt_raft(nd->rt), &after);
+		if (jump > 0 && after.term > before.term + 1)
+			sim_fail(s, "clock jump of %llu ms at node %u started more than one election (term %llu -> %llu)",
+				 (unsigned long long)jump, nd->id, (unsigned long long)before.term,
+				 (unsigned long long)after.term);
 		rt_expire(nd->rt);
 		sim_node_process_ready(s, nd);
 		schedule_tick(s, nd);
+		break;
+	}
+	case EV_PAUSE:
+		if (s->faults_on && e->arg == 0)
+			push(s, (sim_event){ .at = s->now + 100000 + sim_below(&s->rng, 800000), .kind = EV_PAUSE,
+					     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+		if (nd->up && !nd->paused && s->faults_on) {
+			uint64_t ms = 20 + sim_below(&s->rng, 400);
+			char body[64];
+			snprintf(body, sizeof body, "{\"ms\":%llu}", (unsigned long long)ms);
+			fault_set(s, nd, "POST", "pause", body);
+			nd->paused = true;
+			rt_set_paused(nd->rt, true);
+			sim_trace(s, "pause node %u for %llu ms", nd->id, (unsigned long long)ms);
+			push(s, (sim_event){ .at = s->now + ms * 1000, .kind = EV_RESUME, .node = nd->id, .arg = nd->epoch });
+		}
+		break;
+	case EV_RESUME:
+		if (nd->up && nd->paused && e->arg == nd->epoch) {
+			nd->paused = false;
+			rt_set_paused(nd->rt, false);
+			sim_trace(s, "resume node %u", nd->id);
+			sim_node_process_ready(s, nd);
+		}
+		break;
+	case EV_JUMP:
+		if (s->faults_on) {
+			/* two to four election timeouts at once */
+			uint64_t ms = (2 + sim_below(&s->rng, 3)) * 10 * (TICK_US / 1000);
+			nd->jump_ms += ms;
+			sim_trace(s, "clock of node %u jumps %llu ms", nd->id, (unsigned long long)ms);
+			push(s, (sim_event){ .at = s->now + 200000 + sim_below(&s->rng, 1000000), .kind = EV_JUMP,
+					     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+		}
 		break;
 	case EV_CLIENT:
 		client_issue(s, (int)e->arg);
@@ -658,6 +713,9 @@ static void handle(sim *s, sim_event *e)
 			sim_trace(s, "crash node %u", nd->id);
 			s->out->crashes++;
 			abandon_ops_at(s, nd->id);
+			if (nd->paused) /* a new process is not paused */
+				fault_set(s, nd, "POST", "resume", NULL);
+			nd->paused = false;
 			sim_node_crash(s, nd);
 			/* some restarts are quick, so the node is back while the
 			 * election it took part in is still going on */
@@ -851,6 +909,14 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		schedule_client(s, i, 50000 + sim_below(&s->rng, 100000));
 	}
 	push(s, (sim_event){ .at = 200000 + sim_below(&s->rng, 1000000), .kind = EV_PARTITION });
+	s->pauses = sim_chance(&s->rng, 0.5);
+	s->jumps = sim_chance(&s->rng, 0.5);
+	if (s->pauses)
+		push(s, (sim_event){ .at = 100000 + sim_below(&s->rng, 1000000), .kind = EV_PAUSE,
+				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+	if (s->jumps)
+		push(s, (sim_event){ .at = 100000 + sim_below(&s->rng, 1000000), .kind = EV_JUMP,
+				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 	push(s, (sim_event){ .at = 300000 + sim_below(&s->rng, 1500000), .kind = EV_CRASH,
 			     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 	uint64_t end = p->duration_us, calm_end = end + 3000000;
