@@ -28,6 +28,8 @@ typedef struct rt_wal {
 	size_t next_entries;
 	raft_hard_state queued_hs;      /* the last hard state queued (or loaded) */
 	wal_unit *queued, *queued_tail; /* units whose records are in next_batch */
+	bool next_must_sync;            /* next_batch holds a must-sync ready */
+	bool job_must_sync;             /* the write in flight does: it fsyncs */
 	bool busy;                      /* a write is in flight */
 	wal_unit *job_units;            /* released when it is durable */
 	bool done_while_paused;         /* finished during a pause: release on resume */

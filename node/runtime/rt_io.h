@@ -73,10 +73,13 @@ typedef struct rt_outcome {
 
 typedef struct rt_io {
 	void *ud;
-	/* Writes b to the WAL and makes it durable; b is the host's now. At
-	 * most one write is in flight: the host calls rt_write_done(rt, rc, err)
-	 * when it finished (on the runtime's thread, never from inside write). */
-	void (*write)(void *ud, wal_batch *b, size_t n_entries);
+	/* Writes b to the WAL; b is the host's now. With sync it must be
+	 * durable (fsynced) before it is reported done; without, it carries
+	 * only commit-only hard states (the must-sync rule, raft.h step 2) and
+	 * needs no fsync. At most one write is in flight: the host calls
+	 * rt_write_done(rt, rc, err) when it finished (on the runtime's thread,
+	 * never from inside write). */
+	void (*write)(void *ud, wal_batch *b, size_t n_entries, bool sync);
 	/* Sends one encoded frame (wire_encode) to a peer; the frame is the
 	 * host's now (free()). Delivery is best effort. */
 	void (*send)(void *ud, uint32_t to, uint8_t *frame, size_t len);

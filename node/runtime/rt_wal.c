@@ -3,8 +3,8 @@
  *
  * Each ready adds its hard state and entries to next_batch and queues a unit
  * holding its encoded held messages. When no write is in flight, next_batch
- * and all queued units become one write (io->write: one write + one fsync,
- * however many readies it carries); meanwhile new readies accumulate into
+ * and all queued units become one write (io->write: one write + one fsync
+ * when any ready in it must sync, however many readies it carries); meanwhile new readies accumulate into
  * the next batch. When the host reports the write durable (rt_write_done),
  * units are released in order: their frames go out and raft_persisted
  * reports the last entry, so no vote or acknowledgement overtakes the disk.
@@ -100,13 +100,25 @@ void rt_wal_add(rt *r, const raft_ready *rd, held_frame *frames, size_t n_frames
 		if (rd->hs_changed && !hs_first && queue_hs(r, &rd->hs, frames, n_frames) != 0)
 			return;
 	}
+	/* The must-sync rule (raft.h steps 2-3): the held frames wait only for
+	 * a must-sync write, this ready's or one still pending. Otherwise they
+	 * go now, and a commit-only hard state is written without an fsync. */
+	bool pending_sync = (w->busy || w->done_while_paused) && w->job_must_sync;
+	bool wait = rd->must_sync || w->next_must_sync || pending_sync;
+	if (rd->must_sync)
+		w->next_must_sync = true;
+	if (!wait) {
+		send_frames(r, frames, n_frames);
+		frames = NULL;
+		n_frames = 0;
+	}
 	/* Nothing to persist and nothing ahead of it: the messages depend on no
 	 * pending write, so they go now. */
 	if (!persists && !w->busy && w->queued == NULL) {
 		send_frames(r, frames, n_frames);
 		return;
 	}
-	if (!persists && n_frames == 0) {
+	if (rd->n_entries == 0 && n_frames == 0) {
 		free(frames);
 		return;
 	}
@@ -207,10 +219,12 @@ void rt_wal_kick(rt *r)
 	wal_batch *b = w->next_batch;
 	size_t n = w->next_entries;
 	w->job_units = w->queued;
+	w->job_must_sync = w->next_must_sync;
+	w->next_must_sync = false;
 	w->next_batch = fresh;
 	w->next_entries = 0;
 	w->queued = w->queued_tail = NULL;
 	w->busy = true;
 	r->st.wal_entries += n;
-	r->io.write(r->io.ud, b, n);
+	r->io.write(r->io.ud, b, n, w->job_must_sync);
 }

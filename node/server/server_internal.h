@@ -35,6 +35,7 @@ typedef struct wal_job {
 	uv_work_t work;
 	wal_batch *batch;
 	size_t entries;
+	bool sync;         /* a must-sync batch: fsync it (unless a disk fault says no) */
 	int rc;
 	uint64_t ns;
 	char err[256];
@@ -107,7 +108,7 @@ int server_on_frame(void *ud, uint32_t from, const uint8_t *frame, size_t len);
 void server_io_close_delays(server *s);
 
 /* server_wal.c */
-void server_wal_write(void *ud, wal_batch *b, size_t n_entries);
+void server_wal_write(void *ud, wal_batch *b, size_t n_entries, bool sync);
 void server_check_crash(server *s);
 
 #endif

@@ -32,7 +32,7 @@ static void on_work(uv_work_t *w)
 	if (d.delay_ms > 0)
 		sleep_ms(d.delay_ms);
 	uint64_t t0 = uv_hrtime();
-	j->rc = wal_write(s->wal, j->batch, d.fsync, j->err, sizeof j->err);
+	j->rc = wal_write(s->wal, j->batch, d.fsync && j->sync, j->err, sizeof j->err);
 	j->ns = uv_hrtime() - t0;
 }
 
@@ -54,11 +54,12 @@ static void on_work_done(uv_work_t *w, int status)
 	rt_write_done(s->rt, j->rc, j->err);
 }
 
-void server_wal_write(void *ud, wal_batch *b, size_t n_entries)
+void server_wal_write(void *ud, wal_batch *b, size_t n_entries, bool sync)
 {
 	server *s = ud;
 	wal_job *j = &s->job;
 	j->batch = b;
+	j->sync = sync;
 	j->entries = n_entries;
 	j->work.data = s;
 	int rc = uv_queue_work(s->loop, &j->work, on_work, on_work_done);

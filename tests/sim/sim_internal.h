@@ -43,6 +43,16 @@ typedef struct sim_node {
 	uint64_t clock_ms;      /* its node clock (what faults_clock_ms gives the node) */
 	uint64_t jump_ms;       /* a clock jump to apply at its next tick */
 	bool paused;            /* the pause fault holds it: it must do nothing */
+	bool write_sync;        /* the write in flight must be fsynced (rd.must_sync) */
+	/* disk {"fsync":false}: this incarnation's fsyncs do nothing, so a crash
+	 * loses what it acknowledged. It then comes back amnesiac: the network
+	 * drops its votes and vote requests (what the contract asks of a node
+	 * that lost its disk) until its commit index covers everything it may
+	 * have acknowledged and its term is past every term it may have voted
+	 * in, with nothing unsynced. */
+	bool fsync_lies;
+	bool amnesiac;
+	uint64_t amnesia_commit, amnesia_term;
 	/* what this node's log holds: term and content hash per index (1-based) */
 	uint64_t *log_term, *log_hash;
 	uint64_t log_len, log_cap;
@@ -92,6 +102,11 @@ typedef struct sim {
 	double wrong_members_p;  /* a restart is tried with a wrong member list */
 	double clock_back_p;     /* a restart finds its wall clock stepped back */
 	bool pauses, jumps;      /* pause and clock-jump faults in this seed */
+	/* lying disks: a separate stream, so seeds without them replay as before */
+	sim_rng disk_rng;
+	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
+	int lying;               /* the node whose fsync lies or that is amnesiac, -1 none */
+	uint64_t max_term;       /* highest term any node has reached */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -113,6 +128,9 @@ void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
 int sim_node_process_ready(sim *s, sim_node *nd);
 void sim_node_fsync(sim *s, sim_node *nd);       /* the write in flight is durable */
 void sim_node_free(sim_node *nd);
+void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a new leader: fault "fsync off" */
+bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len);
+void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
 
 /* sim_io.c: the runtime's I/O table on the event queue and virtual clock */
 void sim_io_init(sim_node *nd, rt_io *io);

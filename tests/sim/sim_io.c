@@ -10,21 +10,24 @@
 
 #include "sim_internal.h"
 
-static void io_write(void *ud, wal_batch *b, size_t n_entries)
+static void io_write(void *ud, wal_batch *b, size_t n_entries, bool sync)
 {
 	(void)n_entries;
 	sim_node *nd = ud;
 	sim *s = nd->s;
 	char err[256];
 	/* Written now, fsynced when EV_FSYNC comes: a crash in between keeps
-	 * only what an earlier fsync made durable. */
+	 * only what an earlier fsync made durable. A write that needs no fsync
+	 * (commit-only hard states) is done almost at once. */
 	int rc = wal_write(nd->w, b, false, err, sizeof err);
 	wal_batch_free(b);
 	if (rc != 0) {
 		sim_fail(s, "node %u: WAL write failed: %s", nd->id, err);
 		return;
 	}
-	sim_push(s, (sim_event){ .at = s->now + nd->fsync_us, .kind = EV_FSYNC, .node = nd->id, .arg = nd->epoch });
+	nd->write_sync = sync;
+	sim_push(s, (sim_event){ .at = s->now + (sync ? nd->fsync_us : 10), .kind = EV_FSYNC, .node = nd->id,
+				 .arg = nd->epoch });
 }
 
 static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
@@ -32,6 +35,10 @@ static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
 	sim_node *nd = ud;
 	if (nd->paused)
 		sim_fail(nd->s, "node %u sent a frame while paused (a paused node must do nothing)", nd->id);
+	if (sim_node_vote_dropped(nd->s, nd->id, frame, len)) {
+		free(frame);
+		return;
+	}
 	sim_send(nd->s, nd->id, to, frame, len);
 }
 

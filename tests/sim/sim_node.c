@@ -7,8 +7,10 @@
 #include "sim_internal.h"
 
 #include "../../node/common/files.h"
+#include "../../node/net/wire.h"
 #include "../../node/runtime/rt_boot.h"
 #include "../../node/runtime/rt_members.h"
+#include "../../node/runtime/rt_planted.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -116,10 +118,10 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
 		return -1;
 	}
-	/* The node's boot nonce, from the same durable counter. Planted bug 8 is
-	 * the old way: the wall clock, which may have stepped back. */
+	/* The node's boot nonce, from the same durable counter. Planted bug 10
+	 * is the old way: the wall clock, which may have stepped back. */
 	uint64_t nonce = 0;
-	if (s->p.planted_bug == 8) {
+	if (s->p.planted_bug == RT_BUG_WALL_CLOCK_NONCE) {
 		nonce = (s->now + nd->wall_offset_us) << 8 | nd->id;
 	} else if (rt_boot_next(nd->dir, &nonce, err, sizeof err) != 0) {
 		wal_recovered_free(&rec);
@@ -245,8 +247,67 @@ static uint8_t *read_unsynced(sim_node *nd, uint64_t u, char *path, size_t pn)
 	return buf;
 }
 
+void sim_node_maybe_lie(sim *s, sim_node *nd)
+{
+	if (s->fsync_lies_p <= 0 || s->lying >= 0 || !s->faults_on ||
+	    !sim_chance(&s->disk_rng, s->fsync_lies_p))
+		return;
+	nd->fsync_lies = true;
+	s->lying = (int)nd->id;
+	sim_trace(s, "node %u: fsync off (its fsyncs now lie)", nd->id);
+	/* the lie shows only at a crash: one comes soon, and it is back at once */
+	sim_push(s, (sim_event){ .at = s->now + 5000 + sim_below(&s->disk_rng, 200000), .kind = EV_CRASH,
+				 .node = nd->id, .arg = 2 });
+}
+
+/* A crash of a node whose fsyncs lied: it may have acknowledged entries and
+ * votes it no longer has, so it becomes amnesiac. */
+static void become_amnesiac(sim *s, sim_node *nd)
+{
+	raft_status st;
+	raft_get_status(rt_raft(nd->rt), &st);
+	uint64_t k = nd->log_len > s->applied_max ? nd->log_len : s->applied_max;
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].commit_max > k)
+			k = s->nodes[i].commit_max;
+	nd->fsync_lies = false;
+	nd->amnesiac = true;
+	nd->amnesia_commit = k;
+	nd->amnesia_term = s->max_term > st.term ? s->max_term : st.term;
+	sim_trace(s, "node %u: crashed with lying fsyncs: amnesiac until commit >= %llu and term > %llu",
+		  nd->id, (unsigned long long)nd->amnesia_commit, (unsigned long long)nd->amnesia_term);
+}
+
+void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st)
+{
+	if (!nd->amnesiac || st->commit < nd->amnesia_commit || st->term <= nd->amnesia_term ||
+	    rt_write_in_flight(nd->rt) || wal_unsynced_bytes(nd->w) > 0)
+		return;
+	nd->amnesiac = false;
+	s->lying = -1;
+	sim_trace(s, "node %u: rejoined (commit %llu, term %llu): votes again", nd->id,
+		  (unsigned long long)st->commit, (unsigned long long)st->term);
+}
+
+/* An amnesiac node's vote traffic is dropped (decoded only then: rare). */
+bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len)
+{
+	if (from >= (uint32_t)s->n || !s->nodes[from].amnesiac)
+		return false;
+	raft_msg m;
+	const char *why = NULL;
+	if (wire_decode(frame, len, &m, &why) != 0)
+		return false;
+	bool vote = m.type == RAFT_MSG_PREVOTE || m.type == RAFT_MSG_PREVOTE_RESP ||
+		    m.type == RAFT_MSG_VOTE || m.type == RAFT_MSG_VOTE_RESP;
+	wire_msg_free(&m);
+	return vote;
+}
+
 void sim_node_crash(sim *s, sim_node *nd)
 {
+	if (nd->fsync_lies)
+		become_amnesiac(s, nd);
 	/* Half the crashes tear the write in flight at any byte: the disk kept
 	 * a prefix of the batch (kill -9 during a multi-page write), not all
 	 * or nothing. The rest lose every unsynced byte. */
@@ -305,9 +366,12 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 void sim_node_fsync(sim *s, sim_node *nd)
 {
 	char err[256];
-	wal_batch *b = wal_batch_new();
-	int rc = b ? wal_write(nd->w, b, true, err, sizeof err) : -1;
-	wal_batch_free(b);
+	int rc = 0;
+	if (nd->write_sync) { /* a lying disk's fsync does nothing */
+		wal_batch *b = wal_batch_new();
+		rc = b ? wal_write(nd->w, b, !nd->fsync_lies, err, sizeof err) : -1;
+		wal_batch_free(b);
+	}
 	if (rc != 0) {
 		sim_fail(s, "node %u: fsync failed", nd->id);
 		return;

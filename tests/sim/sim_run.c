@@ -314,6 +314,13 @@ void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 	    rd->entries[0].index <= nd->log_len && sim_chance(&s->rng, s->overwrite_crash_p))
 		sim_push(s, (sim_event){ .at = s->now + sim_below(&s->rng, nd->fsync_us), .kind = EV_CRASH,
 					 .node = nd->id, .arg = 3 });
+	/* a lying disk that overwrites part of its log crashes soon after: the
+	 * older image comes back while the leader still counts the
+	 * acknowledged overwrite (issue 10 item 3) */
+	if (nd->fsync_lies && rd->n_entries && rd->entries[0].index <= nd->log_len && s->faults_on &&
+	    sim_chance(&s->disk_rng, 0.5))
+		sim_push(s, (sim_event){ .at = s->now + 1000 + sim_below(&s->disk_rng, 40000), .kind = EV_CRASH,
+					 .node = nd->id, .arg = 2 });
 	if (sim_mirror_write(nd, rd->entries, rd->n_entries) < 0) {
 		sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)", nd->id,
 			 (unsigned long long)rd->entries[0].index, (unsigned long long)nd->log_len);
@@ -321,6 +328,11 @@ void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 	}
 	if (rd->soft_changed)
 		nd->role = rd->role;
+	/* a follower that just learned of a new leader may still hold the old
+	 * leader's uncommitted tail: the disk fault starts then, so that the
+	 * overwrite is what the lying fsync loses */
+	if (rd->soft_changed && rd->leader != RAFT_NONE && rd->leader != nd->id)
+		sim_node_maybe_lie(s, nd);
 	/* buggify: a node that just granted a vote crashes before its disk
 	 * could have made that vote durable (the runtime must not have let the
 	 * grant out yet) */
@@ -330,7 +342,7 @@ void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 		if (rd->msgs[i].type == RAFT_MSG_VOTE_RESP && !rd->msgs[i].reject &&
 		    sim_chance(&s->rng, s->vote_crash_p)) {
 			sim_push(s, (sim_event){ .at = s->now + sim_below(&s->rng, nd->fsync_us), .kind = EV_CRASH,
-						 .node = nd->id, .arg = 2 });
+						 .node = nd->id, .arg = 4 });
 			break;
 		}
 }
@@ -408,6 +420,9 @@ void sim_check_leader(sim *s, sim_node *nd)
 	}
 	bool commit_moved = st.commit > nd->commit_max;
 	nd->commit_max = st.commit;
+	if (st.term > s->max_term)
+		s->max_term = st.term;
+	sim_node_check_amnesia(s, nd, &st);
 	if (st.role != RAFT_LEADER)
 		return;
 	/* buggify: the leader loses the network the moment its commit index
@@ -718,9 +733,11 @@ static void handle(sim *s, sim_event *e)
 			nd->paused = false;
 			sim_node_crash(s, nd);
 			/* some restarts are quick, so the node is back while the
-			 * election it took part in is still going on */
-			uint64_t down = sim_chance(&s->rng, s->quick_restart_p) ? 500 + sim_below(&s->rng, 10000)
-								 : 20000 + sim_below(&s->rng, 400000);
+			 * election it took part in is still going on; arg 2 (a
+			 * lying disk's crash) is back at once */
+			uint64_t down = e->arg == 2 || sim_chance(&s->rng, s->quick_restart_p)
+						? 500 + sim_below(&s->rng, 10000)
+						: 20000 + sim_below(&s->rng, 400000);
 			push(s, (sim_event){ .at = s->now + down, .kind = EV_RESTART, .node = nd->id });
 		}
 		if (s->faults_on && e->arg == 0) /* the random chain; targeted crashes do not extend it */
@@ -863,6 +880,13 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->wrong_members_p = 0.1 * (double)sim_below(&s->rng, 3);
 		s->clock_back_p = 0.2 * (double)sim_below(&s->rng, 3);
 	}
+	/* Some seeds give one node at a time a disk whose fsync lies (the
+	 * contract's disk {"fsync":false}, then a crash). Drawn from their own
+	 * stream. */
+	s->disk_rng.s = p->seed * 0x9E3779B97F4A7C15ull + 7;
+	s->lying = -1;
+	if (sim_chance(&s->disk_rng, 0.25))
+		s->fsync_lies_p = 0.3 + 0.1 * (double)sim_below(&s->disk_rng, 6);
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
