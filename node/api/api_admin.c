@@ -250,6 +250,7 @@ static void faults_route(server *s, http_request *req, const char *name)
 	free(resp);
 	/* A pause or a crash takes effect now, not at the next tick. */
 	server_check_crash(s);
+	(void)ticker_sync_pause(s);
 	server_kick(s);
 }
 

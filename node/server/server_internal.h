@@ -101,6 +101,8 @@ _Noreturn void server_fatal(const char *fmt, ...) __attribute__((format(printf, 
 
 /* ticker.c */
 int ticker_start(server *s);
+/* Follows the fault layer's pause now (not at the next tick); true while paused. */
+bool ticker_sync_pause(server *s);
 
 /* server_io.c */
 void server_io_init(server *s, rt_io *io);

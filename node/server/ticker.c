@@ -20,11 +20,9 @@
 #include "notice.h"
 #include "server_internal.h"
 
-static void on_tick(uv_timer_t *t)
+/* Pause and resume follow the fault layer at once. true while paused. */
+bool ticker_sync_pause(server *s)
 {
-	server *s = t->data;
-	if (s->stopping)
-		return;
 	uint64_t real = server_real_ms(s);
 	uint64_t now = faults_clock_ms(s->faults, real);
 	if (faults_paused(s->faults, real)) {
@@ -33,7 +31,7 @@ static void on_tick(uv_timer_t *t)
 		s->paused = true;
 		rt_set_paused(s->rt, true);
 		rt_clock_anchor(s->rt, now);
-		return;
+		return true;
 	}
 	if (s->paused || s->paused_head != NULL) {
 		if (s->paused)
@@ -44,7 +42,15 @@ static void on_tick(uv_timer_t *t)
 		api_replay_paused(s);
 		server_kick(s);
 	}
-	rt_clock(s->rt, now, s->cfg->tick_ms);
+	return false;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	server *s = t->data;
+	if (s->stopping || ticker_sync_pause(s))
+		return;
+	rt_clock(s->rt, faults_clock_ms(s->faults, server_real_ms(s)), s->cfg->tick_ms);
 }
 
 int ticker_start(server *s)
