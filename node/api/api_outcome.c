@@ -9,7 +9,8 @@
  *   RT_APPLIED       200 (404 for an absent key read, 409 for a cas mismatch)
  *   RT_UNKNOWN       504: it was proposed and may still commit, so never a
  *                    definite failure (timeout, stopping, skipped as a
- *                    possible duplicate)
+ *                    possible duplicate); except a read through the log,
+ *                    which has no effect either way: 503
  *
  * Requests refused before they reach the runtime (bad input: 400/413) are
  * answered by their handlers; nothing proposed is ever answered 4xx or 503.
@@ -99,6 +100,12 @@ static void not_proposed(server *s, http_request *req, const rt_outcome *o)
 
 static void unknown(server *s, http_request *req, const rt_outcome *o)
 {
+	/* A read through the log changes nothing: whether or not it applied,
+	 * failing it is a definite answer. */
+	if (is_read(o)) {
+		not_proposed(s, req, o);
+		return;
+	}
 	switch (o->why) {
 	case RT_WHY_STOPPING:
 		api_reply_error(s, req, 504, "shutting down",
