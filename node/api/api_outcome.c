@@ -65,7 +65,8 @@ static bool is_read(const rt_outcome *o)
 
 static void not_proposed(server *s, http_request *req, const rt_outcome *o)
 {
-	const char *error = "not proposed", *detail = "The command was not proposed.";
+	const char *error = is_read(o) ? "read failed" : "not proposed";
+	const char *detail = is_read(o) ? "The read had no effect." : "The command was not proposed.";
 	switch (o->why) {
 	case RT_WHY_NO_LEADER:
 		error = "no leader";
