@@ -31,7 +31,7 @@ static const char *txn_kind_name(uint8_t k)
 }
 
 /* {"ops":[[kind,key,value],...],"index":n} with the reads filled in. */
-static int out_txn(server *s, const kv_command *c, const kv_result *res, uint64_t index)
+int api_out_txn(server *s, const kv_command *c, const kv_result *res, uint64_t index)
 {
 	bytebuf *b = &s->out;
 	b->len = 0;
@@ -131,10 +131,14 @@ static void applied(server *s, http_request *req, const rt_outcome *o)
 		return;
 	}
 	if (o->cmd != NULL && o->cmd->op == KV_OP_TXN) {
-		if (out_txn(s, o->cmd, res, o->index) != 0) {
-			/* It was applied; only the answer could not be built. */
+		/* The unsafe ack_before_commit switch answers a txn before it
+		 * applied: its reads come from the local map, as if it had. */
+		int rc = o->why == RT_WHY_EARLY_ACK ? api_txn_out_local(s, o->cmd, o->index)
+						    : api_out_txn(s, o->cmd, res, o->index);
+		if (rc != 0) {
+			/* It was (or may be) applied; only the answer could not be built. */
 			api_reply_error(s, req, 504, "timeout",
-					"The transaction was applied but its answer could not be built (out of memory).");
+					"The transaction may have been applied but its answer could not be built (out of memory).");
 			return;
 		}
 		api_reply_out(s, req, 200);

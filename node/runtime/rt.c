@@ -150,12 +150,12 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 	p->proposed = true;
 	r->st.proposals++;
 	r->io.kick(r->io.ud);
-	/* The unsafe ack_before_commit switch: a leader's write is reported
-	 * applied as soon as it is in the leader's own log. */
-	if (ack_on_append && index != 0 && kind == RT_KIND_WRITE) {
+	/* The unsafe ack_before_commit switch: a leader's write or txn is
+	 * reported applied as soon as it is in the leader's own log. */
+	if (ack_on_append && index != 0 && (kind == RT_KIND_WRITE || kind == RT_KIND_TXN)) {
 		kv_result res;
 		memset(&res, 0, sizeof res);
-		rt_end(r, p, RT_APPLIED, RT_WHY_NONE, index, c, &res);
+		rt_end(r, p, RT_APPLIED, RT_WHY_EARLY_ACK, index, c, &res);
 	}
 }
 

@@ -61,7 +61,8 @@ bool rt_has_work(rt *r);
 /* Proposes c (origin, nonce and request id are filled in here). The request
  * ends through io->outcome, possibly before this returns (refused).
  * ack_on_append (the unsafe ack_before_commit switch) ends a leader's write
- * as applied as soon as it is in the leader's own log. */
+ * or txn as applied (why RT_WHY_EARLY_ACK) as soon as it is in the leader's
+ * own log. */
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append);
 /* A linearizable read of key (ReadIndex, batched). Ends through io->outcome. */

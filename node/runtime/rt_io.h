@@ -47,6 +47,8 @@ enum rt_why {
 	RT_WHY_TIMEOUT,     /* the deadline passed */
 	RT_WHY_STOPPING,    /* the node is stopping */
 	RT_WHY_DUPLICATE,   /* skipped by de-duplication: another copy may have applied */
+	RT_WHY_EARLY_ACK,   /* RT_APPLIED by the unsafe ack_before_commit switch: only
+	                     * in the leader's own log, nothing applied yet */
 };
 
 /* Kinds of waiting request. */
