@@ -289,7 +289,7 @@ static const member *self_member(const raft *r)
 
 bool membership_self_voter(const raft *r)
 {
-	const member *m = PLANTED_BUG(r, 7) ? membership_find(&r->conf, r->cfg.id) : self_member(r);
+	const member *m = PLANTED_BUG(r, 20) ? membership_find(&r->conf, r->cfg.id) : self_member(r);
 	return m != NULL && m->voter;
 }
 
@@ -305,7 +305,7 @@ bool membership_self_voter(const raft *r)
 bool membership_may_vote_for(const raft *r, uint32_t candidate)
 {
 	const member *self = membership_find(&r->conf, r->cfg.id);
-	if (self != NULL && self->incarnation != r->cfg.incarnation && !PLANTED_BUG(r, 7))
+	if (self != NULL && self->incarnation != r->cfg.incarnation && !PLANTED_BUG(r, 20))
 		return false;
 	const member *m = membership_find(&r->conf, candidate);
 	return m != NULL && m->voter;
@@ -329,7 +329,7 @@ static bool counted_answer(uint8_t type)
 bool membership_accept_msg(raft *r, const raft_msg *m)
 {
 	const member *mem = membership_find(&r->conf, m->from);
-	if (mem == NULL || mem->incarnation == m->incarnation || PLANTED_BUG(r, 7))
+	if (mem == NULL || mem->incarnation == m->incarnation || PLANTED_BUG(r, 20))
 		return true;
 	/* Only what would be counted for the member is refused: a leader's
 	 * appends, a vote request or a proposal from the new incarnation are

@@ -13,7 +13,7 @@
  * belong to (id, incarnation). A node that starts with an empty data dir in
  * a cluster that already exists takes a new incarnation, so it neither votes
  * nor campaigns; F2 cannot be elected while L is down, and once L is back
- * the leader replaces F1's old incarnation with the new one. Planted bug 7
+ * the leader replaces F1's old incarnation with the new one. planted bug 20
  * (test_raft_membership.c) brings the old behaviour back and the same
  * scenario loses W there.
  */

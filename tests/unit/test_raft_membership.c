@@ -5,7 +5,7 @@
  *
  * Linked against the core built with -DRAFT_PLANTED_BUGS (like
  * test_raft_bugs): with planted_bug 0 it behaves as the production core, and
- * the wipe scenario is also run with planted bug 7 (voting rights that
+ * the wipe scenario is also run with planted bug 20 (voting rights that
  * ignore the incarnation: the behaviour before the fix) to prove that the
  * test catches the lost write.
  */
@@ -471,11 +471,11 @@ static void test_wiped_node_cannot_elect_a_stale_leader(void **state)
 	assert_false(wipe_scenario(0));
 }
 
-/* Planted bug 7 (before the fix): F1 votes for F2 and W is lost. */
-static void test_wipe_scenario_catches_bug7(void **state)
+/* planted bug 20 (before the fix): F1 votes for F2 and W is lost. */
+static void test_wipe_scenario_catches_bug20(void **state)
 {
 	(void)state;
-	assert_true(wipe_scenario(7));
+	assert_true(wipe_scenario(20));
 }
 
 /* A follower whose configuration is behind still lists the old incarnation
@@ -694,16 +694,16 @@ static void test_random_changes_crashes_wipes(void **state)
 		assert_false(random_run((uint64_t)s, 3000, false));
 }
 
-/* The same random runs find planted bug 7 (voting rights that ignore the
+/* The same random runs find planted bug 20 (voting rights that ignore the
  * incarnation) within a bounded number of seeds. */
-static void test_random_run_catches_bug7(void **state)
+static void test_random_run_catches_bug20(void **state)
 {
 	(void)state;
-	g_bug = 7;
+	g_bug = 20;
 	bool found = false;
 	for (uint64_t s = 1; s <= 300 && !found; s++)
 		if (random_run(s, 3000, false)) {
-			fprintf(stderr, "bug 7 caught by seed %llu\n", (unsigned long long)s);
+			fprintf(stderr, "bug 20 caught by seed %llu\n", (unsigned long long)s);
 			found = true;
 		}
 	g_bug = 0;
@@ -723,10 +723,10 @@ int main(void)
 		cmocka_unit_test(test_change_interrupted_by_leader_crash),
 		cmocka_unit_test(test_configuration_survives_restart),
 		cmocka_unit_test(test_wiped_node_cannot_elect_a_stale_leader),
-		cmocka_unit_test(test_wipe_scenario_catches_bug7),
+		cmocka_unit_test(test_wipe_scenario_catches_bug20),
 		cmocka_unit_test(test_lagging_follower_follows_a_replaced_leader),
 		cmocka_unit_test(test_random_changes_crashes_wipes),
-		cmocka_unit_test(test_random_run_catches_bug7),
+		cmocka_unit_test(test_random_run_catches_bug20),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
