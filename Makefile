@@ -7,6 +7,7 @@
 #   make bench      throughput/latency benchmark on a local 3-node cluster
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #   make V=1 ...    print the full compiler and linker commands (default: "  CC  file")
+#   make JOBS=1 ... build one file at a time (default: as many as cores)
 #
 # On a bare Debian, `sh .ci/install-deps` first (make itself is one of the packages).
 # Every target that builds runs `deps` (.ci/install-deps) before anything else.
@@ -44,6 +45,11 @@ else
 say   = @printf '  %-7s %s\n' '$(1)' '$(2)';
 endif
 MAKEFLAGS += --no-print-directory
+# The second make (see `all`) builds on every core unless the command line gave -j
+# (make 4.3 shows -j in MAKEFLAGS only inside recipes, hence a recursive variable).
+# JOBS=1 builds one file at a time.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
+SUBJOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
 # pkg-config runs when a recipe first needs its answer, not when make reads this
 # file: on a fresh machine the libraries appear only once `deps` has run, and the
@@ -93,7 +99,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
 all: deps
-	@$(MAKE) all-programs
+	@$(MAKE) $(SUBJOBS) all-programs
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
 deps:
@@ -187,33 +193,33 @@ test: deps
 	@tests/run-all.sh
 
 test-unit: deps
-	@$(MAKE) SAN=1 unit-bins
+	@$(MAKE) $(SUBJOBS) SAN=1 unit-bins
 	@tests/run-unit.sh build/san/tests asan
 unit-bins: $(UNIT_BINS)
 	@:
 test-valgrind: deps
-	@$(MAKE) SAN=0 unit-bins
+	@$(MAKE) $(SUBJOBS) SAN=0 unit-bins
 	@tests/run-unit.sh build/rel/tests valgrind
 test-check: all
 	@tests/check/run-corpus.sh
 test-sim: deps
-	@$(MAKE) SAN=0 sim-bin
+	@$(MAKE) $(SUBJOBS) SAN=0 sim-bin
 	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
 	@:
 # Interaction scripts (tests/interaction/README.md), under ASan+UBSan.
 # REWRITE=1 writes the actual output back into the scripts as the expected one.
 test-interaction: deps
-	@$(MAKE) SAN=1 interaction-bin
+	@$(MAKE) $(SUBJOBS) SAN=1 interaction-bin
 	@tests/interaction/run.sh build/san/raftkv-interaction $(if $(REWRITE),--rewrite)
 interaction-bin: $(INTERACTION_BIN)
 	@:
 sim: deps
-	@$(MAKE) SAN=0 sim-bin
+	@$(MAKE) $(SUBJOBS) SAN=0 sim-bin
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	@$(MAKE) SAN=1 all-programs
+	@$(MAKE) $(SUBJOBS) SAN=1 all-programs
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
 	@:
