@@ -6,6 +6,8 @@
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
+#   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
+#   make test-tsan  unit tests and a short simulator run under ThreadSanitizer
 #   make V=1 ...    print the full compiler and linker commands (default: "  CC  file")
 #   make JOBS=1 ... build one file at a time (default: as many as cores)
 #
@@ -25,6 +27,12 @@ BUILD   := build/san
 BIN     := build/san/bin
 OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 LDSAN   := -fsanitize=address,undefined
+else ifeq ($(SAN),thread)
+# ThreadSanitizer: the WAL worker (libuv threadpool) and the loop share state.
+BUILD   := build/tsan
+BIN     := build/tsan/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=thread
+LDSAN   := -fsanitize=thread
 else
 BUILD   := build/rel
 BIN     := bin
@@ -65,7 +73,7 @@ CMOCKA     = $(eval CMOCKA := $(call pkg,--libs,cmocka))$(CMOCKA)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) $(PKG_CFLAGS)
 LDLIBS   = $(PKG_LIBS) -lhttp_parser -lm -lpthread
 LDFLAGS += $(LDSAN)
-SANTAG  := $(if $(filter 1,$(SAN)),[san] )
+SANTAG  := $(if $(filter 1,$(SAN)),[san] ,$(if $(filter thread,$(SAN)),[tsan] ))
 
 COMMON_SRC := $(wildcard node/common/*.c)
 RAFT_SRC   := $(wildcard node/raft/*.c)
@@ -95,7 +103,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        test-interaction interaction-bin bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
 all: deps
@@ -181,7 +189,7 @@ $(BUILD)/tests/test_workload_%: $(call obj,tests/unit/test_workload_%.c) $(call 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
--include $(shell find build/rel build/san -name '*.d' -type f 2>/dev/null)
+-include $(shell find build/rel build/san build/tsan -name '*.d' -type f 2>/dev/null)
 
 # ---------------------------------------------------------------- running
 run: all
@@ -200,6 +208,12 @@ unit-bins: $(UNIT_BINS)
 test-valgrind: deps
 	@$(MAKE) $(SUBJOBS) SAN=0 unit-bins
 	@tests/run-unit.sh build/rel/tests valgrind
+# Not part of `make test`: a third build of everything (see tests/run-tsan.sh).
+# TSAN_BATS=1 also runs two bats files against TSan-built nodes: the only
+# place the WAL worker thread runs (about 3.5 minutes, takes the cluster lock).
+test-tsan: deps
+	@$(MAKE) $(SUBJOBS) SAN=thread unit-bins sim-bin $(if $(TSAN_BATS),all-programs)
+	@TSAN_BATS=$(TSAN_BATS) tests/run-tsan.sh
 test-check: all
 	@tests/check/run-corpus.sh
 test-sim: deps
@@ -207,11 +221,13 @@ test-sim: deps
 	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
 	@:
-# Interaction scripts (tests/interaction/README.md), under ASan+UBSan.
+# Interaction scripts (tests/interaction/README.md), under ASan+UBSan, then
+# the release build under valgrind (which sees reads of uninitialised bytes).
 # REWRITE=1 writes the actual output back into the scripts as the expected one.
 test-interaction: deps
 	@$(MAKE) $(SUBJOBS) SAN=1 interaction-bin
-	@tests/interaction/run.sh build/san/raftkv-interaction $(if $(REWRITE),--rewrite)
+	@$(MAKE) $(SUBJOBS) SAN=0 interaction-bin
+	@tests/interaction/run.sh build/san/raftkv-interaction $(if $(REWRITE),--rewrite,build/rel/raftkv-interaction)
 interaction-bin: $(INTERACTION_BIN)
 	@:
 sim: deps
