@@ -60,6 +60,21 @@ stop_group() {
 	wait "$bg_pid" 2>/dev/null
 }
 
+# kill_session SID SIG — every process of session SID. `make test` runs each suite under
+# timeout(1), which puts it in a process group of its own, so stopping make test after
+# its first suite takes the whole session (it was started with setsid); otherwise the
+# second suite would go on running beside the next test.
+kill_session() {
+	local sid=$1 sig=$2 f st pid fields
+	for f in /proc/[0-9]*/stat; do
+		st=$(cat "$f" 2>/dev/null) || continue
+		pid=${st%% *}
+		read -r -a fields <<<"${st##*) }" # state ppid pgrp session ...
+		[ "${fields[3]:-}" = "$sid" ] && kill "-$sig" "$pid" 2>/dev/null
+	done
+	return 0
+}
+
 case $mode in
 install)
 	[ $# -gt 0 ] || fail "no install lines given"
@@ -130,13 +145,22 @@ run)
 
 test)
 	log=/tmp/make-test.log
-	start_bg "$log" make test
+	# Not a process-group leader here (no job control), so setsid needs no fork: the
+	# background pid is make's and its session's id.
+	setsid make test >"$log" 2>&1 &
+	bg_pid=$!
 	re='^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed'
 	wait_for "$log" "$re" "${BARE_TEST_LIMIT:-1200}"
 	rc=$?
 	line=$(grep -E "$re" "$log" | head -n 1)
 	suite=$(grep -E '^==== .* ====$' "$log" | head -n 1)
-	stop_group TERM
+	kill_session "$bg_pid" TERM
+	for _ in $(seq 100); do
+		kill -0 "$bg_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill_session "$bg_pid" KILL
+	wait "$bg_pid" 2>/dev/null
 	if [ $rc -ne 0 ]; then
 		tail -n 40 "$log"
 		fail "make test printed no suite's closing line ($([ $rc = 1 ] && echo "it ended" || echo "timed out") after $((SECONDS - t0))s)"
