@@ -15,7 +15,7 @@
 # Every target that builds runs `deps` (.ci/install-deps) before anything else.
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
-#   library (linked into every program): node/{raft,wal,net,http,kv,server,common}/*.c faults/*.c
+#   library (linked into every program): node/{raft,wal,net,http,kv,runtime,api,server,common}/*.c faults/*.c
 #   node main: node/main.c            agent: faults/agent/*.c     ctl: node/cli/*.c
 #   workload: tests/workload/*.c      checker: tests/check/*.c (main in main.c)
 #   simulator: tests/sim/*.c          unit tests: tests/unit/test_*.c, one binary each
@@ -38,6 +38,14 @@ BUILD   := build/rel
 BIN     := bin
 OPT     := -O2 -g
 LDSAN   :=
+endif
+# FUZZ=1: everything built by clang with libFuzzer's coverage, for `make fuzz`.
+ifeq ($(FUZZ),1)
+CC      := clang
+BUILD   := build/fuzz
+BIN     := build/fuzz/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=fuzzer,address,undefined
 endif
 
 # Quiet by default, one line per step ("  CC      node/raft/raft.c"); V=1 prints the
@@ -63,7 +71,7 @@ SUBJOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 # file: on a fresh machine the libraries appear only once `deps` has run, and the
 # targets that build run `deps` first and then build in a second make (see `all`).
 # A library still missing then is a clear error, not a wall of undefined references.
-PKGS    := libuv libcjson libcurl
+PKGS    := libuv libcjson libcurl libcrypto
 pkgconf  = $(if $(filter !missing,$(1)),$(error pkg-config found no $(2); run: sh .ci/install-deps),$(1))
 pkg      = $(call pkgconf,$(shell pkg-config $(1) $(2) 2>/dev/null || echo '!missing'),$(2))
 # Each evaluated once, on first use (the "lazy once" idiom: the variable redefines itself).
@@ -80,7 +88,8 @@ RAFT_SRC   := $(wildcard node/raft/*.c)
 WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
 NET_SRC    := $(wildcard node/net/*.c)
-NODE_SRC   := $(wildcard node/kv/*.c node/server/*.c)
+NODE_SRC   := $(wildcard node/api/*.c node/server/*.c)
+RT_SRC     := $(wildcard node/runtime/*.c node/kv/*.c)
 FAULTS_SRC := $(wildcard faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -94,8 +103,9 @@ LIBHTTP   := $(BUILD)/libhttp.a
 LIBNET    := $(BUILD)/libnet.a
 LIBFAULTS := $(BUILD)/libfaults.a
 LIBNODE   := $(BUILD)/libnode.a
+LIBRT     := $(BUILD)/libruntime.a
 LIBCHECK  := $(BUILD)/libcheck.a
-ALL_LIBS  := $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+ALL_LIBS  := $(LIBNODE) $(LIBRT) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
 
 PROGRAMS  := $(BIN)/raftkv $(BIN)/raftkv-agent $(BIN)/raftkv-ctl $(BIN)/raftkv-workload $(BIN)/raftkv-check
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -103,7 +113,9 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        test-jepsen-static jepsen jepsen-local jepsen-docker \
+        test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs tools \
+        test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
 all: deps
@@ -129,13 +141,14 @@ $(eval $(call archive,$(LIBHTTP),$(HTTP_SRC)))
 $(eval $(call archive,$(LIBNET),$(NET_SRC)))
 $(eval $(call archive,$(LIBFAULTS),$(FAULTS_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
+$(eval $(call archive,$(LIBRT),$(RT_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
 define LINK
 @mkdir -p $(dir $@)
 $(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 endef
-$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBRT) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
 	$(LINK)
@@ -145,8 +158,13 @@ $(BIN)/raftkv-workload: $(call obj,$(wildcard tests/workload/*.c)) $(LIBCHECK) $
 	$(LINK)
 $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
-# The simulator links a second build of the core with the planted bugs
-# compiled in (raft_config.planted_bug); production builds contain none.
+# Test tools: a hostile peer for the bats suite.
+TOOLS     := $(BIN)/raftkv-peer-send
+$(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
+	$(LINK)
+# The simulator links a second build of the core and of the runtime with the
+# planted bugs compiled in (raft_config.planted_bug, rt_options.planted_bug);
+# production builds contain none.
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -154,7 +172,11 @@ $(BUILD)/obj-bugs/%.o: %.c
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
-$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
+LIBRTBUGS := $(BUILD)/libruntime-bugs.a
+$(LIBRTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RT_SRC))
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction
@@ -189,7 +211,17 @@ $(BUILD)/tests/test_workload_%: $(call obj,tests/unit/test_workload_%.c) $(call 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
--include $(shell find build/rel build/san build/tsan -name '*.d' -type f 2>/dev/null)
+# Fuzz targets: tests/fuzz/fuzz_<name>.c, each linked with everything. With
+# FUZZ=1 libFuzzer provides main; otherwise replay_main.c does (make test-fuzz).
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(ALL_LIBS)
+	$(LINK)
+$(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/fuzz_%.c) $(call obj,tests/fuzz/replay_main.c) $(ALL_LIBS)
+	$(LINK)
+
+-include $(shell find build/rel build/san build/tsan build/fuzz -name '*.d' -type f 2>/dev/null)
 
 # ---------------------------------------------------------------- running
 run: all
@@ -235,12 +267,48 @@ sim: deps
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	@$(MAKE) $(SUBJOBS) SAN=1 all-programs
+	@$(MAKE) $(SUBJOBS) SAN=1 all-programs tools
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
 	@:
+tools: $(TOOLS)
+	@:
 test-docker: all
 	@tests/docker/run.sh
+# The Clojure Jepsen test where Jepsen cannot run: every .clj read by Debian's
+# clojure, the pure namespaces' clojure.test suites, the EDN export pinned.
+test-jepsen-static: all
+	@tests/jepsen-static.sh
+
+# ---------------------------------------------------------------- Jepsen
+# make jepsen ARGS="test --targets compose --workload register ..." (lein, or
+# JEPSEN_CLASSPATH with $$JAVA_HOME's java); make jepsen-local ARGS=... runs it
+# against a fresh local 5-node cluster; make jepsen-docker against the compose
+# cluster. See jepsen/README.md. Local clusters: run under
+# flock /tmp/raftkv-cluster.lock on shared machines.
+jepsen:
+	@jepsen/run.sh $(ARGS)
+jepsen-local: all
+	@jepsen/local.sh $(ARGS)
+jepsen-docker:
+	@jepsen/docker.sh $(ARGS)
+
+# make test-fuzz: every checked-in corpus file and saved crash, replayed under
+# ASan+UBSan by gcc builds (seconds; no clang needed).
+test-fuzz: deps
+	@$(MAKE) $(SUBJOBS) SAN=1 replay-bins
+	@tests/fuzz/replay.sh build/san/fuzz
+replay-bins: $(REPLAY_BINS)
+	@:
+# make fuzz: each target under libFuzzer for FUZZ_SECONDS (default 60); new
+# inputs collect in build/fuzz/corpus, crashes land in tests/fuzz/crashes.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@.ci/install-deps clang
+	@$(MAKE) $(SUBJOBS) FUZZ=1 fuzz-bins
+	@tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-bins: $(FUZZ_BINS)
+	@:
 
 bench: all
 	@tests/bench.sh

@@ -1,0 +1,89 @@
+/*
+ * api_routes.c — the first stop of every HTTP request: admin and health
+ * routes are always served; client routes wait while the node is paused (a
+ * paused node processes no client work, but its admin API must stay up so
+ * the pause can be lifted); the rest is dispatched by path.
+ *
+ * Every response carries X-Raft-Node, X-Raft-Term and X-Raft-Leader; the
+ * leader header is "none" while no leader is known.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "api.h"
+#include "api_reply.h"
+
+int api_common_headers(void *ud, const char **names, char values[][64], int n)
+{
+	server *s = ud;
+	if (n < 3)
+		return 0;
+	names[0] = "X-Raft-Node";
+	snprintf(values[0], 64, "%u", s->cfg->id);
+	names[1] = "X-Raft-Term";
+	snprintf(values[1], 64, "%llu", (unsigned long long)s->term);
+	names[2] = "X-Raft-Leader";
+	if (s->leader == RAFT_NONE)
+		snprintf(values[2], 64, "none");
+	else
+		snprintf(values[2], 64, "%u", s->leader);
+	return 3;
+}
+
+static bool is_admin_path(const char *p)
+{
+	return strncmp(p, "/admin/", 7) == 0 || strcmp(p, "/admin") == 0 ||
+	       strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0;
+}
+
+void api_dispatch_client(server *s, http_request *req)
+{
+	const char *path = req->path;
+	if (strncmp(path, "/kv/", 4) == 0)
+		api_kv(s, req, path + 4);
+	else if (strcmp(path, "/txn") == 0)
+		api_txn(s, req);
+	else if (strcmp(path, "/set") == 0)
+		api_goraft_set(s, req);
+	else if (strcmp(path, "/get") == 0)
+		api_goraft_get(s, req);
+	else
+		api_reply_error(s, req, 404, "not found", "No such endpoint.");
+}
+
+void api_on_request(void *ud, http_request *req)
+{
+	server *s = ud;
+	if (s->stopping) {
+		api_reply_error(s, req, 503, "shutting down", "The node is stopping.");
+		return;
+	}
+	if (is_admin_path(req->path)) {
+		api_admin(s, req);
+		return;
+	}
+	if (s->paused || faults_paused(s->faults, server_real_ms(s))) {
+		/* Held in arrival order, chained through req->user; the ticker
+		 * replays them on resume. */
+		req->user = NULL;
+		if (s->paused_tail != NULL)
+			s->paused_tail->user = req;
+		else
+			s->paused_head = req;
+		s->paused_tail = req;
+		return;
+	}
+	api_dispatch_client(s, req);
+}
+
+void api_replay_paused(server *s)
+{
+	http_request *r = s->paused_head;
+	s->paused_head = s->paused_tail = NULL;
+	while (r != NULL) {
+		http_request *next = r->user;
+		r->user = NULL;
+		api_dispatch_client(s, r);
+		r = next;
+	}
+}
