@@ -121,6 +121,7 @@ bare() { # MODE [ARGS] — tests/docker/bare-user.sh inside the container (clean
 		t=$SECONDS
 		run sh -c "$c"
 		echo "# bare: \$ $c: exit $status in $((SECONDS - t))s" >&3
+		grep -E '^(docker/build.sh: built|raftkv: [0-9]+ nodes ready)' <<<"$output" | sed 's/^/#   /' >&3
 		[ "$status" -eq 0 ] || { echo "$output"; false; }
 		if [ "$c" = "make docker-up" ]; then
 			up_done=1
