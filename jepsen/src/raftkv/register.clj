@@ -54,7 +54,7 @@
      :generator (independent/concurrent-generator
                   (threads-per-key (:concurrency opts n) n)
                   (range)
-                  (fn [k] (->> (gen/mix [r w cas cas])
+                  (fn [k] (->> (gen/mix [r w cas])
                                (gen/limit (:ops-per-key opts 200)))))
      :checker   (independent/checker
                   (checker/compose
