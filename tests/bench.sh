@@ -6,6 +6,7 @@
 #   BENCH_SECONDS=N   seconds per point (default 5; 2 when quick)
 #   BENCH_CONNS="..." connection counts for the sweep (default 1 8 32 128 512)
 #   BENCH_NO_ETCD=1   raftkv only
+#   BENCH_NO_CG=1     skip part 3 (instructions per request under callgrind)
 #
 # The machine this runs on is usually shared, so absolute figures are noisy;
 # what means something is a ratio measured in the same run: raftkv ÷ stale
@@ -166,3 +167,10 @@ RAFTKV_BIN=$BIN "$ROOT/tests/cluster.sh" stop "$dir/raftkv"
 "$ROOT/tests/bench/etcd.sh" stop "$dir/etcd"
 # shellcheck disable=SC2086
 "$ROOT/tests/bench/report.sh" "$sweep" "$out/sweep.svg" $systems
+
+# ---------------------------------------------------------------- part 3
+if [ -z "${BENCH_NO_CG:-}" ] && command -v valgrind >/dev/null; then
+	echo
+	echo "== 3. raftkv instructions per request, summed over the 3 nodes (callgrind, 8 connections)"
+	"$ROOT/tests/bench/instructions.sh" "$dir/cg" "$BASE"
+fi
