@@ -313,7 +313,11 @@ fuzz: deps
 fuzz-bins: $(FUZZ_BINS)
 	@:
 
-bench: all
+# The bench's own packages (not make test's): etcd to compare with, wrk to drive both.
+# Without them (not root, no network) the bench says so and measures raftkv alone.
+bench: deps
+	@.ci/install-deps etcd-server wrk || echo "bench: etcd-server/wrk not installed; raftkv only" >&2
+	@$(MAKE) all-programs
 	@tests/bench.sh
 
 # ---------------------------------------------------------------- docker
