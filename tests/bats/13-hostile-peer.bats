@@ -36,6 +36,8 @@ writes_ok() { # NODE PREFIX COUNT → how many of COUNT writes were acknowledged
 	f=$(other_node "$l")
 	run peer_send "$f" "$l" 6 18446744073709551615 3
 	[ "$status" -eq 0 ]
+	run peer_send "$f" "$l" 6 18446744073709551614 3
+	[ "$status" -eq 0 ]
 	sleep 1
 	for ((i = 0; i < 3; i++)); do
 		t=$(term_of "$i")
