@@ -278,6 +278,13 @@ static int start(server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	uint32_t ids[RAFT_MAX_NODES];
+	for (size_t i = 0; i < c->n_members; i++)
+		ids[i] = c->members[i].id;
+	if (faults_set_members(s->faults, ids, c->n_members) != 0) {
+		snprintf(err, errlen, "too many members for the fault layer");
+		return -1;
+	}
 	http_server_limits lim = {
 		.max_body = c->max_value_bytes + 64 * 1024,
 		.max_url = c->max_key_bytes * 3 + 8192, /* a key may be %-encoded */
