@@ -72,6 +72,18 @@ void propose_command(server *s, http_request *req, kv_command *c, uint8_t kind,
 		reply_error(s, req, 503, "out of memory", "The command could not be encoded; it was not proposed.");
 		return;
 	}
+	/* Admission control (issue 15.4): the bytes proposed and not yet
+	 * answered are bounded, so a flood of large writes is turned away
+	 * here, cheaply and definitely not applied, instead of piling up in
+	 * the log, the WAL's next batch and the followers' queues until
+	 * heartbeats starve. One command alone always fits. */
+	if (s->pending.bytes > 0 && s->pending.bytes + len > s->cfg->max_uncommitted_bytes) {
+		free(data);
+		s->metrics.proposals_refused++;
+		reply_error(s, req, 503, "overloaded",
+			    "Too many bytes are waiting to commit; the command was not proposed. Retry later.");
+		return;
+	}
 	pending *p = pending_add(&s->pending, c->req_id, req, kind, key, klen, deadline(s), uv_hrtime());
 	if (p == NULL) {
 		free(data);
@@ -92,6 +104,8 @@ void propose_command(server *s, http_request *req, kv_command *c, uint8_t kind,
 		return;
 	}
 	p->proposed = true;
+	p->bytes = len;
+	s->pending.bytes += len;
 	s->metrics.proposals++;
 	server_kick(s);
 	/* The unsafe ack_before_commit switch: answer a leader's write as soon as

@@ -243,6 +243,12 @@ static int open_wal(server *s, char *err, size_t errlen)
 	rc_cfg.election_ticks = c->election_ticks;
 	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
 	rc_cfg.pre_vote = c->pre_vote;
+	/* Bytes in flight per follower (issue 15.4): at most max_inflight
+	 * appends of max_msg_bytes each, kept at half the transport's 16 MiB
+	 * per-peer queue, so appends are paced by acknowledgements instead of
+	 * overflowing the queue and being dropped (then retransmitted). */
+	rc_cfg.max_msg_bytes = 1u << 20;
+	rc_cfg.max_inflight = 8;
 	rc_cfg.seed = s->nonce ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
 	s->raft = raft_new(&rc_cfg);
 	if (s->raft == NULL) {
