@@ -48,6 +48,9 @@ void server_refresh_status(server *s)
 static void on_check(uv_check_t *h)
 {
 	server *s = h->data;
+	/* A requested crash dies here, after the poll phase has written the
+	 * answer to the crash request (202). */
+	server_check_crash(s);
 	ready_process(s);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */

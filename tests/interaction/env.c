@@ -3,9 +3,10 @@
  *
  * The driver follows the caller contract of raft.h to the letter: a ready's
  * hard state and entries are written, messages that vouch for the disk
- * (raft_msg_waits_for_disk) are held while anything written is not yet
- * synced, committed entries are applied, and raft_persisted is called when
- * the disk syncs. A crash keeps only what was synced. Every applied entry is
+ * (raft_msg_waits_for_disk) are held while a must-sync write (rd.must_sync)
+ * is not yet synced, committed entries are applied, and raft_persisted is
+ * called when the disk syncs (which syncs everything written, must-sync or
+ * not). A crash keeps only what was synced. Every applied entry is
  * compared with what other nodes applied at the same index, so a script that
  * makes two nodes disagree prints a SAFETY VIOLATION line.
  */
@@ -205,10 +206,15 @@ static void send(env *e, const raft_msg *m, const char *indent)
 	fputc('\n', e->out);
 }
 
+/* Field by field: the struct has padding, which memcmp would read. */
+static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
+{
+	return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
+}
+
 static bool has_unsynced(const env_node *nd)
 {
-	return nd->unsynced_index != 0 ||
-	       memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	return nd->unsynced_index != 0 || !hs_equal(&nd->written.hs, &nd->synced.hs);
 }
 
 /* --------------------------------------------------------------- readies */
@@ -262,7 +268,9 @@ bool env_ready(env *e, env_node *nd)
 	if (rd.hs_changed) {
 		fprintf(o, "  hard state: term=%" PRIu64 " vote=", rd.hs.term);
 		fmt_id(o, rd.hs.vote);
-		fprintf(o, " commit=%" PRIu64 "\n", rd.hs.commit);
+		/* the must-sync rule: a commit-only change needs no fsync */
+		fprintf(o, " commit=%" PRIu64 "%s\n", rd.hs.commit,
+			rd.must_sync ? "" : " (no fsync needed)");
 		nd->written.hs = rd.hs;
 	}
 	if (rd.n_entries > 0) {
@@ -273,7 +281,11 @@ bool env_ready(env *e, env_node *nd)
 		nd->unsynced_index = rd.entries[rd.n_entries - 1].index;
 		nd->unsynced_term = rd.entries[rd.n_entries - 1].term;
 	}
-	bool hold = has_unsynced(nd);
+	/* raft.h step 3: what vouches for the disk waits for every must-sync
+	 * write so far; with none pending it goes at once. */
+	if (rd.must_sync)
+		nd->must_sync_pending = true;
+	bool hold = nd->must_sync_pending;
 	for (size_t i = 0; i < rd.n_msgs; i++) {
 		const raft_msg *m = &rd.msgs[i];
 		if (hold && raft_msg_waits_for_disk(m->type)) {
@@ -327,6 +339,7 @@ void env_persist(env *e, env_node *nd)
 	nd->held.n = 0;
 	uint64_t li = nd->unsynced_index, lt = nd->unsynced_term;
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->must_sync_pending = false;
 	if (li != 0)
 		raft_persisted(nd->r, li, lt);
 }
@@ -415,12 +428,13 @@ void env_crash(env *e, env_node *nd)
 		if (!kept)
 			lost++;
 	}
-	bool hs_lost = memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	bool hs_lost = !hs_equal(&nd->written.hs, &nd->synced.hs);
 	raft_hard_state whs = nd->written.hs;
 	raft_free(nd->r);
 	nd->r = NULL;
 	disk_copy(&nd->written, &nd->synced);
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->must_sync_pending = false;
 	for (size_t i = 0; i < nd->held.n; i++)
 		env_msg_free(&nd->held.v[i]);
 	nd->held.n = 0;
