@@ -122,6 +122,7 @@ typedef struct server {
 
 	uv_timer_t tick_timer;
 	uint64_t clock_last;   /* node clock ms of the last whole tick */
+	uint64_t real_last;    /* real ms at the last tick callback (stall detection) */
 	bool paused;
 	http_request *paused_head, *paused_tail; /* client requests held while paused */
 

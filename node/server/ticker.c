@@ -12,6 +12,15 @@
  * again). The cap keeps a huge jump from spinning the loop: a burst of
  * 2 x election_ticks + 1 already fires every timer a jump could.
  *
+ * A stall is different: when the loop itself did not run for a while (the
+ * process was not scheduled, or a callback ran long), the messages that
+ * arrived meanwhile are still unread, and a burst would time out elections
+ * that the leader's heartbeats had in fact kept alive (issue 15.4: leaders
+ * churned under a write flood). The ticks owed to real time passing during
+ * a stall are dropped, as Go's time.Ticker drops ticks for a slow reader;
+ * only what the node clock moved beyond real time (a clock fault) still
+ * fires at once.
+ *
  * Pause: no ticks at all, and the anchor follows the clock, so a resumed
  * node carries on from where it stopped (its lease included: the unsafe
  * lease_reads switch is meant to be caught by exactly that).
@@ -46,6 +55,12 @@ static void on_tick(uv_timer_t *t)
 		return;
 	}
 	uint64_t tick = s->cfg->tick_ms;
+	uint64_t real_gap = real >= s->real_last ? real - s->real_last : 0;
+	s->real_last = real;
+	if (real_gap > 2 * tick) {
+		uint64_t stalled = real_gap - tick, behind = now - s->clock_last;
+		s->clock_last += stalled < behind ? stalled : behind;
+	}
 	uint64_t due = (now - s->clock_last) / tick;
 	if (due == 0)
 		return;
@@ -63,7 +78,8 @@ static void on_tick(uv_timer_t *t)
 
 int ticker_start(server *s)
 {
-	s->clock_last = faults_clock_ms(s->faults, server_real_ms(s));
+	s->real_last = server_real_ms(s);
+	s->clock_last = faults_clock_ms(s->faults, s->real_last);
 	int rc = uv_timer_init(s->loop, &s->tick_timer);
 	if (rc != 0)
 		return rc;
