@@ -14,7 +14,7 @@
 # Every target that builds runs `deps` (.ci/install-deps) before anything else.
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
-#   library (linked into every program): node/{raft,wal,net,http,kv,server,common}/*.c faults/*.c
+#   library (linked into every program): node/{raft,wal,net,http,kv,runtime,api,server,common}/*.c faults/*.c
 #   node main: node/main.c            agent: faults/agent/*.c     ctl: node/cli/*.c
 #   workload: tests/workload/*.c      checker: tests/check/*.c (main in main.c)
 #   simulator: tests/sim/*.c          unit tests: tests/unit/test_*.c, one binary each
@@ -82,7 +82,8 @@ RAFT_SRC   := $(wildcard node/raft/*.c)
 WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
 NET_SRC    := $(wildcard node/net/*.c)
-NODE_SRC   := $(wildcard node/kv/*.c node/server/*.c)
+NODE_SRC   := $(wildcard node/api/*.c node/server/*.c)
+RT_SRC     := $(wildcard node/runtime/*.c node/kv/*.c)
 FAULTS_SRC := $(wildcard faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -96,8 +97,9 @@ LIBHTTP   := $(BUILD)/libhttp.a
 LIBNET    := $(BUILD)/libnet.a
 LIBFAULTS := $(BUILD)/libfaults.a
 LIBNODE   := $(BUILD)/libnode.a
+LIBRT     := $(BUILD)/libruntime.a
 LIBCHECK  := $(BUILD)/libcheck.a
-ALL_LIBS  := $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+ALL_LIBS  := $(LIBNODE) $(LIBRT) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
 
 PROGRAMS  := $(BIN)/raftkv $(BIN)/raftkv-agent $(BIN)/raftkv-ctl $(BIN)/raftkv-workload $(BIN)/raftkv-check
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -133,13 +135,14 @@ $(eval $(call archive,$(LIBHTTP),$(HTTP_SRC)))
 $(eval $(call archive,$(LIBNET),$(NET_SRC)))
 $(eval $(call archive,$(LIBFAULTS),$(FAULTS_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
+$(eval $(call archive,$(LIBRT),$(RT_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
 define LINK
 @mkdir -p $(dir $@)
 $(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 endef
-$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBRT) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
 	$(LINK)
@@ -153,8 +156,9 @@ $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
 TOOLS     := $(BIN)/raftkv-peer-send
 $(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
-# The simulator links a second build of the core with the planted bugs
-# compiled in (raft_config.planted_bug); production builds contain none.
+# The simulator links a second build of the core and of the runtime with the
+# planted bugs compiled in (raft_config.planted_bug, rt_options.planted_bug);
+# production builds contain none.
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -162,7 +166,11 @@ $(BUILD)/obj-bugs/%.o: %.c
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
-$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
+LIBRTBUGS := $(BUILD)/libruntime-bugs.a
+$(LIBRTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RT_SRC))
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction
@@ -177,6 +185,9 @@ $(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
 endef
 # test_raft_bugs exercises the planted bugs: it links the core built with them.
 $(BUILD)/tests/test_raft_bugs: $(call obj,tests/unit/test_raft_bugs.c) $(LIBRAFTBUGS) $(LIBCOMMON)
+	$(TLINK)
+# test_raft_membership also runs its wipe scenario with planted bug 7.
+$(BUILD)/tests/test_raft_membership: $(call obj,tests/unit/test_raft_membership.c) $(LIBRAFTBUGS) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_raft_%: $(call obj,tests/unit/test_raft_%.c) $(LIBRAFT) $(LIBCOMMON)
 	$(TLINK)

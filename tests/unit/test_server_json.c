@@ -15,7 +15,7 @@
 
 #include <cjson/cJSON.h>
 
-#include "../../node/server/json_out.h"
+#include "../../node/api/json_out.h"
 
 #define HAS(s) json_has_nul_escape(s, sizeof(s) - 1)
 
