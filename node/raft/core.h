@@ -22,6 +22,8 @@
 /* ctx of a VOTE sent because of TIMEOUT_NOW: voters then ignore their leader
  * lease, since the current leader itself asked for the election. */
 #define RAFT_CTX_TRANSFER 1u
+/* A message whose term is further ahead than this is refused (step.c). */
+#define RAFT_MAX_TERM_JUMP (UINT64_C(1) << 32)
 
 /* ------------------------------------------------------------------- reads */
 

@@ -80,8 +80,10 @@ static int validate(const raft *r, const raft_msg *m)
 		return RAFT_EINVAL;
 	/* The largest term is never legitimate: a node there could not start
 	 * an election (term + 1 wraps to 0), so one forged message would stop
-	 * the cluster for good (issue 15). */
-	if (m->term == UINT64_MAX)
+	 * the cluster for good (issue 15). Nor is a jump of more than 2^32
+	 * terms (that many elections never happen): without it one forged
+	 * message could still park every node just below the largest term. */
+	if (m->term == UINT64_MAX || (m->term > r->term && m->term - r->term > RAFT_MAX_TERM_JUMP))
 		return RAFT_EINVAL;
 	if (m->n_entries > 0 && m->entries == NULL)
 		return RAFT_EINVAL;
