@@ -8,7 +8,7 @@
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
-#   library (linked into every program): node/{raft,wal,net,http,kv,server,common}/*.c faults/*.c
+#   library (linked into every program): node/{raft,wal,net,http,kv,snapshot,server,common}/*.c faults/*.c
 #   node main: node/main.c            agent: faults/agent/*.c     ctl: node/cli/*.c
 #   workload: tests/workload/*.c      checker: tests/check/*.c (main in main.c)
 #   simulator: tests/sim/*.c          unit tests: tests/unit/test_*.c, one binary each
@@ -39,7 +39,7 @@ RAFT_SRC   := $(wildcard node/raft/*.c)
 WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
 NET_SRC    := $(wildcard node/net/*.c)
-NODE_SRC   := $(wildcard node/kv/*.c node/server/*.c)
+NODE_SRC   := $(wildcard node/kv/*.c node/snapshot/*.c node/server/*.c)
 FAULTS_SRC := $(wildcard faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
