@@ -5,6 +5,7 @@
 #   make test       unit tests (ASan+UBSan, valgrind), checker corpus, simulator,
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
+#   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork)
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
@@ -62,7 +63,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        bench sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        bench bench-snapshot sim sim-bin unit-bins all-programs docker docker-up docker-down clean
 all: deps $(PROGRAMS)
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
@@ -169,6 +170,14 @@ test-docker: all
 
 bench: all
 	@tests/bench.sh
+
+# Snapshot cost while serving: inline vs background copy vs fork (figures).
+SNAPBENCH := $(BUILD)/raftkv-snapbench
+$(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBNODE) $(LIBCOMMON)
+	$(LINK)
+bench-snapshot: deps $(SNAPBENCH)
+	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-snapbench.XXXXXX") && \
+	  $(SNAPBENCH) "$$d/snap" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
 
 # ---------------------------------------------------------------- docker
 docker:
