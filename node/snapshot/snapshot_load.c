@@ -157,8 +157,12 @@ static int load_one(const char *dir, const snapshot_file *f, kv_machine *out,
 	}
 	int rc = snapshot_read_file(path, out, meta, why, whylen);
 	free(path);
-	if (rc != 0)
+	if (rc != 0) {
+		size_t pl = strlen("snapshot: ");
+		if (strncmp(why, "snapshot: ", pl) == 0) /* the file name says it already */
+			memmove(why, why + pl, strlen(why + pl) + 1);
 		return -1;
+	}
 	if (meta->index != f->index || meta->term != f->term) {
 		snprintf(why, whylen, "holds index %" PRIu64 " term %" PRIu64 ", not what its name says",
 			 meta->index, meta->term);
