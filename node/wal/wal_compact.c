@@ -1,0 +1,357 @@
+/*
+ * wal_compact.c — moving the WAL's first index forward once a snapshot
+ * covers the entries before it (see "Compaction" in FORMAT.md).
+ *
+ * Whole segments are dropped, never parts of one. The log's new starting
+ * point (the base: index and term of the entry just before the first one
+ * kept) is what the first kept segment's SEGMENT_START record says; it is
+ * recorded in the small file `base` together with that segment's sequence
+ * number, written atomically (temporary file, fsync, rename, directory fsync)
+ * BEFORE any segment is deleted. So a crash in the middle leaves the base
+ * file naming a segment with older ones still present; replay deletes those
+ * and carries on. Without a base file the log must start at segment 1 with an
+ * empty log, as before.
+ *
+ * wal_reset does the same for a follower that installs a snapshot past its
+ * log: a new segment starts at the snapshot point, the base file names it,
+ * and every older segment goes.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/crc32c.h"
+#include "wal_int.h"
+#include "wal_compact.h"
+
+#define BASE_MAGIC "RKVWBAS\n"
+#define BASE_SIZE 40u /* magic 8, version 4, first seq 8, index 8, term 8, crc 4 */
+
+static void encode_base(uint8_t out[BASE_SIZE], const wal_base *b)
+{
+	memcpy(out, BASE_MAGIC, 8);
+	wal_put32(out + 8, WAL_VERSION);
+	wal_put64(out + 12, b->first_seq);
+	wal_put64(out + 20, b->index);
+	wal_put64(out + 28, b->term);
+	wal_put32(out + 36, crc32c(0, out, 36));
+}
+
+int wal_base_read(const char *dir, int dirfd, wal_base *b, char *err, size_t errlen)
+{
+	memset(b, 0, sizeof *b);
+	uint8_t *buf;
+	size_t n;
+	if (wal_read_file(dirfd, WAL_BASE_FILE, &buf, &n) != 0) {
+		if (errno == ENOENT)
+			return 0;
+		wal_errf(err, errlen, "wal: cannot read %s/%s: %s", dir, WAL_BASE_FILE, strerror(errno));
+		return -1;
+	}
+	int rc = -1;
+	if (n != BASE_SIZE || memcmp(buf, BASE_MAGIC, 8) != 0 ||
+	    crc32c(0, buf, 36) != wal_get32(buf + 36)) {
+		wal_errf(err, errlen,
+			 "wal: %s/%s is damaged (%zu bytes, bad magic or checksum); refusing to start",
+			 dir, WAL_BASE_FILE, n);
+		goto out;
+	}
+	if (wal_get32(buf + 8) != WAL_VERSION) {
+		wal_errf(err, errlen, "wal: %s/%s has unsupported version %" PRIu32, dir,
+			 WAL_BASE_FILE, wal_get32(buf + 8));
+		goto out;
+	}
+	b->first_seq = wal_get64(buf + 12);
+	b->index = wal_get64(buf + 20);
+	b->term = wal_get64(buf + 28);
+	b->present = true;
+	if (b->first_seq < 1 || (b->index == 0) != (b->term == 0)) {
+		wal_errf(err, errlen, "wal: %s/%s holds an impossible base; refusing to start", dir,
+			 WAL_BASE_FILE);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(buf);
+	return rc;
+}
+
+/* Writes the base file atomically. 0, or -1 with errno. */
+static int write_base(int dirfd, const wal_base *b)
+{
+	uint8_t buf[BASE_SIZE];
+	encode_base(buf, b);
+	const char *tmp = WAL_BASE_FILE ".tmp";
+	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return -1;
+	struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
+	if (wal_pwritev_all(fd, &iov, 1, 0) != 0 || fdatasync(fd) != 0) {
+		int e = errno;
+		close(fd);
+		unlinkat(dirfd, tmp, 0);
+		errno = e;
+		return -1;
+	}
+	if (close(fd) != 0 || renameat(dirfd, tmp, dirfd, WAL_BASE_FILE) != 0 || fsync(dirfd) != 0)
+		return -1;
+	return 0;
+}
+
+/* Deletes segments [from, to) (those that exist) and fsyncs the directory. */
+static int drop_segments(wal *w, uint64_t from, uint64_t to, uint64_t *bytes)
+{
+	for (uint64_t s = from; s < to; s++) {
+		char name[32];
+		snprintf(name, sizeof name, "%016" PRIu64 "%s", s, WAL_SUFFIX);
+		struct stat st;
+		if (bytes != NULL && fstatat(w->dirfd, name, &st, 0) == 0)
+			*bytes += (uint64_t)st.st_size;
+		if (unlinkat(w->dirfd, name, 0) != 0 && errno != ENOENT)
+			return -1;
+	}
+	return fsync(w->dirfd);
+}
+
+int wal_base_apply(const char *dir, int dirfd, uint64_t **seqs, size_t *n, wal_recovered *rec,
+		   char *err, size_t errlen)
+{
+	wal_base b;
+	if (wal_base_read(dir, dirfd, &b, err, errlen) != 0)
+		return -1;
+	if (!b.present)
+		return 0;
+	/* Segments older than the base are what an interrupted compaction or
+	 * reset had not deleted yet: finish the job. */
+	size_t k = 0;
+	while (k < *n && (*seqs)[k] < b.first_seq)
+		k++;
+	for (size_t i = 0; i < k; i++) {
+		char name[32];
+		snprintf(name, sizeof name, "%016" PRIu64 "%s", (*seqs)[i], WAL_SUFFIX);
+		if (unlinkat(dirfd, name, 0) != 0 && errno != ENOENT) {
+			wal_errf(err, errlen, "wal: cannot remove compacted segment %s/%s: %s", dir, name,
+				 strerror(errno));
+			return -1;
+		}
+	}
+	if (k > 0) {
+		if (fsync(dirfd) != 0) {
+			wal_errf(err, errlen, "wal: fsync of %s failed: %s", dir, strerror(errno));
+			return -1;
+		}
+		memmove(*seqs, *seqs + k, (*n - k) * sizeof **seqs);
+		*n -= k;
+	}
+	if (*n == 0 || (*seqs)[0] != b.first_seq) {
+		if (*n == 0) {
+			wal_errf(err, errlen, "wal: %s/%s names segment %016" PRIu64
+				 " but no segment is left; refusing to start", dir, WAL_BASE_FILE, b.first_seq);
+			return -1;
+		}
+		wal_errf(err, errlen,
+			 "wal: %s/%s says the log starts at segment %016" PRIu64
+			 " but the first one is %016" PRIu64 "; refusing to start",
+			 dir, WAL_BASE_FILE, b.first_seq, (*seqs)[0]);
+		return -1;
+	}
+	rec->snap_index = b.index;
+	rec->snap_term = b.term;
+	return 1;
+}
+
+/* The log end recorded by segment seq's start record (its base, were the
+ * segments before it dropped). 0, or -1 when it cannot be read. */
+static int segment_start_of(wal *w, uint64_t seq, uint64_t *index, uint64_t *term)
+{
+	char name[32];
+	snprintf(name, sizeof name, "%016" PRIu64 "%s", seq, WAL_SUFFIX);
+	int fd = openat(w->dirfd, name, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	uint8_t buf[WAL_HDR_SIZE + WAL_REC_HDR + WAL_START_PAYLOAD];
+	ssize_t got = pread(fd, buf, sizeof buf, 0);
+	close(fd);
+	wal_rec r;
+	char why[100];
+	if (got != (ssize_t)sizeof buf || wal_segment_header_check(buf, sizeof buf, seq, why, sizeof why) != 1 ||
+	    !wal_record_check(buf, sizeof buf, WAL_HDR_SIZE, &r) || r.type != WAL_REC_SEGMENT_START ||
+	    r.len != WAL_START_PAYLOAD)
+		return -1;
+	*index = wal_get64(r.payload + 20);
+	*term = wal_get64(r.payload + 28);
+	return 0;
+}
+
+int wal_compact(wal *w, uint64_t upto, wal_compact_result *res, char *err, size_t errlen)
+{
+	memset(res, 0, sizeof *res);
+	if (pthread_mutex_lock(&w->mu) != 0) {
+		wal_errf(err, errlen, "wal: mutex failure");
+		return -1;
+	}
+	int rc = -1;
+	uint64_t *seqs = NULL;
+	size_t n = 0;
+	if (w->broken) {
+		wal_errf(err, errlen, "wal: log in %s is unusable after an earlier I/O error", w->dir);
+		goto out;
+	}
+	if (wal_segment_list(w->dir, &seqs, &n, err, errlen) != 0)
+		goto out;
+	/* Segment seqs[i] can go when the next one starts at or before upto:
+	 * all its entries are then <= upto. Only segments wholly behind the
+	 * last fsync are candidates (wal_drop_unsynced and the fsync of old
+	 * segments must find theirs), and the current one always stays. */
+	size_t drop = 0;
+	uint64_t base_index = 0, base_term = 0;
+	for (size_t i = 0; i + 1 < n; i++) {
+		uint64_t next = seqs[i + 1];
+		if (next > w->synced_seq || next > w->seq)
+			break;
+		uint64_t idx, term;
+		if (segment_start_of(w, next, &idx, &term) != 0) {
+			wal_errf(err, errlen, "wal: cannot read the start of segment %016" PRIu64 " in %s",
+				 next, w->dir);
+			goto out;
+		}
+		if (idx > upto)
+			break;
+		drop = i + 1;
+		base_index = idx;
+		base_term = term;
+	}
+	if (drop > 0) {
+		wal_base b = {.present = true, .first_seq = seqs[drop], .index = base_index,
+			      .term = base_term};
+		if (write_base(w->dirfd, &b) != 0) {
+			wal_errf(err, errlen, "wal: cannot write %s/%s: %s", w->dir, WAL_BASE_FILE,
+				 strerror(errno));
+			goto out;
+		}
+		if (drop_segments(w, seqs[0], seqs[drop], &res->bytes_freed) != 0) {
+			/* The base file is durable: replay finishes the job. */
+			wal_errf(err, errlen, "wal: cannot remove compacted segments in %s: %s", w->dir,
+				 strerror(errno));
+			goto out;
+		}
+		res->segments_dropped = drop;
+	}
+	res->base_index = drop > 0 ? base_index : 0;
+	res->first_seq = n > 0 ? seqs[drop] : w->seq;
+	rc = 0;
+out:
+	free(seqs);
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int wal_reset(wal *w, uint64_t index, uint64_t term, char *err, size_t errlen)
+{
+	if ((index == 0) != (term == 0)) {
+		wal_errf(err, errlen, "wal: bad reset point");
+		return -1;
+	}
+	if (pthread_mutex_lock(&w->mu) != 0) {
+		wal_errf(err, errlen, "wal: mutex failure");
+		return -1;
+	}
+	int rc = -1;
+	if (w->broken) {
+		wal_errf(err, errlen, "wal: log in %s is unusable after an earlier I/O error", w->dir);
+		goto out;
+	}
+	uint64_t old_seq = w->seq;
+	uint64_t first_old = w->synced_seq < w->seq ? w->synced_seq : w->seq;
+	uint64_t *seqs = NULL;
+	size_t n = 0;
+	if (wal_segment_list(w->dir, &seqs, &n, err, errlen) != 0)
+		goto out;
+	if (n > 0)
+		first_old = seqs[0];
+	free(seqs);
+	/* The new segment's start record carries the hard state and says the
+	 * log ends at the snapshot point: replay begins there. */
+	uint64_t keep_index = w->last_index, keep_term = w->last_term;
+	w->last_index = index;
+	w->last_term = term;
+	int fd;
+	uint64_t size;
+	if (wal_segment_create(w, old_seq + 1, NULL, 0, &fd, &size) != 0) {
+		w->last_index = keep_index;
+		w->last_term = keep_term;
+		wal_errf(err, errlen, "wal: cannot create segment %" PRIu64 " in %s: %s", old_seq + 1,
+			 w->dir, strerror(errno));
+		goto out;
+	}
+	wal_base b = {.present = true, .first_seq = old_seq + 1, .index = index, .term = term};
+	if (fdatasync(fd) != 0 || fsync(w->dirfd) != 0 || write_base(w->dirfd, &b) != 0) {
+		/* Unknown state on disk: like a failed fsync, never trust it. */
+		close(fd);
+		w->broken = true;
+		wal_errf(err, errlen, "wal: reset of %s failed: %s", w->dir, strerror(errno));
+		goto out;
+	}
+	close(w->fd);
+	w->fd = fd;
+	w->seq = old_seq + 1;
+	w->off = size;
+	w->dir_dirty = false;
+	w->synced_seq = w->seq;
+	w->synced_off = w->off;
+	w->synced_hs = w->hs;
+	w->synced_last_index = index;
+	w->synced_last_term = term;
+	atomic_store(&w->unsynced, 0);
+	if (drop_segments(w, first_old, w->seq, NULL) != 0) {
+		wal_errf(err, errlen, "wal: cannot remove old segments in %s: %s", w->dir,
+			 strerror(errno));
+		goto out; /* the base file is durable: replay finishes the job */
+	}
+	rc = 0;
+out:
+	pthread_mutex_unlock(&w->mu);
+	return rc;
+}
+
+int wal_recovered_skip_to(wal_recovered *rec, uint64_t index, uint64_t term, char *err,
+			  size_t errlen)
+{
+	if (index < rec->snap_index) {
+		wal_errf(err, errlen,
+			 "wal: the log starts after index %" PRIu64 " but the snapshot is at %" PRIu64
+			 ": entries in between are missing",
+			 rec->snap_index, index);
+		return -1;
+	}
+	uint64_t last = rec->snap_index + rec->n_entries;
+	size_t drop;
+	if (index <= last) {
+		uint64_t t = index == rec->snap_index ? rec->snap_term
+						      : rec->entries[index - rec->snap_index - 1].term;
+		if (index > 0 && t != term) {
+			wal_errf(err, errlen,
+				 "wal: the log holds term %" PRIu64 " at index %" PRIu64
+				 " but the snapshot there is of term %" PRIu64,
+				 t, index, term);
+			return -1;
+		}
+		drop = (size_t)(index - rec->snap_index);
+	} else {
+		/* The snapshot is ahead of the log (installed, or applied before
+		 * the local fsync): nothing of the log is needed. */
+		drop = rec->n_entries;
+	}
+	for (size_t i = 0; i < drop; i++)
+		free(rec->entries[i].data);
+	memmove(rec->entries, rec->entries + drop, (rec->n_entries - drop) * sizeof *rec->entries);
+	rec->n_entries -= drop;
+	rec->snap_index = index;
+	rec->snap_term = term;
+	return 0;
+}
