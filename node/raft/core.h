@@ -26,6 +26,7 @@
 enum progress_state {
 	PROGRESS_PROBE = 0,     /* next unknown: one APPEND at a time until one is accepted */
 	PROGRESS_REPLICATE = 1, /* streaming: next advanced optimistically, up to max_inflight */
+	PROGRESS_SNAPSHOT = 2,  /* needs entries we compacted: a snapshot is being sent, nothing else */
 };
 
 /* What the leader knows of one voter (Raft §5.3 nextIndex/matchIndex, plus
@@ -41,6 +42,7 @@ typedef struct progress {
 	uint64_t last_heard; /* r->now when its last response arrived (lease) */
 	uint64_t read_acked; /* highest ReadIndex round it acknowledged */
 	uint64_t sent_commit;/* commit index carried by the last APPEND sent to it */
+	uint64_t pending_snapshot; /* SNAPSHOT: the compaction point the snapshot must reach */
 	/* ring of the last index of each APPEND in flight (REPLICATE only) */
 	uint64_t *infl;
 	size_t infl_head, infl_len, infl_cap;
@@ -156,6 +158,10 @@ struct raft {
 	uint64_t rd_last_index;   /* last entry handed out by the current ready */
 	uint64_t rd_applied;      /* last committed entry handed out by the current ready */
 	uint64_t enomem_drops;    /* messages dropped for lack of memory (counted, like network loss) */
+
+	/* follower: a snapshot to install, handed out in the next ready */
+	bool install_pending;
+	uint64_t install_index, install_term;
 };
 
 /* raft.c */
@@ -210,6 +216,11 @@ int proposal_append(raft *r, uint8_t type, const void *data, uint32_t len);
 void proposal_recv(raft *r, const raft_msg *m);
 void proposal_flush(raft *r);
 void proposal_free_fwd(raft *r);
+
+/* snapshot.c */
+void snapshot_send(raft *r, progress *p);
+bool snapshot_on_append_resp(raft *r, progress *p, const raft_msg *m);
+void snapshot_recv(raft *r, const raft_msg *m);
 
 /* transfer.c */
 void transfer_recv_timeout_now(raft *r, const raft_msg *m);

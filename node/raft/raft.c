@@ -304,6 +304,7 @@ const char *raft_msg_type_name(uint8_t type)
 	case RAFT_MSG_READ_INDEX: return "read_index";
 	case RAFT_MSG_READ_INDEX_RESP: return "read_index_resp";
 	case RAFT_MSG_TIMEOUT_NOW: return "timeout_now";
+	case RAFT_MSG_SNAPSHOT: return "snapshot";
 	default: return "unknown";
 	}
 }

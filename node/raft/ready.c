@@ -36,7 +36,8 @@ bool raft_has_ready(const raft *r)
 	raft_hard_state hs = raft_hard_state_now(r);
 	return !hs_equal(&hs, &r->prev_hs) || r->unsent_from <= log_last_index(&r->log) ||
 	       r->n_msgs > 0 || r->applied < r->commit || r->n_reads > 0 ||
-	       r->role != r->prev_role || r->leader != r->prev_leader || flush_wanted(r);
+	       r->role != r->prev_role || r->leader != r->prev_leader || flush_wanted(r) ||
+	       r->install_pending;
 }
 
 void raft_get_ready(raft *r, raft_ready *rd)
@@ -75,6 +76,10 @@ void raft_get_ready(raft *r, raft_ready *rd)
 	rd->reads = r->n_reads ? r->reads : NULL;
 	rd->n_reads = r->n_reads;
 
+	rd->install = r->install_pending;
+	rd->install_index = r->install_index;
+	rd->install_term = r->install_term;
+
 	rd->soft_changed = r->role != r->prev_role || r->leader != r->prev_leader;
 	rd->role = r->role;
 	rd->leader = r->leader;
@@ -100,6 +105,8 @@ void raft_advance(raft *r, const raft_ready *rd)
 	}
 	r->unsent_from = r->rd_last_index + 1;
 	r->applied = r->rd_applied;
+	if (rd->install)
+		r->install_pending = false;
 	outbox_clear(r);
 }
 
