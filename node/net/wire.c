@@ -87,7 +87,8 @@ static int rd_u64(rd *r, uint64_t *v)
 
 static bool type_known(uint8_t t)
 {
-	return (t >= RAFT_MSG_PREVOTE && t <= RAFT_MSG_TIMEOUT_NOW) || t == WIRE_MSG_HELLO;
+	return (t >= RAFT_MSG_PREVOTE && t <= RAFT_MSG_TIMEOUT_NOW) || t == WIRE_MSG_HELLO ||
+	       t == WIRE_MSG_SNAP_CHUNK || t == WIRE_MSG_SNAP_ACK;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -99,7 +100,7 @@ static uint32_t frame_crc(const uint8_t *f, size_t body_len)
 	return crc32c(crc32c(0, f + 4, 2), f + HDR_LEN, body_len);
 }
 
-static void put_header(uint8_t *f, size_t body_len, uint8_t type)
+void wire_put_header(uint8_t *f, size_t body_len, uint8_t type)
 {
 	put_u32(f, (uint32_t)(body_len + HDR_LEN - 4));
 	f[4] = WIRE_VERSION;
@@ -148,7 +149,7 @@ int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
 			p += e->len;
 		}
 	}
-	put_header(f, body, m->type);
+	wire_put_header(f, body, m->type);
 	*frame = f;
 	*len = HDR_LEN + body;
 	return 0;
@@ -159,7 +160,7 @@ void wire_encode_hello(uint32_t from, uint32_t to, uint8_t out[WIRE_HELLO_LEN])
 	put_u32(out + HDR_LEN, HELLO_MAGIC);
 	put_u32(out + HDR_LEN + 4, from);
 	put_u32(out + HDR_LEN + 8, to);
-	put_header(out, HELLO_BODY_LEN, WIRE_MSG_HELLO);
+	wire_put_header(out, HELLO_BODY_LEN, WIRE_MSG_HELLO);
 }
 
 /* ------------------------------------------------------------ decoding */
@@ -179,7 +180,7 @@ long wire_frame_length(const uint8_t *buf, size_t avail)
 }
 
 /* Header checks shared by messages and hello: returns the body or NULL. */
-static const uint8_t *check_frame(const uint8_t *f, size_t len, size_t *body_len,
+const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
 				  const char **why)
 {
 	if (len < HDR_LEN) {
@@ -213,11 +214,15 @@ int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why)
 		why = &unused;
 	memset(m, 0, sizeof *m);
 	size_t blen;
-	const uint8_t *body = check_frame(frame, len, &blen, why);
+	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
 	if (body == NULL)
 		return -1;
 	if (frame[5] == WIRE_MSG_HELLO) {
 		*why = "hello frame where a message was expected";
+		return -1;
+	}
+	if (frame[5] == WIRE_MSG_SNAP_CHUNK || frame[5] == WIRE_MSG_SNAP_ACK) {
+		*why = "snapshot frame where a message was expected";
 		return -1;
 	}
 	rd r = { body, blen };
@@ -299,7 +304,7 @@ int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t
 	if (why == NULL)
 		why = &unused;
 	size_t blen;
-	const uint8_t *body = check_frame(frame, len, &blen, why);
+	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
 	if (body == NULL)
 		return -1;
 	if (frame[5] != WIRE_MSG_HELLO || blen != HELLO_BODY_LEN ||
