@@ -48,7 +48,7 @@ int snap_fsync_dir(const char *dir)
 }
 
 /* The snapshot dir sits in the data dir, which exists (the WAL made it). */
-static int ensure_dir(const char *dir, char *err, size_t errlen)
+int snap_ensure_dir(const char *dir, char *err, size_t errlen)
 {
 	if (mkdir(dir, 0755) != 0) {
 		if (errno == EEXIST)
@@ -90,7 +90,7 @@ static int fd_sink(void *ctx, const uint8_t *buf, size_t len)
 int snapshot_save(const char *dir, const kv_machine *m, const kv_snap_meta *meta,
 		  uint64_t *bytes, char *err, size_t errlen)
 {
-	if (ensure_dir(dir, err, errlen) != 0)
+	if (snap_ensure_dir(dir, err, errlen) != 0)
 		return -1;
 	char *final = snapshot_path(dir, meta->index, meta->term);
 	size_t tn = strlen(dir) + 80;
