@@ -63,7 +63,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        bench bench-snapshot sim sim-bin unit-bins all-programs docker docker-up docker-down clean
+        test-interaction interaction-bin bench bench-snapshot sim sim-bin unit-bins all-programs docker docker-up docker-down clean
 all: deps $(PROGRAMS)
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
@@ -110,10 +110,17 @@ $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	rm -f $@ && ar rcs $@ $^
 $(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
+# The interaction-script runner drives the plain core (tests/interaction).
+INTERACTION_BIN := $(BUILD)/raftkv-interaction
+$(INTERACTION_BIN): $(call obj,$(wildcard tests/interaction/*.c)) $(LIBRAFT) $(LIBCOMMON)
+	$(LINK)
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
 # needs); any other test_*.c links everything.
 TLINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+# test_raft_bugs exercises the planted bugs: it links the core built with them.
+$(BUILD)/tests/test_raft_bugs: $(call obj,tests/unit/test_raft_bugs.c) $(LIBRAFTBUGS) $(LIBCOMMON)
+	$(TLINK)
 $(BUILD)/tests/test_raft_%: $(call obj,tests/unit/test_raft_%.c) $(LIBRAFT) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_wal_%: $(call obj,tests/unit/test_wal_%.c) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
@@ -157,6 +164,12 @@ test-sim: deps
 	$(MAKE) SAN=0 sim-bin
 	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
+# Interaction scripts (tests/interaction/README.md), under ASan+UBSan.
+# REWRITE=1 writes the actual output back into the scripts as the expected one.
+test-interaction: deps
+	$(MAKE) SAN=1 interaction-bin
+	@tests/interaction/run.sh build/san/raftkv-interaction $(if $(REWRITE),--rewrite)
+interaction-bin: $(INTERACTION_BIN)
 sim: deps
 	$(MAKE) SAN=0 sim-bin
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \

@@ -37,6 +37,7 @@ run_suite unit-asan     300 make -s test-unit
 run_suite unit-valgrind 300 make -s test-valgrind
 run_suite checker       120 make -s test-check
 run_suite simulator     240 make -s test-sim
+run_suite interaction    60 make -s test-interaction
 run_suite bats-local    600 make -s test-bats
 run_suite docker        660 make -s test-docker
 

@@ -4,7 +4,7 @@
  *
  * Naming: functions are prefixed by the file that defines them
  * (election_*, repl_*, readidx_*, proposal_*, transfer_*, outbox_*,
- * progress_*, quorum_*).
+ * progress_*, quorum_*, tracker_*).
  */
 #ifndef RAFTKV_RAFT_CORE_H
 #define RAFTKV_RAFT_CORE_H
@@ -16,53 +16,11 @@
 #include "planted_bugs.h"
 #include "raft.h"
 #include "ring.h"
+#include "tracker.h"
 
 /* ctx of a VOTE sent because of TIMEOUT_NOW: voters then ignore their leader
  * lease, since the current leader itself asked for the election. */
 #define RAFT_CTX_TRANSFER 1u
-
-/* ---------------------------------------------------------------- progress */
-
-enum progress_state {
-	PROGRESS_PROBE = 0,     /* next unknown: one APPEND at a time until one is accepted */
-	PROGRESS_REPLICATE = 1, /* streaming: next advanced optimistically, up to max_inflight */
-	PROGRESS_SNAPSHOT = 2,  /* needs entries we compacted: a snapshot is being sent, nothing else */
-};
-
-/* What the leader knows of one voter (Raft §5.3 nextIndex/matchIndex, plus
- * flow control). The slot of the leader itself is kept but unused. */
-typedef struct progress {
-	uint32_t id;
-	uint64_t match;
-	uint64_t next;
-	uint8_t state;
-	bool probe_sent;     /* PROBE: an APPEND is out, wait for its answer or a heartbeat */
-	bool recent_active;  /* heard from since the last check-quorum round */
-	bool heard;          /* last_heard is valid */
-	uint64_t last_heard; /* r->now when its last response arrived (lease) */
-	uint64_t read_acked; /* highest ReadIndex round it acknowledged */
-	uint64_t sent_commit;/* commit index carried by the last APPEND sent to it */
-	uint64_t pending_snapshot; /* SNAPSHOT: the compaction point the snapshot must reach */
-	/* ring of the last index of each APPEND in flight (REPLICATE only) */
-	uint64_t *infl;
-	size_t infl_head, infl_len, infl_cap;
-} progress;
-
-int progress_init(progress *p, uint32_t id, size_t max_inflight);
-void progress_free(progress *p);
-void progress_reset(progress *p, uint64_t next);
-void progress_become_probe(progress *p, uint64_t next);
-void progress_become_replicate(progress *p);
-bool progress_infl_full(const progress *p);
-void progress_infl_add(progress *p, uint64_t last);
-void progress_infl_free_to(progress *p, uint64_t index);
-void progress_infl_free_first(progress *p);
-
-/* ------------------------------------------------------------------ quorum */
-
-/* The largest value that at least a majority of vals[0..n) reach (sorts vals). */
-uint64_t quorum_value(uint64_t *vals, size_t n);
-static inline size_t quorum_size(size_t n) { return n / 2 + 1; }
 
 /* ------------------------------------------------------------------- reads */
 
@@ -97,9 +55,7 @@ typedef struct persist_batch {
 
 struct raft {
 	raft_config cfg;
-	uint32_t voters[RAFT_MAX_NODES];
-	size_t n_voters;
-	size_t self;  /* slot of this node in voters[] */
+	tracker trk;  /* configuration, progress by node id, election votes */
 	uint64_t prng;
 
 	/* hard state (Figure 2: currentTerm, votedFor) and commitIndex */
@@ -123,12 +79,7 @@ struct raft {
 	int heartbeat_elapsed;
 	int randomized_timeout;
 
-	/* elections: bit i = voters[i] answered */
-	uint32_t granted;
-	uint32_t rejected;
-
 	/* leader state */
-	progress prs[RAFT_MAX_NODES];
 	bool bcast_pending;      /* new entries or commit to send at the next ready */
 	uint32_t transfer_to;    /* leader transfer target, RAFT_NONE when none */
 	int transfer_elapsed;
@@ -166,7 +117,6 @@ struct raft {
 
 /* raft.c */
 uint64_t raft_rand(raft *r);
-size_t raft_voter_slot(const raft *r, uint32_t id); /* n_voters when unknown */
 raft_hard_state raft_hard_state_now(const raft *r);
 bool raft_committed_in_term(const raft *r);
 

@@ -57,10 +57,11 @@ void election_become_follower(raft *r, uint64_t term, uint32_t leader)
 
 static void send_vote_requests(raft *r, uint8_t type, uint64_t term, bool transfer)
 {
-	for (size_t i = 0; i < r->n_voters; i++) {
-		if (i == r->self)
+	for (size_t i = 0; i < r->trk.n; i++) {
+		uint32_t id = r->trk.prs[i].id;
+		if (id == r->cfg.id || !tracker_is_voter(&r->trk, id))
 			continue;
-		raft_msg *m = outbox_push(r, type, r->voters[i]);
+		raft_msg *m = outbox_push(r, type, id);
 		if (m == NULL)
 			continue;
 		m->term = term;
@@ -72,12 +73,14 @@ static void send_vote_requests(raft *r, uint8_t type, uint64_t term, bool transf
 
 static bool won(const raft *r)
 {
-	return (size_t)__builtin_popcount(r->granted) >= quorum_size(r->n_voters);
+	return tracker_vote_result(&r->trk) == QUORUM_WON;
 }
 
-static bool lost(const raft *r)
+/* A new round: only this node's own vote so far. */
+static void start_votes(raft *r)
 {
-	return (size_t)__builtin_popcount(r->rejected) >= quorum_size(r->n_voters);
+	tracker_reset_votes(&r->trk);
+	tracker_record_vote(&r->trk, r->cfg.id, true);
 }
 
 static void become_candidate(raft *r, bool transfer)
@@ -87,8 +90,7 @@ static void become_candidate(raft *r, bool transfer)
 	r->role = RAFT_CANDIDATE;
 	election_set_leader(r, RAFT_NONE);
 	election_reset_timeout(r);
-	r->granted = 1u << r->self;
-	r->rejected = 0;
+	start_votes(r);
 	if (won(r)) {
 		election_become_leader(r);
 		return;
@@ -101,8 +103,7 @@ static void become_precandidate(raft *r)
 	r->role = RAFT_PRECANDIDATE;
 	election_set_leader(r, RAFT_NONE);
 	election_reset_timeout(r);
-	r->granted = 1u << r->self;
-	r->rejected = 0;
+	start_votes(r);
 	if (won(r)) {
 		become_candidate(r, false);
 		return;
@@ -128,8 +129,8 @@ void election_become_leader(raft *r)
 	r->heartbeat_elapsed = 0;
 	r->transfer_to = RAFT_NONE;
 	uint64_t next = log_last_index(&r->log) + 1;
-	for (size_t i = 0; i < r->n_voters; i++)
-		progress_reset(&r->prs[i], next);
+	for (size_t i = 0; i < r->trk.n; i++)
+		progress_reset(&r->trk.prs[i], next);
 	/* Raft §8: a no-op of the new term lets earlier entries commit (they may
 	 * only be committed indirectly, Figure 8) and lets ReadIndex start. */
 	if (proposal_append(r, RAFT_ENTRY_NOOP, NULL, 0) != 0)
@@ -172,7 +173,6 @@ void election_recv_vote_req(raft *r, const raft_msg *m)
 
 void election_recv_vote_resp(raft *r, const raft_msg *m, bool force_grant)
 {
-	size_t slot = raft_voter_slot(r, m->from);
 	if (r->role == RAFT_PRECANDIDATE) {
 		if (m->type != RAFT_MSG_PREVOTE_RESP)
 			return;
@@ -184,16 +184,14 @@ void election_recv_vote_resp(raft *r, const raft_msg *m, bool force_grant)
 	} else {
 		return;
 	}
-	if (m->reject && !force_grant)
-		r->rejected |= 1u << slot;
-	else
-		r->granted |= 1u << slot;
-	if (won(r)) {
+	tracker_record_vote(&r->trk, m->from, !m->reject || force_grant);
+	enum quorum_vote_result res = tracker_vote_result(&r->trk);
+	if (res == QUORUM_WON) {
 		if (r->role == RAFT_PRECANDIDATE)
 			become_candidate(r, false);
 		else
 			election_become_leader(r);
-	} else if (lost(r)) {
+	} else if (res == QUORUM_LOST) {
 		election_become_follower(r, r->term, RAFT_NONE);
 	}
 }

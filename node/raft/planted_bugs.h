@@ -14,7 +14,15 @@
  *   3  a node granting a vote does not record it in the hard state, so the
  *      vote is never persisted and is forgotten on restart (double voting);
  *   4  the leader serves ReadIndex without waiting for an entry of its own
- *      term to commit (a new leader can serve a stale read).
+ *      term to commit (a new leader can serve a stale read);
+ *   5  a follower's word is trusted: it commits a heartbeat's commit index
+ *      without checking that its log holds the leader's term there, and the
+ *      leader lowers match to the follower's reported last index without
+ *      checking the term there (a follower whose disk went back to an older
+ *      image applies entries the leader overwrote: issue 10 item 3);
+ *   6  the must-sync rule forgets term and vote: a ready that only changes
+ *      them says must_sync = false, so a granted vote goes out unsynced and
+ *      a crash forgets it (double voting: issue 10 item 4's rule, too weak).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core.h"
+#include "progress.h"
 
 int progress_init(progress *p, uint32_t id, size_t max_inflight)
 {

@@ -29,14 +29,6 @@ uint64_t raft_rand(raft *r)
 	return splitmix64_next(&r->prng);
 }
 
-size_t raft_voter_slot(const raft *r, uint32_t id)
-{
-	for (size_t i = 0; i < r->n_voters; i++)
-		if (r->voters[i] == id)
-			return i;
-	return r->n_voters;
-}
-
 raft_hard_state raft_hard_state_now(const raft *r)
 {
 	raft_hard_state hs = {.term = r->term, .vote = r->vote, .commit = r->commit};
@@ -60,17 +52,9 @@ static bool config_valid(const raft_config *c)
 		return false;
 	if (c->max_inflight < 1 || c->max_msg_entries < 1 || c->max_msg_bytes < 1)
 		return false;
-	bool self = false;
-	for (size_t i = 0; i < c->n_voters; i++) {
-		if (c->voters[i] == RAFT_NONE)
-			return false;
-		for (size_t j = 0; j < i; j++)
-			if (c->voters[j] == c->voters[i])
-				return false;
-		if (c->voters[i] == c->id)
-			self = true;
-	}
-	return self;
+	quorum_config qc;
+	return quorum_config_init(&qc, c->voters, c->n_voters, NULL, 0, NULL, 0) == RAFT_OK &&
+	       quorum_config_is_voter(&qc, c->id);
 }
 
 raft *raft_new(const raft_config *c)
@@ -81,10 +65,8 @@ raft *raft_new(const raft_config *c)
 	if (r == NULL)
 		return NULL;
 	r->cfg = *c;
-	r->n_voters = c->n_voters;
-	memcpy(r->voters, c->voters, c->n_voters * sizeof(uint32_t));
-	r->cfg.voters = r->voters;
-	r->self = raft_voter_slot(r, c->id);
+	tracker_init(&r->trk, c->max_inflight);
+	r->cfg.voters = r->trk.conf.voters.ids;
 	r->prng = c->seed;
 	r->vote = RAFT_NONE;
 	r->leader = RAFT_NONE;
@@ -98,11 +80,11 @@ raft *raft_new(const raft_config *c)
 	ring_init(&r->persist_q, sizeof(persist_batch));
 	ring_init(&r->lreads, sizeof(leader_read));
 	ring_init(&r->freads, sizeof(follower_read));
-	for (size_t i = 0; i < r->n_voters; i++) {
-		if (progress_init(&r->prs[i], r->voters[i], c->max_inflight) != 0) {
-			raft_free(r);
-			return NULL;
-		}
+	quorum_config qc;
+	if (quorum_config_init(&qc, c->voters, c->n_voters, NULL, 0, NULL, 0) != RAFT_OK ||
+	    tracker_set_config(&r->trk, &qc, 1) != RAFT_OK) {
+		raft_free(r);
+		return NULL;
 	}
 	election_reset_timeout(r);
 	readidx_init_batch(r);
@@ -121,8 +103,7 @@ void raft_free(raft *r)
 	free(r->fwd);
 	readidx_free(r);
 	ring_free(&r->persist_q);
-	for (size_t i = 0; i < r->n_voters; i++)
-		progress_free(&r->prs[i]);
+	tracker_free(&r->trk);
 	log_free(&r->log);
 	free(r);
 }
@@ -134,7 +115,7 @@ int raft_load(raft *r, const raft_hard_state *hs, uint64_t snap_index,
 		return RAFT_EINVAL;
 	if (log_last_index(&r->log) != 0 || r->term != 0)
 		return RAFT_EINVAL; /* only before anything else happened */
-	if (hs->vote != RAFT_NONE && raft_voter_slot(r, hs->vote) == r->n_voters)
+	if (hs->vote != RAFT_NONE && !tracker_is_voter(&r->trk, hs->vote))
 		return RAFT_EINVAL;
 	uint64_t prev = snap_term;
 	for (size_t i = 0; i < n; i++) {
@@ -183,13 +164,9 @@ void raft_tick(raft *r)
 		if (++r->election_elapsed >= r->cfg.election_ticks) {
 			r->election_elapsed = 0;
 			if (r->cfg.check_quorum) {
-				size_t active = 1;
-				for (size_t i = 0; i < r->n_voters; i++) {
-					if (i != r->self && r->prs[i].recent_active)
-						active++;
-					r->prs[i].recent_active = false;
-				}
-				if (active < quorum_size(r->n_voters)) {
+				bool active = tracker_quorum_active(&r->trk, r->cfg.id);
+				tracker_clear_recent_active(&r->trk);
+				if (!active) {
 					/* §6.2 of the thesis: a leader cut off from a
 					 * majority stops acting as one. */
 					election_become_follower(r, r->term, RAFT_NONE);
@@ -238,13 +215,7 @@ bool raft_lease_valid(const raft *r)
 {
 	if (r->role != RAFT_LEADER)
 		return false;
-	size_t fresh = 1;
-	for (size_t i = 0; i < r->n_voters; i++) {
-		const progress *p = &r->prs[i];
-		if (i != r->self && p->heard && r->now - p->last_heard < (uint64_t)r->cfg.election_ticks)
-			fresh++;
-	}
-	return fresh >= quorum_size(r->n_voters);
+	return tracker_quorum_fresh(&r->trk, r->cfg.id, r->now, (uint64_t)r->cfg.election_ticks);
 }
 
 void raft_get_status(const raft *r, raft_status *st)
@@ -260,20 +231,21 @@ void raft_get_status(const raft *r, raft_status *st)
 	st->first_index = log_first_index(&r->log);
 	st->last_index = log_last_index(&r->log);
 	st->last_term = log_last_term(&r->log);
-	st->n_peers = r->n_voters;
-	for (size_t i = 0; i < r->n_voters; i++) {
+	st->n_peers = r->trk.n;
+	for (size_t i = 0; i < r->trk.n; i++) {
 		raft_peer_status *ps = &st->peers[i];
-		ps->id = r->voters[i];
+		const progress *p = &r->trk.prs[i];
+		ps->id = p->id;
 		if (r->role != RAFT_LEADER)
 			continue;
-		if (i == r->self) {
+		if (p->id == r->cfg.id) {
 			ps->match = r->persisted;
 			ps->next = log_last_index(&r->log) + 1;
 			ps->recent_active = true;
 		} else {
-			ps->match = r->prs[i].match;
-			ps->next = r->prs[i].next;
-			ps->recent_active = r->prs[i].recent_active;
+			ps->match = p->match;
+			ps->next = p->next;
+			ps->recent_active = p->recent_active;
 		}
 	}
 }
@@ -312,7 +284,11 @@ const char *raft_msg_type_name(uint8_t type)
 /* VOTE: the candidate's term and self-vote must be on disk, or after a crash
  * it could vote again in the same term. VOTE_RESP: a granted vote must be on
  * disk before it counts. APPEND_RESP: an acknowledged entry likewise.
- * HEARTBEAT_RESP acknowledges the leader's term (kept conservative).
+ * HEARTBEAT_RESP vouches for nothing on disk: it says "I was in your term
+ * when your heartbeat came", which is all ReadIndex and check-quorum use,
+ * and its (last index, term) only ever lowers the leader's match, to a value
+ * the leader verifies (replication.c). Making it wait would tie every read
+ * and every check-quorum round to the followers' disk latency.
  * PROPOSE, READ_INDEX(_RESP), PREVOTE(_RESP) and TIMEOUT_NOW change no durable
  * state; a leader's APPEND/HEARTBEAT may race its own fsync. */
 bool raft_msg_waits_for_disk(uint8_t type)
@@ -321,7 +297,6 @@ bool raft_msg_waits_for_disk(uint8_t type)
 	case RAFT_MSG_VOTE:
 	case RAFT_MSG_VOTE_RESP:
 	case RAFT_MSG_APPEND_RESP:
-	case RAFT_MSG_HEARTBEAT_RESP:
 		return true;
 	default:
 		return false;

@@ -15,12 +15,18 @@
  *   1. raft_get_ready(r, &rd) when raft_has_ready(r).
  *   2. Persist rd.hs (if rd.hs_changed) and rd.entries. Writing entries means:
  *      remove every stored entry with index >= rd.entries[0].index, then append.
+ *      The write needs an fsync only when rd.must_sync (the must-sync rule:
+ *      a new term, a new vote or new entries). A commit-only change of the
+ *      hard state may be written without one: losing it costs nothing, the
+ *      leader tells a restarted node the commit index again.
  *   3. Send rd.msgs. Those for which raft_msg_waits_for_disk(type) is true
- *      (votes and acknowledgements: they vouch for this node's disk) may be
- *      sent only once step 2 — and every earlier batch — is durable; the
- *      caller may encode them now and hold them until then. The others may
- *      go at once: a leader's appends race its own fsync safely because it
- *      counts itself toward a commit only after raft_persisted (Raft thesis
+ *      (votes and entry acknowledgements: they vouch for this node's disk)
+ *      may be sent only once every must-sync batch up to and including this
+ *      one is durable (nothing to wait for when none is pending: they go at
+ *      once); the caller may encode them now and hold them until then. The
+ *      others may go at once: heartbeat answers vouch for nothing on disk,
+ *      and a leader's appends race its own fsync safely because it counts
+ *      itself toward a commit only after raft_persisted (Raft thesis
  *      §10.2.1).
  *   4. Apply rd.committed in order (they are committed by a quorum, so they
  *      may be applied before this node's own fsync of the same batch returns).
@@ -150,6 +156,9 @@ void raft_config_defaults(raft_config *c);
 typedef struct raft_ready {
 	bool hs_changed;
 	raft_hard_state hs;
+	bool must_sync;            /* the write of step 2 needs an fsync before the
+	                              messages that wait for disk: term or vote
+	                              changed, or entries to persist */
 
 	const raft_entry *entries; /* to persist (see contract above) */
 	size_t n_entries;
@@ -267,7 +276,8 @@ void raft_report_snapshot(raft *r, uint32_t to, bool ok);
 void raft_get_status(const raft *r, raft_status *st);
 
 /* True for the message types that state something about this node's disk
- * (VOTE, VOTE_RESP, APPEND_RESP, HEARTBEAT_RESP): see step 3 above. */
+ * (VOTE, VOTE_RESP, APPEND_RESP): they wait for every pending must-sync
+ * write (rd.must_sync), see steps 2 and 3 above. HEARTBEAT_RESP does not. */
 bool raft_msg_waits_for_disk(uint8_t type);
 
 /* Names for logs and metrics. */

@@ -37,15 +37,15 @@ static void release(raft *r, const leader_read *lr, uint64_t index)
 	m->index = index;
 }
 
-static bool single_voter(const raft *r)
+static bool self_is_quorum(const raft *r)
 {
-	return r->n_voters == 1;
+	return tracker_self_is_quorum(&r->trk, r->cfg.id);
 }
 
 int readidx_leader_add(raft *r, uint32_t from, uint64_t ctx)
 {
 	bool ready = raft_committed_in_term(r) || PLANTED_BUG(r, 4);
-	if (ready && single_voter(r)) {
+	if (ready && self_is_quorum(r)) {
 		leader_read lr = {.ctx = ctx, .index = r->commit, .seq = 0, .from = from};
 		release(r, &lr, r->commit);
 		return RAFT_OK;
@@ -80,7 +80,7 @@ void readidx_on_commit(raft *r)
 	}
 	if (i == 0)
 		return;
-	if (single_voter(r)) {
+	if (self_is_quorum(r)) {
 		for (size_t k = 0; k < i; k++)
 			release(r, ring_at(&r->lreads, k), r->commit);
 		ring_pop_front(&r->lreads, i);
@@ -95,10 +95,7 @@ void readidx_on_ack(raft *r)
 {
 	if (r->role != RAFT_LEADER || ring_len(&r->lreads) == 0)
 		return;
-	uint64_t vals[RAFT_MAX_NODES];
-	for (size_t i = 0; i < r->n_voters; i++)
-		vals[i] = i == r->self ? r->read_seq : r->prs[i].read_acked;
-	uint64_t acked = quorum_value(vals, r->n_voters);
+	uint64_t acked = tracker_read_acked(&r->trk, r->cfg.id, r->read_seq);
 	size_t n = 0;
 	while (n < ring_len(&r->lreads)) {
 		leader_read *lr = ring_at(&r->lreads, n);

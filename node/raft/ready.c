@@ -24,9 +24,22 @@ static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
 	return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
 }
 
+/* The must-sync rule (etcd's MustSync): only a new term, a new vote or new
+ * entries need an fsync before the messages that vouch for them. The commit
+ * index is in the hard state for convenience, not for safety: a restarted
+ * node may start from an older commit and learns the current one from the
+ * leader, so a commit-only change is written without an fsync. */
+static bool must_sync(const raft *r, const raft_ready *rd)
+{
+	if (PLANTED_BUG(r, 6))
+		return rd->n_entries > 0; /* forgets that term and vote need it too */
+	return rd->hs.term != r->prev_hs.term || rd->hs.vote != r->prev_hs.vote ||
+	       rd->n_entries > 0;
+}
+
 static bool flush_wanted(const raft *r)
 {
-	return (r->role == RAFT_LEADER && r->bcast_pending && r->n_voters > 1) ||
+	return (r->role == RAFT_LEADER && r->bcast_pending && r->trk.n > 1) ||
 	       (r->role == RAFT_LEADER && r->read_round_wanted) || r->n_fwd > 0 ||
 	       r->freads_unsent > 0;
 }
@@ -60,6 +73,7 @@ void raft_get_ready(raft *r, raft_ready *rd)
 		rd->n_entries = 0;
 	}
 	r->rd_last_index = last;
+	rd->must_sync = must_sync(r, rd);
 
 	rd->msgs = r->n_msgs ? r->msgs : NULL;
 	rd->n_msgs = r->n_msgs;

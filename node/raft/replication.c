@@ -100,23 +100,27 @@ void repl_flush(raft *r)
 	if (r->role != RAFT_LEADER || !r->bcast_pending)
 		return;
 	r->bcast_pending = false;
-	for (size_t i = 0; i < r->n_voters; i++)
-		if (i != r->self)
-			repl_send_all(r, &r->prs[i]);
+	for (size_t i = 0; i < r->trk.n; i++)
+		if (r->trk.prs[i].id != r->cfg.id)
+			repl_send_all(r, &r->trk.prs[i]);
 }
 
 void repl_bcast_heartbeat(raft *r, uint64_t ctx)
 {
-	for (size_t i = 0; i < r->n_voters; i++) {
-		if (i == r->self)
+	for (size_t i = 0; i < r->trk.n; i++) {
+		progress *p = &r->trk.prs[i];
+		if (p->id == r->cfg.id)
 			continue;
-		progress *p = &r->prs[i];
 		raft_msg *m = outbox_push(r, RAFT_MSG_HEARTBEAT, p->id);
 		if (m == NULL)
 			continue;
 		/* The follower's log may differ beyond match: it must not commit
-		 * past what it is known to share with us. */
+		 * past what it is known to share with us. And match itself may be
+		 * stale (its disk lost what it acknowledged), so the heartbeat
+		 * carries our term at that index for the follower to check. */
 		m->commit = r->commit < p->match ? r->commit : p->match;
+		if (!log_term(&r->log, m->commit, &m->log_term))
+			m->commit = m->log_term = 0; /* before our first index: nothing to vouch for */
 		m->ctx = ctx;
 	}
 }
@@ -128,10 +132,7 @@ bool repl_maybe_commit(raft *r)
 {
 	if (r->role != RAFT_LEADER)
 		return false;
-	uint64_t vals[RAFT_MAX_NODES];
-	for (size_t i = 0; i < r->n_voters; i++)
-		vals[i] = i == r->self ? r->persisted : r->prs[i].match;
-	uint64_t q = quorum_value(vals, r->n_voters);
+	uint64_t q = tracker_committed(&r->trk, r->cfg.id, r->persisted);
 	if (q <= r->commit)
 		return false;
 	uint64_t t;
@@ -270,8 +271,9 @@ static uint64_t next_from_hint(const raft *r, const raft_msg *m)
 
 void repl_recv_append_resp(raft *r, const raft_msg *m)
 {
-	size_t slot = raft_voter_slot(r, m->from);
-	progress *p = &r->prs[slot];
+	progress *p = tracker_progress(&r->trk, m->from);
+	if (p == NULL)
+		return; /* not a member (raft_step lets none through) */
 	p->recent_active = true;
 	p->heard = true;
 	p->last_heard = r->now;
@@ -310,21 +312,52 @@ void repl_recv_append_resp(raft *r, const raft_msg *m)
 	repl_send_all(r, p);
 }
 
+/* A heartbeat's commit is safe to take only where our log holds the
+ * leader's entry: (commit, log_term) matching means, by the Log Matching
+ * property, that everything up to there is the leader's. The leader's match
+ * for us, which capped that commit, can be stale: with fsync off and a crash
+ * that lost unsynced writes our log went back to an older image, possibly
+ * with entries of an older term at those indexes. Then we refuse (reject)
+ * and the leader looks for where we really agree. */
 void repl_recv_heartbeat(raft *r, const raft_msg *m)
 {
 	uint64_t last = log_last_index(&r->log);
-	follower_commit(r, m->commit < last ? m->commit : last);
+	bool agree = true;
+	if (PLANTED_BUG(r, 5)) {
+		follower_commit(r, m->commit < last ? m->commit : last);
+	} else if (m->commit > r->commit) {
+		uint64_t t;
+		agree = log_term(&r->log, m->commit, &t) && t == m->log_term;
+		if (agree)
+			follower_commit(r, m->commit);
+	}
 	raft_msg *resp = outbox_push(r, RAFT_MSG_HEARTBEAT_RESP, m->from);
 	if (resp != NULL) {
 		resp->ctx = m->ctx;
-		resp->index = last; /* lets the leader notice a log that shrank */
+		resp->reject = !agree;
+		/* our log's end, so the leader notices a log that shrank */
+		resp->index = last;
+		(void)log_term(&r->log, last, &resp->log_term);
 	}
+}
+
+/* The index where a follower that answered a heartbeat with m is known to
+ * agree with us: its last index if we hold the same term there (Log
+ * Matching), else nothing known (0). Never its word alone. */
+static uint64_t verified_match(const raft *r, const raft_msg *m)
+{
+	uint64_t t;
+	if (m->index > log_last_index(&r->log) || !log_term(&r->log, m->index, &t) ||
+	    t != m->log_term)
+		return 0;
+	return m->index;
 }
 
 void repl_recv_heartbeat_resp(raft *r, const raft_msg *m)
 {
-	size_t slot = raft_voter_slot(r, m->from);
-	progress *p = &r->prs[slot];
+	progress *p = tracker_progress(&r->trk, m->from);
+	if (p == NULL)
+		return; /* not a member (raft_step lets none through) */
 	p->recent_active = true;
 	p->heard = true;
 	p->last_heard = r->now;
@@ -332,16 +365,22 @@ void repl_recv_heartbeat_resp(raft *r, const raft_msg *m)
 		p->read_acked = m->ctx;
 		readidx_on_ack(r);
 	}
-	if (m->index < p->match) {
-		/* The follower's log is shorter than it once acknowledged: its disk
-		 * was wiped or lost unsynced writes (the fault agent does both).
-		 * Start over from what it has now; the commit index never moves
-		 * back, so this only costs resending. A reordered old response can
-		 * also land here, which is harmless for the same reason. */
-		p->match = m->index;
-		progress_become_probe(p, m->index + 1);
-		repl_send_all(r, p);
-		return;
+	if (PLANTED_BUG(r, 5) ? m->index < p->match : (m->reject || m->index < p->match)) {
+		/* The follower's log is not what it once acknowledged: its disk
+		 * was wiped or lost unsynced writes (the fault agent does both),
+		 * so it is shorter, or (reject) it lacks our entry at the commit
+		 * index we sent it. Match drops to what we can verify and we
+		 * probe from its end; the commit index never moves back, so this
+		 * only costs resending. A reordered old response can also land
+		 * here, which is harmless for the same reason. */
+		uint64_t match = PLANTED_BUG(r, 5) ? m->index : verified_match(r, m);
+		if (match < p->match) {
+			uint64_t last = log_last_index(&r->log);
+			p->match = match;
+			progress_become_probe(p, (m->index < last ? m->index : last) + 1);
+			repl_send_all(r, p);
+			return;
+		}
 	}
 	if (p->match < log_last_index(&r->log)) {
 		/* A lagging follower: the APPENDs may have been lost. */

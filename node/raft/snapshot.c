@@ -75,11 +75,10 @@ void raft_report_snapshot(raft *r, uint32_t to, bool ok)
 {
 	if (r->in_ready || r->role != RAFT_LEADER)
 		return;
-	size_t slot = raft_voter_slot(r, to);
-	if (slot == r->n_voters || slot == r->self)
+	if (to == r->cfg.id)
 		return;
-	progress *p = &r->prs[slot];
-	if (p->state != PROGRESS_SNAPSHOT)
+	progress *p = tracker_progress(&r->trk, to);
+	if (p == NULL || p->state != PROGRESS_SNAPSHOT)
 		return;
 	if (ok) {
 		/* Wait for the follower's acknowledgement of the install. */

@@ -72,7 +72,7 @@ static int validate(const raft *r, const raft_msg *m)
 {
 	if (m->type < RAFT_MSG_PREVOTE || m->type > RAFT_MSG_SNAPSHOT)
 		return RAFT_EINVAL;
-	if (m->from == r->cfg.id || raft_voter_slot(r, m->from) == r->n_voters)
+	if (m->from == r->cfg.id || !tracker_is_member(&r->trk, m->from))
 		return RAFT_EINVAL;
 	if (m->to != r->cfg.id)
 		return RAFT_EINVAL;

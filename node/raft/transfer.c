@@ -17,16 +17,15 @@ int raft_transfer(raft *r, uint32_t to)
 {
 	if (r->in_ready)
 		return RAFT_EINVAL;
-	size_t slot = raft_voter_slot(r, to);
-	if (slot == r->n_voters)
-		return RAFT_EINVAL;
+	progress *p = tracker_progress(&r->trk, to);
+	if (p == NULL || !tracker_is_voter(&r->trk, to))
+		return RAFT_EINVAL; /* only a voter can lead */
 	if (r->role != RAFT_LEADER)
 		return RAFT_ENOLEADER;
 	if (to == r->cfg.id)
 		return RAFT_OK;
 	r->transfer_to = to;
 	r->transfer_elapsed = 0;
-	progress *p = &r->prs[slot];
 	if (p->match == log_last_index(&r->log))
 		send_timeout_now(r, to);
 	else

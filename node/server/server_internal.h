@@ -54,6 +54,8 @@ typedef struct wal_pipeline {
 	wal_batch *next_batch;       /* accumulating: everything not yet handed to a job */
 	size_t next_entries;         /* entries in next_batch (metrics) */
 	wal_unit *queued, *queued_tail; /* units whose records are in next_batch */
+	bool next_must_sync;         /* next_batch holds a must-sync ready (raft.h step 2) */
+	bool job_must_sync;          /* the job in flight does: it fsyncs */
 	/* The job in flight (at most one). */
 	bool busy;
 	uv_work_t work;

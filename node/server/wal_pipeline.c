@@ -66,13 +66,22 @@ void wal_pipeline_add(server *s, const raft_ready *rd, held_frame *frames, size_
 			server_fatal("out of memory queueing %zu entries for the WAL", rd->n_entries);
 		wp->next_entries += rd->n_entries;
 	}
-	/* Nothing to persist and nothing ahead of it: the messages depend on no
-	 * pending write, so they go now. */
+	/* The must-sync rule (raft.h steps 2-3): the held frames wait only for
+	 * a must-sync write, this ready's or one still pending. Otherwise they
+	 * go now, and a commit-only hard state is written without an fsync. */
+	bool wait = rd->must_sync || wp->next_must_sync || (wp->busy && wp->job_must_sync);
+	if (rd->must_sync)
+		wp->next_must_sync = true;
+	if (!wait) {
+		send_frames(s, frames, n_frames);
+		frames = NULL;
+		n_frames = 0;
+	}
 	if (!persists && !wp->busy && wp->queued == NULL) {
 		send_frames(s, frames, n_frames);
 		return;
 	}
-	if (!persists && n_frames == 0) {
+	if (rd->n_entries == 0 && n_frames == 0) {
 		free(frames);
 		return;
 	}
@@ -124,7 +133,8 @@ static void on_work(uv_work_t *w)
 	if (d.delay_ms > 0)
 		sleep_ms(d.delay_ms);
 	uint64_t t0 = uv_hrtime();
-	wp->job_rc = wal_write(s->wal, wp->job_batch, d.fsync, wp->job_err, sizeof wp->job_err);
+	wp->job_rc = wal_write(s->wal, wp->job_batch, d.fsync && wp->job_must_sync, wp->job_err,
+			       sizeof wp->job_err);
 	wp->job_ns = uv_hrtime() - t0;
 }
 
@@ -171,6 +181,8 @@ void wal_pipeline_kick(server *s)
 	wp->job_batch = wp->next_batch;
 	wp->job_entries = wp->next_entries;
 	wp->job_units = wp->queued;
+	wp->job_must_sync = wp->next_must_sync;
+	wp->next_must_sync = false;
 	wp->next_batch = fresh;
 	wp->next_entries = 0;
 	wp->queued = wp->queued_tail = NULL;

@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftkv-sim [--seeds N] [--first S] [--seed S] [--jobs J] [--trace]\n"
-		"                  [--nodes 3..5] [--time-ms T] [--bug 1..4] [--expect-find]\n"
+		"                  [--nodes 3..5] [--time-ms T] [--bug 1..6] [--expect-find]\n"
 		"  --seeds N      run N seeds starting at --first (default 1)\n"
 		"  --seed S       run one seed (add --trace for every event)\n"
 		"  --jobs J       run seeds in J processes (default 1)\n"
@@ -28,7 +28,8 @@ static void usage(FILE *f)
 		"  --time-ms T    simulated time with faults per seed (default 4000)\n"
 		"  --bug B        plant bug B in the core (1 stale vote grants, 2 commit an\n"
 		"                 earlier-term entry by counting, 3 vote not persisted,\n"
-		"                 4 ReadIndex before the leader's no-op commits)\n"
+		"                 4 ReadIndex before the leader's no-op commits, 5 a follower's\n"
+		"                 log trusted at its word, 6 must-sync rule forgets term/vote)\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -115,7 +116,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 4)
+			else if (!strcmp(a, "--bug") && v <= 6)
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);

@@ -51,6 +51,7 @@ typedef struct sim_node {
 	size_t n_held, cap_held;
 	uint64_t held_index, held_term;
 	bool sync_scheduled;
+	bool sync_needed;       /* a must-sync write (rd.must_sync) awaits that fsync */
 	uint64_t fsync_us;      /* this disk's fsync latency */
 } sim_node;
 

@@ -158,6 +158,7 @@ static void drop_held(sim_node *nd)
 	nd->n_held = 0;
 	nd->held_index = nd->held_term = 0;
 	nd->sync_scheduled = false;
+	nd->sync_needed = false;
 }
 
 void sim_node_crash(sim *s, sim_node *nd)
@@ -219,9 +220,13 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 				return -1;
 			}
 		}
-		/* 3. send: votes and acks after the fsync if one is pending
-		 * (raft_msg_waits_for_disk), the rest at once, as the node does */
-		bool must_wait = rd.hs_changed || rd.n_entries || nd->sync_scheduled;
+		/* 3. send: votes and acks after the fsync of every pending
+		 * must-sync write (rd.must_sync, raft_msg_waits_for_disk), the
+		 * rest at once, as the node does. A commit-only hard state
+		 * change was written above but needs no fsync. */
+		bool must_wait = rd.must_sync || nd->sync_needed;
+		if (rd.must_sync)
+			nd->sync_needed = true;
 		for (size_t i = 0; i < rd.n_msgs; i++) {
 			if (!must_wait || !raft_msg_waits_for_disk(rd.msgs[i].type)) {
 				sim_send(s, &rd.msgs[i]);
@@ -243,7 +248,7 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 			}
 			nd->n_held++;
 		}
-		if ((rd.hs_changed || rd.n_entries || nd->n_held) && !nd->sync_scheduled) {
+		if ((rd.must_sync || nd->n_held) && !nd->sync_scheduled) {
 			nd->sync_scheduled = true;
 			sim_event e = { .at = s->now + nd->fsync_us, .kind = EV_FSYNC, .node = nd->id, .arg = nd->epoch };
 			if (sim_queue_push(&s->q, e) != 0) {
@@ -287,6 +292,7 @@ void sim_node_fsync(sim *s, sim_node *nd)
 	}
 	wal_batch_free(b);
 	nd->sync_scheduled = false;
+	nd->sync_needed = false;
 	for (size_t i = 0; i < nd->n_held; i++) {
 		sim_send(s, nd->held[i]);
 		sim_msg_free(nd->held[i]);

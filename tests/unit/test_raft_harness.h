@@ -42,6 +42,7 @@ typedef struct h_node {
 	size_t n_reads, cap_reads;
 	uint64_t first_written_since_mark; /* lowest entry index written since h_mark */
 	bool manual_persist;               /* tests call h_persist themselves */
+	bool sync_needed;                  /* a must-sync write is not yet h_persist'ed */
 	uint64_t pend_index, pend_term;    /* last entry written but not yet reported */
 	/* the synced image: what survives a crash that loses unsynced writes */
 	raft_entry *sdisk;
@@ -282,6 +283,7 @@ static inline void h_persist(h_cluster *c, size_t i)
 	nd->n_sdisk = nd->n_disk;
 	nd->dirty_from = SIZE_MAX;
 	nd->shs = nd->hs;
+	nd->sync_needed = false;
 	for (size_t k = 0; k < nd->n_held; k++) {
 		h_net_push(c, &nd->held[k]);
 		h_msg_free(&nd->held[k]);
@@ -339,6 +341,12 @@ static inline void h_process(h_cluster *c, size_t i)
 		if (rd.install)
 			h_install(nd, rd.install_index, rd.install_term);
 		h_disk_write(nd, rd.entries, rd.n_entries);
+		/* the must-sync rule (raft.h steps 2-3): with a slow disk
+		 * (manual_persist) only votes and entry acknowledgements wait,
+		 * and only while a must-sync write is pending */
+		bool wait_sync = rd.must_sync || nd->sync_needed;
+		if (rd.must_sync)
+			nd->sync_needed = true;
 		for (size_t k = 0; k < rd.n_msgs; k++) {
 			const raft_msg *m = &rd.msgs[k];
 			if (m->type < 16)
@@ -347,7 +355,10 @@ static inline void h_process(h_cluster *c, size_t i)
 				c->max_append_entries = m->n_entries;
 			if (m->type == RAFT_MSG_APPEND_RESP && m->reject)
 				c->rejects++;
-			h_hold(nd, m);
+			if (nd->manual_persist && !(wait_sync && raft_msg_waits_for_disk(m->type)))
+				h_net_push(c, m);
+			else
+				h_hold(nd, m);
 		}
 		for (size_t k = 0; k < rd.n_committed; k++)
 			h_check_apply(c, nd, &rd.committed[k]);
@@ -549,6 +560,7 @@ static inline void h_crash(h_cluster *c, size_t i, bool lose_unsynced)
 	nd->up = false;
 	h_drop_held(nd);
 	nd->pend_index = 0;
+	nd->sync_needed = false;
 	if (lose_unsynced) {
 		h_disk_free(nd);
 		nd->disk = nd->sdisk;
