@@ -246,6 +246,7 @@ void raft_get_status(const raft *r, raft_status *st)
 			ps->match = p->match;
 			ps->next = p->next;
 			ps->recent_active = p->recent_active;
+			ps->sending_snapshot = p->state == PROGRESS_SNAPSHOT;
 		}
 	}
 }

@@ -189,6 +189,7 @@ typedef struct raft_peer_status {
 	uint64_t match;
 	uint64_t next;
 	bool recent_active;
+	bool sending_snapshot; /* progress state SNAPSHOT (snapshot.c) */
 } raft_peer_status;
 
 typedef struct raft_status {

@@ -265,6 +265,19 @@ bool env_ready(env *e, env_node *nd)
 		fprintf(o, " commit=%" PRIu64 "\n", rd.hs.commit);
 		nd->written.hs = rd.hs;
 	}
+	if (rd.install) {
+		/* The runtime swaps in the received state machine and resets the
+		 * log storage to the snapshot point, durably, before the rest. */
+		fprintf(o, "  install: snapshot at %" PRIu64 "@%" PRIu64 " (log and state machine reset)\n",
+			rd.install_index, rd.install_term);
+		entries_truncate(&nd->written.log, 0);
+		nd->written.snap_index = rd.install_index;
+		nd->written.snap_term = rd.install_term;
+		nd->written.hs = rd.hs;
+		disk_copy(&nd->synced, &nd->written);
+		nd->unsynced_index = nd->unsynced_term = 0;
+		nd->applied = rd.install_index;
+	}
 	if (rd.n_entries > 0) {
 		fputs("  write: ", o);
 		fmt_entries(o, rd.entries, rd.n_entries);
@@ -465,11 +478,29 @@ int env_compact(env *e, env_node *nd, uint64_t index)
 {
 	env_disk *d = &nd->synced;
 	uint64_t last = d->snap_index + d->log.n;
-	if (nd->r != NULL || index <= d->snap_index || index > last || index > d->hs.commit) {
-		fprintf(e->out, "error: compact needs a crashed node and %" PRIu64
-			" < index <= min(last synced %" PRIu64 ", commit %" PRIu64 ")\n",
-			d->snap_index, last, d->hs.commit);
+	/* A running node: its state machine holds a snapshot at index (the
+	 * runtime wrote it); the core drops the log (raft_compact), the disk too. */
+	uint64_t limit = nd->r != NULL ? nd->applied : d->hs.commit;
+	if (index <= d->snap_index || index > last || index > limit ||
+	    (nd->r != NULL && nd->written.snap_index + nd->written.log.n < index)) {
+		fprintf(e->out, "error: compact needs %" PRIu64
+			" < index <= min(last synced %" PRIu64 ", %s %" PRIu64 ")\n",
+			d->snap_index, last, nd->r != NULL ? "applied" : "commit", limit);
 		return -1;
+	}
+	if (nd->r != NULL && raft_compact(nd->r, index) != RAFT_OK) {
+		fprintf(e->out, "error: raft_compact refused %" PRIu64 "\n", index);
+		return -1;
+	}
+	if (nd->r != NULL) {
+		/* the written log holds the synced one as its prefix up to index */
+		env_disk *w = &nd->written;
+		size_t wcut = (size_t)(index - w->snap_index);
+		for (size_t i = 0; i < wcut; i++)
+			free(w->log.v[i].data);
+		memmove(w->log.v, w->log.v + wcut, (w->log.n - wcut) * sizeof(raft_entry));
+		w->log.n -= wcut;
+		w->snap_index = index;
 	}
 	size_t cut = (size_t)(index - d->snap_index);
 	d->snap_term = d->log.v[cut - 1].term;
@@ -478,7 +509,10 @@ int env_compact(env *e, env_node *nd, uint64_t index)
 	memmove(d->log.v, d->log.v + cut, (d->log.n - cut) * sizeof(raft_entry));
 	d->log.n -= cut;
 	d->snap_index = index;
-	disk_copy(&nd->written, d);
+	if (nd->r == NULL)
+		disk_copy(&nd->written, d);
+	else
+		nd->written.snap_term = d->snap_term;
 	fprintf(e->out, "compact %" PRIu32 ": log starts after %" PRIu64 "@%" PRIu64 "\n", nd->id,
 		d->snap_index, d->snap_term);
 	return 0;
@@ -514,8 +548,9 @@ void env_print_status(env *e, env_node *nd)
 		const raft_peer_status *p = &st.peers[i];
 		if (p->id == st.id)
 			continue;
-		fprintf(o, "  peer %" PRIu32 ": match=%" PRIu64 " next=%" PRIu64 "%s\n", p->id,
-			p->match, p->next, p->recent_active ? " active" : "");
+		fprintf(o, "  peer %" PRIu32 ": match=%" PRIu64 " next=%" PRIu64 "%s%s\n", p->id,
+			p->match, p->next, p->recent_active ? " active" : "",
+			p->sending_snapshot ? " sending-snapshot" : "");
 	}
 }
 
