@@ -23,6 +23,10 @@
  *   6  the must-sync rule forgets term and vote: a ready that only changes
  *      them says must_sync = false, so a granted vote goes out unsynced and
  *      a crash forgets it (double voting: issue 10 item 4's rule, too weak).
+ *   7  a follower takes a snapshot as already held when its log has any
+ *      entry at the snapshot's index, without comparing terms: it keeps a
+ *      conflicting log and commits it (snapshot.c; entries of a deposed
+ *      leader get applied).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H
