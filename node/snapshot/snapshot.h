@@ -72,6 +72,20 @@ int snapshot_load(const char *dir, uint64_t log_base, kv_machine *out, snapshot_
 int snapshot_read_file(const char *path, kv_machine *out, kv_snap_meta *meta, char *err,
 		       size_t errlen);
 
+/* Writes the snapshot in a forked child (the loop's own copy-on-write view:
+ * the parent goes on serving at once; see tests/bench/snapshot_bench.c for
+ * the measured costs). *child is its pid and *result_fd the read end of a
+ * pipe that becomes readable (EOF) when the child is done; the caller polls
+ * it (uv_poll) and then calls snapshot_fork_finish. The child only writes
+ * the file and exits: it touches no sockets and no other state. 0 or -1. */
+int snapshot_fork_save(const char *dir, const kv_machine *m, const kv_snap_meta *meta,
+		       int *child, int *result_fd, char *err, size_t errlen);
+
+/* Reads the child's result, reaps it and closes result_fd. 0 and *bytes
+ * when the snapshot is durable, -1 with the child's reason otherwise.
+ * Blocks until the child is done. */
+int snapshot_fork_finish(int child, int result_fd, uint64_t *bytes, char *err, size_t errlen);
+
 /* Removes every snapshot but the newest keep (by index), and leftover
  * temporary files; fsyncs dir when something was removed. 0 or -1. */
 int snapshot_prune(const char *dir, size_t keep, char *err, size_t errlen);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../../node/snapshot/snapshot.h"
+#include "../../node/snapshot/snapshot_policy.h"
 
 static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *f)
 {
@@ -275,6 +276,60 @@ static void test_save_into_unwritable_dir_fails_cleanly(void **state)
 	kv_machine_destroy(&m);
 }
 
+/* The forked writer: the parent changes its map at once; the file holds
+ * the state as of the fork. */
+static void test_fork_save_freezes_the_state(void **state)
+{
+	fixture *f = *state;
+	kv_machine m;
+	machine_at(&m, 70);
+	kv_snap_meta meta = {.index = 70, .term = 2, .n_voters = 1, .voters = {1}};
+	int child, fd;
+	char err[300];
+	assert_int_equal(snapshot_fork_save(f->dir, &m, &meta, &child, &fd, err, sizeof err), 0);
+	/* the parent goes on changing its state machine */
+	assert_int_equal(kv_store_put(m.store, (const uint8_t *)"k1", 2, (const uint8_t *)"v1@71", 5), 0);
+	assert_int_equal(kv_store_put(m.store, (const uint8_t *)"new", 3, (const uint8_t *)"x", 1), 0);
+	uint64_t bytes = 0;
+	assert_int_equal(snapshot_fork_finish(child, fd, &bytes, err, sizeof err), 0);
+	assert_true(bytes > 0);
+	kv_machine back;
+	snapshot_loaded res;
+	char lerr[600];
+	assert_int_equal(snapshot_load(f->dir, 0, &back, &res, lerr, sizeof lerr), 0);
+	assert_int_equal(res.meta.index, 70);
+	assert_int_equal(loaded_index(&back), 70);
+	assert_int_equal(kv_store_count(back.store), 50);
+	kv_machine_destroy(&back);
+	/* a failing child reports its reason */
+	char bad[200];
+	snprintf(bad, sizeof bad, "%s/missing/snap", f->root);
+	assert_int_equal(snapshot_fork_save(bad, &m, &meta, &child, &fd, err, sizeof err), 0);
+	assert_int_equal(snapshot_fork_finish(child, fd, &bytes, err, sizeof err), -1);
+	assert_non_null(strstr(err, "cannot create"));
+	kv_machine_destroy(&m);
+}
+
+static void test_policy(void **state)
+{
+	(void)state;
+	snapshot_policy p;
+	snapshot_policy_defaults(&p);
+	assert_false(snapshot_due(&p, 10, 10, 1u << 30)); /* nothing new applied */
+	assert_false(snapshot_due(&p, 99999, 0, 0));
+	assert_true(snapshot_due(&p, 100000, 0, 0));
+	assert_true(snapshot_due(&p, 150000, 50000, 0));
+	assert_true(snapshot_due(&p, 11, 10, 64u << 20)); /* bytes alone */
+	p.every_entries = 0;
+	p.every_bytes = 0;
+	assert_false(snapshot_due(&p, 1u << 30, 0, 1u << 30)); /* both off */
+	assert_int_equal(snapshot_compact_to(&p, 5000), 0);   /* the margin covers it all */
+	assert_int_equal(snapshot_compact_to(&p, 10000), 0);
+	assert_int_equal(snapshot_compact_to(&p, 25000), 15000);
+	p.trailing_entries = 0;
+	assert_int_equal(snapshot_compact_to(&p, 25000), 25000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -284,6 +339,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_newest_falls_back_or_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contents_must_match_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_into_unwritable_dir_fails_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_save_freezes_the_state, setup, teardown),
+		cmocka_unit_test(test_policy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
