@@ -190,7 +190,7 @@ $(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBNODE) $(LIBCOMMON)
 	$(LINK)
 bench-snapshot: deps $(SNAPBENCH)
 	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-snapbench.XXXXXX") && \
-	  $(SNAPBENCH) "$$d/snap" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
+	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
 
 # ---------------------------------------------------------------- docker
 docker:

@@ -1,6 +1,6 @@
 /*
  * snapshot.h — snapshot files of one node: the state machine at an applied
- * index, stored in <data-dir>/snap/ (layout in node/snapshot/FORMAT.md).
+ * index, stored in <data-dir>/snapshots/ (layout in node/snapshot/FORMAT.md).
  *
  * A snapshot is written to a temporary file, fsynced, renamed to its final
  * name and the directory fsynced, so a crash leaves either the whole file
@@ -26,7 +26,7 @@
 
 #define SNAPSHOT_KEEP 2 /* files kept by snapshot_prune */
 
-/* "<dir>/snap-<index, 20 digits>-<term, 20 digits>.snap", malloc'd. */
+/* "<dir>/snapshot-<index, 20 digits>-<term, 20 digits>.snap", malloc'd. */
 char *snapshot_path(const char *dir, uint64_t index, uint64_t term);
 
 /* Writes m as of meta to its file in dir (created if missing, its parent

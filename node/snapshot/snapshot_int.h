@@ -4,7 +4,7 @@
 
 #include <stddef.h>
 
-#define SNAP_PREFIX "snap-"
+#define SNAP_PREFIX "snapshot-"
 #define SNAP_SUFFIX ".snap"
 #define SNAP_TMP_SUFFIX ".tmp"
 

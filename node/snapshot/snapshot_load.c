@@ -32,7 +32,7 @@ static bool parse_u64_digits(const char *p, size_t n, uint64_t *out)
 	return true;
 }
 
-/* "snap-<20 digits>-<20 digits>.snap", exactly. */
+/* "snapshot-<20 digits>-<20 digits>.snap", exactly. */
 static bool parse_name(const char *name, uint64_t *index, uint64_t *term)
 {
 	size_t pl = sizeof(SNAP_PREFIX) - 1;

@@ -93,8 +93,8 @@ static int start(snap_recv *r, const wire_snap_chunk *c, char *err, size_t errle
 		snap_errf(err, errlen, "snapshot receive: out of memory");
 		return -1;
 	}
-	/* A snap-*.tmp name: never loaded, removed by the next prune. */
-	snprintf(r->tmp, n, "%s/snap-%020" PRIu64 "-recv.tmp", r->dir, c->index);
+	/* A snapshot-*.tmp name: never loaded, removed by the next prune. */
+	snprintf(r->tmp, n, "%s/" SNAP_PREFIX "%020" PRIu64 "-recv.tmp", r->dir, c->index);
 	r->fd = open(r->tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644); /* read back: the CRC */
 	if (r->fd < 0) {
 		snap_errf(err, errlen, "snapshot receive: cannot create %s: %s", r->tmp,

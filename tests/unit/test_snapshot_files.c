@@ -43,7 +43,7 @@ static int setup(void **state)
 	snprintf(f->root, sizeof f->root, "/tmp/raftkv-snaptest-XXXXXX");
 	if (mkdtemp(f->root) == NULL)
 		return -1;
-	snprintf(f->dir, sizeof f->dir, "%s/snap", f->root);
+	snprintf(f->dir, sizeof f->dir, "%s/snapshots", f->root);
 	*state = f;
 	return 0;
 }
@@ -140,7 +140,7 @@ static void test_save_then_load(void **state)
 	assert_int_equal(res.skipped, 0);
 	assert_int_equal(loaded_index(&m), 40);
 	assert_int_equal(kv_store_count(m.store), 50);
-	assert_non_null(strstr(res.path, "snap-00000000000000000040-00000000000000000003.snap"));
+	assert_non_null(strstr(res.path, "snapshot-00000000000000000040-00000000000000000003.snap"));
 	kv_machine_destroy(&m);
 }
 
@@ -167,7 +167,7 @@ static void test_newest_valid_wins_and_prune_keeps_two(void **state)
 	save_at(f, 20, 2);
 	/* A write that never finished, and a file that is not ours. */
 	char p[200];
-	snprintf(p, sizeof p, "%s/snap-00000000000000000099-1234.tmp", f->dir);
+	snprintf(p, sizeof p, "%s/snapshot-00000000000000000099-1234.tmp", f->dir);
 	FILE *t = fopen(p, "w");
 	assert_non_null(t);
 	fputs("partial", t);
@@ -193,7 +193,7 @@ static void test_newest_valid_wins_and_prune_keeps_two(void **state)
 	assert_int_equal(files[0].index, 30);
 	assert_int_equal(files[1].index, 20);
 	free(files);
-	snprintf(p, sizeof p, "%s/snap-00000000000000000099-1234.tmp", f->dir);
+	snprintf(p, sizeof p, "%s/snapshot-00000000000000000099-1234.tmp", f->dir);
 	assert_int_equal(access(p, F_OK), -1);
 	snprintf(p, sizeof p, "%s/notes.txt", f->dir);
 	assert_int_equal(access(p, F_OK), 0); /* not ours: left alone */
@@ -220,12 +220,12 @@ static void test_damaged_newest_falls_back_or_refuses(void **state)
 		assert_int_equal(res.meta.index, 100);
 		assert_int_equal(loaded_index(&m), 100);
 		assert_int_equal(res.skipped, 1);
-		assert_non_null(strstr(res.skipped_why, "snap-00000000000000000200-00000000000000000005.snap"));
+		assert_non_null(strstr(res.skipped_why, "snapshot-00000000000000000200-00000000000000000005.snap"));
 		kv_machine_destroy(&m);
 
 		err[0] = 0;
 		assert_int_equal(snapshot_load(f->dir, 150, &m, &res, err, sizeof err), -1);
-		assert_non_null(strstr(err, "snap-00000000000000000200-00000000000000000005.snap"));
+		assert_non_null(strstr(err, "snapshot-00000000000000000200-00000000000000000005.snap"));
 		assert_non_null(strstr(err, "refusing to start"));
 		assert_null(strchr(err, '\n'));
 

@@ -123,7 +123,7 @@ static void check_installed(fx *f, snap_recv *r)
 	assert_int_equal(res.status, KV_DUPLICATE);
 	kv_result_release(&res);
 	kv_machine_destroy(&got);
-	assert_non_null(strstr(path, "/foll/snap-00000000000000000500-00000000000000000004.snap"));
+	assert_non_null(strstr(path, "/foll/snapshot-00000000000000000500-00000000000000000004.snap"));
 	/* durable under its snapshot name: a restart loads it */
 	kv_machine back;
 	snapshot_loaded lr;
@@ -276,7 +276,7 @@ static void test_damaged_source_is_refused(void **state)
 	assert_int_equal(n, 0);
 	free(files);
 	char tmp[200];
-	snprintf(tmp, sizeof tmp, "%s/snap-00000000000000000500-recv.tmp", f->foll);
+	snprintf(tmp, sizeof tmp, "%s/snapshot-00000000000000000500-recv.tmp", f->foll);
 	assert_int_equal(access(tmp, F_OK), -1); /* no leftover */
 	snap_send_free(s);
 	snap_recv_free(r);
