@@ -132,7 +132,14 @@ static void test_ack_round_trip(void **state)
 	wire_snap_ack b;
 	const char *why;
 	assert_int_equal(wire_decode_snap_ack(f, sizeof f, &b, &why), 0);
-	assert_memory_equal(&a, &b, sizeof a);
+	/* field by field: the structs' padding is not part of the frame */
+	assert_int_equal(b.from, a.from);
+	assert_int_equal(b.to, a.to);
+	assert_int_equal(b.term, a.term);
+	assert_int_equal(b.index, a.index);
+	assert_int_equal(b.snap_term, a.snap_term);
+	assert_int_equal(b.offset, a.offset);
+	assert_int_equal(b.status, a.status);
 	a.status = 3; /* unknown */
 	wire_encode_snap_ack(&a, f);
 	assert_int_equal(wire_decode_snap_ack(f, sizeof f, &b, &why), -1);
