@@ -66,6 +66,8 @@ raft *raft_new(const raft_config *c)
 		return NULL;
 	r->cfg = *c;
 	tracker_init(&r->trk, c->max_inflight);
+	/* The caller's array may not outlive this call; the configuration in
+	 * force is the tracker's (r->trk.conf), which cfg.voters points into. */
 	r->cfg.voters = r->trk.conf.voters.ids;
 	r->prng = c->seed;
 	r->vote = RAFT_NONE;

@@ -24,8 +24,9 @@ static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
 	return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
 }
 
-/* The must-sync rule (etcd's MustSync): only a new term, a new vote or new
- * entries need an fsync before the messages that vouch for them. The commit
+/* The must-sync rule (etcd's MustSync): only a new term, a new vote, new
+ * entries or an installed snapshot need an fsync before the messages that
+ * vouch for them. The commit
  * index is in the hard state for convenience, not for safety: a restarted
  * node may start from an older commit and learns the current one from the
  * leader, so a commit-only change is written without an fsync. */
@@ -34,7 +35,7 @@ static bool must_sync(const raft *r, const raft_ready *rd)
 	if (PLANTED_BUG(r, 6))
 		return rd->n_entries > 0; /* forgets that term and vote need it too */
 	return rd->hs.term != r->prev_hs.term || rd->hs.vote != r->prev_hs.vote ||
-	       rd->n_entries > 0;
+	       rd->n_entries > 0 || r->install_pending; /* the ack vouches for the install */
 }
 
 static bool flush_wanted(const raft *r)

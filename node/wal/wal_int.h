@@ -16,6 +16,21 @@
 
 #include "wal.h"
 
+/* ------------------------------------------------------------ planted bugs */
+
+/* Deliberate bugs, compiled only with -DWAL_PLANTED_BUGS (tests/unit/
+ * test_wal_bugs.c), to prove the tests of issue 10 item 6 catch them:
+ *   1  open fsyncs only the last segment;
+ *   2  the torn-tail check takes a valid record at any later byte offset as
+ *      proof of damage in the middle (client data inside a torn record can
+ *      look exactly like one: a torn node refuses to start). */
+#ifdef WAL_PLANTED_BUGS
+extern int wal_planted_bug;
+#define WAL_PLANTED_BUG(n) (wal_planted_bug == (n))
+#else
+#define WAL_PLANTED_BUG(n) 0
+#endif
+
 /* ------------------------------------------------------------ layout */
 
 #define WAL_MAGIC "RKVWAL\r\n" /* 8 bytes; \r\n catches text-mode mangling */
@@ -89,9 +104,22 @@ typedef struct wal_rec {
  * holds, 0 otherwise (torn, zeroed, flipped). Never reads past n. */
 int wal_record_check(const uint8_t *buf, size_t n, size_t off, wal_rec *rec);
 
-/* The first offset > from where a whole, checksum-valid record starts, or
- * n if none: tells a torn tail (nothing valid after) from a corrupt middle. */
+/* The first offset >= from where a whole, checksum-valid record starts, or
+ * n if none. Only for places where none of our records' payload can be
+ * (after a header we never wrote): a client value inside a payload may look
+ * exactly like a record. */
 size_t wal_record_find_valid(const uint8_t *buf, size_t n, size_t from);
+
+/* 1 when the 12-byte header at off could be one we wrote (type, reserved
+ * bytes, length within the limit), whatever the checksum says. */
+int wal_record_header_plausible(const uint8_t *buf, size_t n, size_t off);
+
+/* A record at off that is valid once one bit of its length field is flipped
+ * back, and that is not the file's last record: returns where the record
+ * after it starts (> 0), else 0. A torn write cannot produce that (it leaves
+ * a prefix of what we wrote, so an intact header is the real one), a
+ * flipped bit can. */
+size_t wal_record_length_flip(const uint8_t *buf, size_t n, size_t off);
 
 /* ------------------------------------------------------------ batches (wal_batch.c) */
 

@@ -46,12 +46,12 @@ void wal_record_segment_start(uint8_t *out, const raft_hard_state *hs, uint64_t 
 	wal_record_seal(out, WAL_REC_SEGMENT_START, WAL_START_PAYLOAD);
 }
 
-int wal_record_check(const uint8_t *buf, size_t n, size_t off, wal_rec *rec)
+/* The record at off, read as if its length field held len. */
+static int check_with_len(const uint8_t *buf, size_t n, size_t off, uint32_t len, wal_rec *rec)
 {
 	if (off > n || n - off < WAL_REC_HDR)
 		return 0;
 	const uint8_t *h = buf + off;
-	uint32_t len = wal_get32(h);
 	/* Cheap structural tests first: they reject zero fill and most garbage
 	 * without touching the payload, which keeps the forward scan of
 	 * wal_record_find_valid fast. */
@@ -61,13 +61,47 @@ int wal_record_check(const uint8_t *buf, size_t n, size_t off, wal_rec *rec)
 		return 0;
 	if (len > WAL_MAX_PAYLOAD || len > n - off - WAL_REC_HDR)
 		return 0;
-	if (record_crc(h, len) != wal_get32(h + 4))
+	uint8_t lenb[4];
+	wal_put32(lenb, len);
+	uint32_t c = crc32c(0, lenb, 4);
+	if (crc32c(c, h + 8, 4 + (size_t)len) != wal_get32(h + 4))
 		return 0;
 	rec->type = h[8];
 	rec->payload = h + WAL_REC_HDR;
 	rec->len = len;
 	rec->size = WAL_REC_HDR + (size_t)len;
 	return 1;
+}
+
+int wal_record_check(const uint8_t *buf, size_t n, size_t off, wal_rec *rec)
+{
+	if (off > n || n - off < WAL_REC_HDR)
+		return 0;
+	return check_with_len(buf, n, off, wal_get32(buf + off), rec);
+}
+
+int wal_record_header_plausible(const uint8_t *buf, size_t n, size_t off)
+{
+	if (off > n || n - off < WAL_REC_HDR)
+		return 0;
+	const uint8_t *h = buf + off;
+	return h[8] >= WAL_REC_ENTRIES && h[8] <= WAL_REC_SEGMENT_START && h[9] == 0 &&
+	       h[10] == 0 && h[11] == 0 && wal_get32(h) <= WAL_MAX_PAYLOAD;
+}
+
+size_t wal_record_length_flip(const uint8_t *buf, size_t n, size_t off)
+{
+	if (off > n || n - off < WAL_REC_HDR)
+		return 0;
+	uint32_t len = wal_get32(buf + off);
+	wal_rec rec;
+	for (int b = 0; b < 32; b++) {
+		uint32_t l = len ^ (UINT32_C(1) << b);
+		if (l <= n - off - WAL_REC_HDR && check_with_len(buf, n, off, l, &rec) &&
+		    off + rec.size < n)
+			return off + rec.size;
+	}
+	return 0;
 }
 
 size_t wal_record_find_valid(const uint8_t *buf, size_t n, size_t from)

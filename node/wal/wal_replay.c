@@ -8,11 +8,14 @@
  *
  * Damage is judged by where it is, because a crash can only tear the end of
  * what was being written:
- *   - a bad record in the last segment with no valid record anywhere after it
- *     is a torn tail: the file is cut there and the bytes counted;
- *   - a bad record with a valid one after it, or any damage in an earlier
- *     segment, cannot come from a crash: open fails and names file and offset,
- *     because serving a log with a hole in it would be serving wrong data.
+ *   - a bad record in the last segment that a torn write can explain is a
+ *     torn tail: the file is cut there and the bytes counted (middle_damage
+ *     below has the exact rule; client data inside a torn record is never
+ *     mistaken for a record);
+ *   - a bad record that a tear cannot explain (an intact record on its chain
+ *     of boundaries, a flipped length bit), or any damage in an earlier
+ *     segment: open fails and names file and offset, because serving a log
+ *     with a hole in it would be serving wrong data.
  * A record whose checksum holds but whose content makes no sense (a gap in
  * the indexes, terms going backwards, a bad size) is refused as well.
  */
@@ -196,6 +199,68 @@ static int apply_record(replay *rp, const wal_rec *r, bool first, const char *na
 	return 0;
 }
 
+/*
+ * The torn-tail rule, for a bad record at off in the last segment: is it a
+ * torn tail (cut) or damage in the middle (refuse)? A crash tears only the
+ * last write, and a torn write leaves a prefix of what we wrote, so:
+ *
+ *   - fewer than 12 bytes left: a torn header;
+ *   - a record that becomes valid when one bit of its length is flipped back,
+ *     and is not the last one: a flipped bit, never a tear;
+ *   - a header we could have written (plausible type, reserved bytes and
+ *     length) whose record runs past the end of the file: the write was torn
+ *     inside it, and every byte after it is its own payload (client data,
+ *     which may look exactly like a record), so nothing there is looked at;
+ *   - such a header whose record ends inside the file: follow the chain of
+ *     record boundaries from it (skipping records whose header is plausible);
+ *     an intact record on that chain proves the damage is in the middle;
+ *   - a header we never wrote (zero fill, garbage, a damaged header): what
+ *     follows is not the payload of a record we wrote, so any valid record
+ *     at any later offset proves damage in the middle.
+ *
+ * Returns true (with the reason in what) for damage in the middle.
+ */
+static bool middle_damage(const uint8_t *buf, size_t n, size_t off, char *what, size_t whatlen)
+{
+	if (n - off < WAL_REC_HDR)
+		return false;
+	if (WAL_PLANTED_BUG(2)) {
+		size_t v = wal_record_find_valid(buf, n, off + 1);
+		snprintf(what, whatlen,
+			 "corrupt record in the middle of the log (a valid record follows at offset %zu)", v);
+		return v < n;
+	}
+	size_t next = wal_record_length_flip(buf, n, off);
+	if (next > 0) {
+		snprintf(what, whatlen,
+			 "corrupt record in the middle of the log (a bit of its length is flipped; "
+			 "the next record starts at offset %zu)", next);
+		return true;
+	}
+	wal_rec r;
+	if (wal_record_header_plausible(buf, n, off)) {
+		size_t p = off;
+		while (wal_record_header_plausible(buf, n, p) &&
+		       n - p - WAL_REC_HDR >= wal_get32(buf + p)) {
+			p += WAL_REC_HDR + wal_get32(buf + p);
+			if (p < n && wal_record_check(buf, n, p, &r)) {
+				snprintf(what, whatlen,
+					 "corrupt record in the middle of the log (a valid record follows at offset %zu)",
+					 p);
+				return true;
+			}
+		}
+		return false;
+	}
+	size_t v = wal_record_find_valid(buf, n, off + 1);
+	if (v < n) {
+		snprintf(what, whatlen,
+			 "corrupt record in the middle of the log (a valid record follows at offset %zu)", v);
+		return true;
+	}
+	return false;
+}
+
 /* Cuts the last segment at off and makes the cut durable before anything is
  * appended after it. */
 static int cut_tail(replay *rp, const char *name, size_t off)
@@ -240,6 +305,9 @@ static int replay_segment(replay *rp, uint64_t seq, bool last, uint64_t *size_ou
 			refuse(rp, name, 0, "corrupt segment header in a segment that is not the last");
 			goto out;
 		}
+		/* A torn creation leaves fewer than 32 bytes (one pwritev wrote
+		 * header, start record and batch): with a whole but damaged
+		 * header nothing after it can be a torn write's payload. */
 		size_t v = wal_record_find_valid(buf, n, 0);
 		if (v < n) {
 			refuse(rp, name, 0, "corrupt segment header with valid records after it");
@@ -259,12 +327,8 @@ static int replay_segment(replay *rp, uint64_t seq, bool last, uint64_t *size_ou
 			refuse(rp, name, off, "corrupt record in the middle of the log (not the last segment)");
 			goto out;
 		}
-		size_t v = wal_record_find_valid(buf, n, off + 1);
-		if (v < n) {
-			char what[128];
-			snprintf(what, sizeof(what),
-				 "corrupt record in the middle of the log (a valid record follows at offset %zu)",
-				 v);
+		char what[160];
+		if (middle_damage(buf, n, off, what, sizeof(what))) {
 			refuse(rp, name, off, what);
 			goto out;
 		}

@@ -174,14 +174,12 @@ static void cmd_tick(env *e, const args *a)
 	for (size_t i = 0; i < k; i++) {
 		if (nds[i]->r == NULL)
 			continue;
-		uint8_t role = 0;
 		for (uint64_t t = 0; t < n; t++)
 			raft_tick(nds[i]->r);
 		raft_status st;
 		raft_get_status(nds[i]->r, &st);
-		role = st.role;
-		fprintf(e->out, "%" PRIu32 ": %s term=%" PRIu64 "\n", nds[i]->id, raft_role_name(role),
-			st.term);
+		fprintf(e->out, "%" PRIu32 ": %s term=%" PRIu64 "\n", nds[i]->id,
+			raft_role_name(st.role), st.term);
 	}
 }
 

@@ -3,9 +3,10 @@
  *
  * The driver follows the caller contract of raft.h to the letter: a ready's
  * hard state and entries are written, messages that vouch for the disk
- * (raft_msg_waits_for_disk) are held while anything written is not yet
- * synced, committed entries are applied, and raft_persisted is called when
- * the disk syncs. A crash keeps only what was synced. Every applied entry is
+ * (raft_msg_waits_for_disk) are held while a must-sync write (rd.must_sync)
+ * is not yet synced, committed entries are applied, and raft_persisted is
+ * called when the disk syncs (which syncs everything written, must-sync or
+ * not). A crash keeps only what was synced. Every applied entry is
  * compared with what other nodes applied at the same index, so a script that
  * makes two nodes disagree prints a SAFETY VIOLATION line.
  */
@@ -205,10 +206,16 @@ static void send(env *e, const raft_msg *m, const char *indent)
 	fputc('\n', e->out);
 }
 
+/* Field by field: the struct has padding, which memcmp would read. */
+static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
+{
+	return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
+}
+
 static bool has_unsynced(const env_node *nd)
 {
-	return nd->unsynced_index != 0 ||
-	       memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	return nd->unsynced_index != 0 || nd->install_unsynced ||
+	       !hs_equal(&nd->written.hs, &nd->synced.hs);
 }
 
 /* --------------------------------------------------------------- readies */
@@ -262,20 +269,22 @@ bool env_ready(env *e, env_node *nd)
 	if (rd.hs_changed) {
 		fprintf(o, "  hard state: term=%" PRIu64 " vote=", rd.hs.term);
 		fmt_id(o, rd.hs.vote);
-		fprintf(o, " commit=%" PRIu64 "\n", rd.hs.commit);
+		/* the must-sync rule: a commit-only change needs no fsync */
+		fprintf(o, " commit=%" PRIu64 "%s\n", rd.hs.commit,
+			rd.must_sync ? "" : " (no fsync needed)");
 		nd->written.hs = rd.hs;
 	}
 	if (rd.install) {
 		/* The runtime swaps in the received state machine and resets the
-		 * log storage to the snapshot point, durably, before the rest. */
+		 * log storage to the snapshot point before the rest of the ready;
+		 * like entries, that is durable at the next sync (must_sync). */
 		fprintf(o, "  install: snapshot at %" PRIu64 "@%" PRIu64 " (log and state machine reset)\n",
 			rd.install_index, rd.install_term);
 		entries_truncate(&nd->written.log, 0);
 		nd->written.snap_index = rd.install_index;
 		nd->written.snap_term = rd.install_term;
-		nd->written.hs = rd.hs;
-		disk_copy(&nd->synced, &nd->written);
 		nd->unsynced_index = nd->unsynced_term = 0;
+		nd->install_unsynced = true;
 		nd->applied = rd.install_index;
 	}
 	if (rd.n_entries > 0) {
@@ -286,7 +295,11 @@ bool env_ready(env *e, env_node *nd)
 		nd->unsynced_index = rd.entries[rd.n_entries - 1].index;
 		nd->unsynced_term = rd.entries[rd.n_entries - 1].term;
 	}
-	bool hold = has_unsynced(nd);
+	/* raft.h step 3: what vouches for the disk waits for every must-sync
+	 * write so far; with none pending it goes at once. */
+	if (rd.must_sync)
+		nd->must_sync_pending = true;
+	bool hold = nd->must_sync_pending;
 	for (size_t i = 0; i < rd.n_msgs; i++) {
 		const raft_msg *m = &rd.msgs[i];
 		if (hold && raft_msg_waits_for_disk(m->type)) {
@@ -325,10 +338,13 @@ void env_persist(env *e, env_node *nd)
 		return;
 	disk_copy(&nd->synced, &nd->written);
 	fprintf(e->out, "sync %" PRIu32 ":", nd->id);
+	if (nd->install_unsynced)
+		fprintf(e->out, " snapshot at %" PRIu64 "@%" PRIu64 "%s", nd->written.snap_index,
+			nd->written.snap_term, nd->unsynced_index != 0 ? " and" : " durable");
 	if (nd->unsynced_index != 0)
 		fprintf(e->out, " entries up to %" PRIu64 "@%" PRIu64 " durable", nd->unsynced_index,
 			nd->unsynced_term);
-	else
+	else if (!nd->install_unsynced)
 		fputs(" hard state durable", e->out);
 	if (nd->held.n > 0)
 		fprintf(e->out, ", %zu held message%s sent", nd->held.n, nd->held.n == 1 ? "" : "s");
@@ -340,6 +356,8 @@ void env_persist(env *e, env_node *nd)
 	nd->held.n = 0;
 	uint64_t li = nd->unsynced_index, lt = nd->unsynced_term;
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->install_unsynced = false;
+	nd->must_sync_pending = false;
 	if (li != 0)
 		raft_persisted(nd->r, li, lt);
 }
@@ -428,12 +446,14 @@ void env_crash(env *e, env_node *nd)
 		if (!kept)
 			lost++;
 	}
-	bool hs_lost = memcmp(&nd->written.hs, &nd->synced.hs, sizeof(raft_hard_state)) != 0;
+	bool hs_lost = !hs_equal(&nd->written.hs, &nd->synced.hs);
 	raft_hard_state whs = nd->written.hs;
 	raft_free(nd->r);
 	nd->r = NULL;
 	disk_copy(&nd->written, &nd->synced);
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->install_unsynced = false; /* an install not yet durable is lost too */
+	nd->must_sync_pending = false;
 	for (size_t i = 0; i < nd->held.n; i++)
 		env_msg_free(&nd->held.v[i]);
 	nd->held.n = 0;

@@ -1,7 +1,10 @@
 #!/bin/bash
 # `make test-interaction`: runs every script in testdata/ (README.md), then
 # checks that the runner itself fails, with a diff, on a script whose
-# expectation is wrong. `run.sh BIN --rewrite` rewrites the expectations.
+# expectation is wrong.
+#   run.sh BIN [VG_BIN]   VG_BIN (a build without sanitizers) also runs the
+#                         scripts under valgrind
+#   run.sh BIN --rewrite  rewrites the expectations
 set -u
 bin=$1
 shift
@@ -9,6 +12,7 @@ dir=$(dirname "$0")/testdata
 if [ "${1:-}" = --rewrite ]; then
 	exec "$bin" --rewrite "$dir"/*.txt
 fi
+vg_bin=${1:-}
 log=$(mktemp)
 "$bin" "$dir"/*.txt >"$log" 2>&1
 rc=$?
@@ -32,6 +36,20 @@ elif ! grep -q '^+' "$log" || ! grep -q 'wrong on purpose' "$log"; then
 else
 	echo "ok   a wrong expectation fails with a diff"
 	p=$((p + 1))
+fi
+if [ -n "$vg_bin" ]; then
+	if ! command -v valgrind >/dev/null; then
+		echo "FAIL valgrind is not installed"
+		f=$((f + 1))
+	elif valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+		"$vg_bin" "$dir"/*.txt >"$log" 2>&1; then
+		echo "ok   the scripts under valgrind"
+		p=$((p + 1))
+	else
+		echo "FAIL the scripts under valgrind:"
+		grep -v "^interaction: " "$log" | tail -n 40
+		f=$((f + 1))
+	fi
 fi
 rm -f "$tmp" "$log"
 echo "interaction: $p passed, $f failed"

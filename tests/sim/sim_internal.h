@@ -53,6 +53,15 @@ typedef struct sim_node {
 	bool sync_scheduled;
 	bool sync_needed;       /* a must-sync write (rd.must_sync) awaits that fsync */
 	uint64_t fsync_us;      /* this disk's fsync latency */
+	/* disk {"fsync":false}: this incarnation's fsyncs do nothing, so a crash
+	 * loses what it acknowledged. It then comes back amnesiac: the network
+	 * drops its votes and vote requests (what the contract asks of a node
+	 * that lost its disk) until its commit index covers everything it may
+	 * have acknowledged and its term is past every term it may have voted
+	 * in, with nothing unsynced. */
+	bool fsync_lies;
+	bool amnesiac;
+	uint64_t amnesia_commit, amnesia_term;
 } sim_node;
 
 typedef struct sim {
@@ -83,6 +92,11 @@ typedef struct sim {
 	uint64_t slow_msg_max;
 	double quick_restart_p;  /* a crashed node is back within 10 ms */
 	uint64_t think_max;      /* client pause between operations */
+	/* lying disks: a separate stream, so seeds without them replay as before */
+	sim_rng disk_rng;
+	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
+	int lying;               /* the node whose fsync lies or that is amnesiac, -1 none */
+	uint64_t max_term;       /* highest term any node has reached */
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -102,6 +116,9 @@ void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
 int sim_node_process_ready(sim *s, sim_node *nd);
 void sim_node_fsync(sim *s, sim_node *nd);       /* the pending fsync completes */
 void sim_node_free(sim_node *nd);
+void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a (re)start: fault "fsync off" */
+bool sim_node_vote_dropped(const sim *s, const raft_msg *m); /* an amnesiac's vote traffic */
+void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
 
 /* sim_run.c */
 void sim_fail(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

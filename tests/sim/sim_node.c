@@ -161,8 +161,62 @@ static void drop_held(sim_node *nd)
 	nd->sync_needed = false;
 }
 
+void sim_node_maybe_lie(sim *s, sim_node *nd)
+{
+	if (s->fsync_lies_p <= 0 || s->lying >= 0 || !s->faults_on ||
+	    !sim_chance(&s->disk_rng, s->fsync_lies_p))
+		return;
+	nd->fsync_lies = true;
+	s->lying = (int)nd->id;
+	sim_trace(s, "node %u: fsync off (its fsyncs now lie)", nd->id);
+	/* the lie shows only at a crash: one comes soon, and it is back at once */
+	sim_event e = { .at = s->now + 5000 + sim_below(&s->disk_rng, 200000), .kind = EV_CRASH,
+			.node = nd->id, .arg = 2 };
+	if (sim_queue_push(&s->q, e) != 0)
+		sim_fail(s, "out of memory");
+}
+
+/* A crash of a node whose fsyncs lied: it may have acknowledged entries and
+ * votes it no longer has, so it becomes amnesiac. */
+static void become_amnesiac(sim *s, sim_node *nd)
+{
+	raft_status st;
+	raft_get_status(nd->r, &st);
+	uint64_t k = nd->log_len > s->applied_max ? nd->log_len : s->applied_max;
+	for (int i = 0; i < s->n; i++)
+		if (s->nodes[i].commit_max > k)
+			k = s->nodes[i].commit_max;
+	nd->fsync_lies = false;
+	nd->amnesiac = true;
+	nd->amnesia_commit = k;
+	nd->amnesia_term = s->max_term > st.term ? s->max_term : st.term;
+	sim_trace(s, "node %u: crashed with lying fsyncs: amnesiac until commit >= %llu and term > %llu",
+		  nd->id, (unsigned long long)nd->amnesia_commit, (unsigned long long)nd->amnesia_term);
+}
+
+void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st)
+{
+	if (!nd->amnesiac || st->commit < nd->amnesia_commit || st->term <= nd->amnesia_term ||
+	    nd->sync_needed || nd->sync_scheduled)
+		return;
+	nd->amnesiac = false;
+	s->lying = -1;
+	sim_trace(s, "node %u: rejoined (commit %llu, term %llu): votes again", nd->id,
+		  (unsigned long long)st->commit, (unsigned long long)st->term);
+}
+
+bool sim_node_vote_dropped(const sim *s, const raft_msg *m)
+{
+	if (!s->nodes[m->from].amnesiac)
+		return false;
+	return m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_PREVOTE_RESP ||
+	       m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_VOTE_RESP;
+}
+
 void sim_node_crash(sim *s, sim_node *nd)
 {
+	if (nd->fsync_lies)
+		become_amnesiac(s, nd);
 	if (wal_drop_unsynced(nd->w) != 0)
 		sim_fail(s, "node %u: wal_drop_unsynced failed", nd->id);
 	drop_held(nd);
@@ -213,6 +267,19 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 				return -1;
 			}
 			wal_batch_free(b);
+			/* a lying disk that overwrites part of its log crashes soon
+			 * after: the older image comes back while the leader still
+			 * counts the acknowledged overwrite (issue 10 item 3) */
+			if (nd->fsync_lies && rd.n_entries && rd.entries[0].index <= nd->log_len &&
+			    s->faults_on && sim_chance(&s->disk_rng, 0.5)) {
+				sim_event e = { .at = s->now + 1000 + sim_below(&s->disk_rng, 40000),
+						.kind = EV_CRASH, .node = nd->id, .arg = 2 };
+				if (sim_queue_push(&s->q, e) != 0) {
+					wal_batch_free(b);
+					sim_fail(s, "out of memory");
+					return -1;
+				}
+			}
 			if (mirror_write(nd, rd.entries, rd.n_entries) < 0) {
 				sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)",
 					 nd->id, (unsigned long long)rd.entries[0].index,
@@ -264,6 +331,11 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 			sim_read_state(s, nd, &rd.reads[i]);
 		if (rd.soft_changed)
 			nd->role = rd.role;
+		/* a follower that just learned of a new leader may still hold the
+		 * old leader's uncommitted tail: the disk fault starts then, so
+		 * that the overwrite is what the lying fsync loses */
+		if (rd.soft_changed && rd.leader != RAFT_NONE && rd.leader != nd->id)
+			sim_node_maybe_lie(s, nd);
 		uint64_t last_i = 0, last_t = 0;
 		if (rd.n_entries) {
 			last_i = rd.entries[rd.n_entries - 1].index;
@@ -285,7 +357,7 @@ void sim_node_fsync(sim *s, sim_node *nd)
 {
 	char err[256];
 	wal_batch *b = wal_batch_new();
-	if (!b || wal_write(nd->w, b, true, err, sizeof err) != 0) {
+	if (!b || wal_write(nd->w, b, !nd->fsync_lies, err, sizeof err) != 0) {
 		wal_batch_free(b);
 		sim_fail(s, "node %u: fsync failed", nd->id);
 		return;

@@ -161,6 +161,8 @@ void sim_send(sim *s, const raft_msg *m)
 		return;
 	if (!s->link[m->from][m->to] || (s->faults_on && sim_chance(&s->rng, s->loss)))
 		return;
+	if (sim_node_vote_dropped(s, m))
+		return;
 	int copies = (s->faults_on && sim_chance(&s->rng, s->dup)) ? 2 : 1;
 	for (int i = 0; i < copies; i++) {
 		raft_msg *c = sim_msg_copy(m);
@@ -341,6 +343,9 @@ void sim_check_leader(sim *s, sim_node *nd)
 	}
 	bool commit_moved = st.commit > nd->commit_max;
 	nd->commit_max = st.commit;
+	if (st.term > s->max_term)
+		s->max_term = st.term;
+	sim_node_check_amnesia(s, nd, &st);
 	if (st.role != RAFT_LEADER)
 		return;
 	/* buggify: the leader loses the network the moment its commit index
@@ -576,9 +581,11 @@ static void handle(sim *s, sim_event *e)
 			abandon_ops_at(s, nd->id);
 			sim_node_crash(s, nd);
 			/* some restarts are quick, so the node is back while the
-			 * election it took part in is still going on */
-			uint64_t down = sim_chance(&s->rng, s->quick_restart_p) ? 500 + sim_below(&s->rng, 10000)
-								 : 20000 + sim_below(&s->rng, 400000);
+			 * election it took part in is still going on; arg 2 (a
+			 * lying disk's crash after an overwrite) is back at once */
+			uint64_t down = e->arg == 2 || sim_chance(&s->rng, s->quick_restart_p)
+						? 500 + sim_below(&s->rng, 10000)
+						: 20000 + sim_below(&s->rng, 400000);
 			push(s, (sim_event){ .at = s->now + down, .kind = EV_RESTART, .node = nd->id });
 		}
 		if (s->faults_on && e->arg == 0) /* the random chain; targeted crashes do not extend it */
@@ -687,6 +694,13 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->quick_restart_p = 0.1 * (double)sim_below(&s->rng, 8);
 		s->think_max = 2000 + sim_below(&s->rng, 30000);
 	}
+	/* Some seeds give one node at a time a disk whose fsync lies (the
+	 * contract's disk {"fsync":false}, then a crash). Drawn from their own
+	 * stream so that every other seed replays exactly as before. */
+	s->disk_rng.s = p->seed * 0x9E3779B97F4A7C15ull + 7;
+	s->lying = -1;
+	if (sim_chance(&s->disk_rng, 0.25))
+		s->fsync_lies_p = 0.3 + 0.1 * (double)sim_below(&s->disk_rng, 6);
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
