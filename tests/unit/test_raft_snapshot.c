@@ -362,6 +362,129 @@ static void test_restart_from_compacted_disk(void **state)
 	h_free(&c);
 }
 
+/* Randomized: proposals, message loss, partitions, compactions at random
+ * points on random nodes, crashes and restarts from compacted disks. The
+ * harness checks State Machine Safety on every apply; at the end, with the
+ * network healed, every node must catch up (through snapshots where needed). */
+static uint64_t rnd_state;
+static uint64_t rnd(void)
+{
+	rnd_state = rnd_state * 6364136223846793005ull + 1442695040888963407ull;
+	return rnd_state >> 33;
+}
+
+static int loss_pct;
+static bool lossy(h_cluster *c, const raft_msg *m)
+{
+	(void)c;
+	(void)m;
+	return (int)(rnd() % 100) >= loss_pct;
+}
+
+static void run_random(uint64_t seed, size_t n, int *compactions, size_t *installs)
+{
+	rnd_state = seed;
+	h_cluster c;
+	h_init(&c, n, NULL);
+	c.filter = lossy;
+	char buf[32];
+	int snapshots = 0;
+	for (int step = 0; step < 400; step++) {
+		loss_pct = (int)(rnd() % 3 == 0 ? 20 : 0);
+		int l = h_leader(&c);
+		switch (rnd() % 8) {
+		case 0:
+		case 1:
+		case 2:
+			if (l >= 0) {
+				uint64_t idx;
+				snprintf(buf, sizeof buf, "s%llu-%d", (unsigned long long)seed, step);
+				(void)raft_propose(c.nodes[l].r, buf, strlen(buf), &idx);
+			}
+			h_settle(&c);
+			break;
+		case 3: {
+			size_t i = rnd() % n;
+			h_isolate(&c, i, rnd() % 2 == 0);
+			break;
+		}
+		case 4: {
+			size_t i = rnd() % n;
+			h_node *nd = &c.nodes[i];
+			if (!nd->up)
+				break;
+			h_settle(&c);
+			uint64_t applied = h_status(&c, i).applied;
+			uint64_t top = nd->snap_index + nd->n_disk;
+			if (applied > top)
+				applied = top;
+			if (applied > nd->snap_index) {
+				s_compact(&c, i, nd->snap_index + 1 + rnd() % (applied - nd->snap_index));
+				snapshots++;
+			}
+			break;
+		}
+		case 5: {
+			size_t i = rnd() % n;
+			if (c.nodes[i].up) {
+				h_settle(&c);
+				h_crash(&c, i, false);
+			} else {
+				h_restart(&c, i);
+			}
+			break;
+		}
+		default:
+			h_tick(&c, 1 + (int)(rnd() % 3));
+			break;
+		}
+	}
+	/* Heal everything and let it settle: all live nodes converge. */
+	loss_pct = 0;
+	for (size_t i = 0; i < n; i++) {
+		h_isolate(&c, i, false);
+		if (!c.nodes[i].up)
+			h_restart(&c, i);
+	}
+	int l = -1;
+	for (int t = 0; t < 400; t++) {
+		h_tick(&c, 1);
+		l = h_leader(&c);
+		if (l < 0)
+			continue;
+		uint64_t commit = h_status(&c, (size_t)l).commit;
+		bool all = true;
+		for (size_t i = 0; i < n; i++)
+			if (c.nodes[i].applied != commit)
+				all = false;
+		if (all && t > 30)
+			break;
+	}
+	assert_true(l >= 0);
+	uint64_t commit = h_status(&c, (size_t)l).commit;
+	for (size_t i = 0; i < n; i++)
+		if (c.nodes[i].applied != commit)
+			fail_msg("seed %llu: node %zu applied %llu of %llu", (unsigned long long)seed, i,
+				 (unsigned long long)c.nodes[i].applied, (unsigned long long)commit);
+	*compactions += snapshots;
+	*installs += c.sent_by_type[RAFT_MSG_SNAPSHOT];
+	h_free(&c);
+}
+
+static void test_random_compaction_and_installs(void **state)
+{
+	(void)state;
+	int compactions = 0;
+	size_t snapshots_sent = 0;
+	for (uint64_t seed = 1; seed <= 40; seed++)
+		run_random(seed, seed % 2 ? 3 : 5, &compactions, &snapshots_sent);
+	/* the runs did exercise what they are about */
+	assert_true(compactions > 100);
+	assert_true(snapshots_sent > 10);
+	if (getenv("SNAP_STATS") != NULL)
+		fprintf(stderr, "%d compactions, %zu snapshots sent\n", compactions, snapshots_sent);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -372,6 +495,7 @@ int main(void)
 		cmocka_unit_test(test_snapshot_replaces_conflicting_log),
 		cmocka_unit_test(test_snapshot_already_held_or_stale),
 		cmocka_unit_test(test_restart_from_compacted_disk),
+		cmocka_unit_test(test_random_compaction_and_installs),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
