@@ -12,9 +12,10 @@
  * and carries on. Without a base file the log must start at segment 1 with an
  * empty log, as before.
  *
- * wal_reset does the same for a follower that installs a snapshot past its
- * log: a new segment starts at the snapshot point, the base file names it,
- * and every older segment goes.
+ * A follower that installs a snapshot writes a RESET record instead
+ * (wal_batch_add_reset, wal_reset): one atomic record after which the log is
+ * empty after the snapshot point. The segments before it then go by the
+ * ordinary compaction above.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -253,69 +254,18 @@ out:
 
 int wal_reset(wal *w, uint64_t index, uint64_t term, char *err, size_t errlen)
 {
-	if ((index == 0) != (term == 0)) {
-		wal_errf(err, errlen, "wal: bad reset point");
+	/* One RESET record, fsynced: atomic like any record (a torn one is cut
+	 * at replay, leaving the old log). The runtime puts the same record at
+	 * the head of a ready's batch (wal_batch_add_reset) instead, so the
+	 * entries after the snapshot ride the same fsync. */
+	wal_batch *b = wal_batch_new();
+	if (b == NULL || wal_batch_add_reset(b, index, term) != 0) {
+		wal_batch_free(b);
+		wal_errf(err, errlen, "wal: bad reset point or out of memory");
 		return -1;
 	}
-	if (pthread_mutex_lock(&w->mu) != 0) {
-		wal_errf(err, errlen, "wal: mutex failure");
-		return -1;
-	}
-	int rc = -1;
-	if (w->broken) {
-		wal_errf(err, errlen, "wal: log in %s is unusable after an earlier I/O error", w->dir);
-		goto out;
-	}
-	uint64_t old_seq = w->seq;
-	uint64_t first_old = w->synced_seq < w->seq ? w->synced_seq : w->seq;
-	uint64_t *seqs = NULL;
-	size_t n = 0;
-	if (wal_segment_list(w->dir, &seqs, &n, err, errlen) != 0)
-		goto out;
-	if (n > 0)
-		first_old = seqs[0];
-	free(seqs);
-	/* The new segment's start record carries the hard state and says the
-	 * log ends at the snapshot point: replay begins there. */
-	uint64_t keep_index = w->last_index, keep_term = w->last_term;
-	w->last_index = index;
-	w->last_term = term;
-	int fd;
-	uint64_t size;
-	if (wal_segment_create(w, old_seq + 1, NULL, 0, &fd, &size) != 0) {
-		w->last_index = keep_index;
-		w->last_term = keep_term;
-		wal_errf(err, errlen, "wal: cannot create segment %" PRIu64 " in %s: %s", old_seq + 1,
-			 w->dir, strerror(errno));
-		goto out;
-	}
-	wal_base b = {.present = true, .first_seq = old_seq + 1, .index = index, .term = term};
-	if (fdatasync(fd) != 0 || fsync(w->dirfd) != 0 || write_base(w->dirfd, &b) != 0) {
-		/* Unknown state on disk: like a failed fsync, never trust it. */
-		close(fd);
-		w->broken = true;
-		wal_errf(err, errlen, "wal: reset of %s failed: %s", w->dir, strerror(errno));
-		goto out;
-	}
-	close(w->fd);
-	w->fd = fd;
-	w->seq = old_seq + 1;
-	w->off = size;
-	w->dir_dirty = false;
-	w->synced_seq = w->seq;
-	w->synced_off = w->off;
-	w->synced_hs = w->hs;
-	w->synced_last_index = index;
-	w->synced_last_term = term;
-	atomic_store(&w->unsynced, 0);
-	if (drop_segments(w, first_old, w->seq, NULL) != 0) {
-		wal_errf(err, errlen, "wal: cannot remove old segments in %s: %s", w->dir,
-			 strerror(errno));
-		goto out; /* the base file is durable: replay finishes the job */
-	}
-	rc = 0;
-out:
-	pthread_mutex_unlock(&w->mu);
+	int rc = wal_write(w, b, true, err, errlen);
+	wal_batch_free(b);
 	return rc;
 }
 

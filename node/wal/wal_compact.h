@@ -29,9 +29,15 @@ typedef struct wal_compact_result {
  * (nothing is lost: an interrupted compaction is finished by the next open). */
 int wal_compact(wal *w, uint64_t upto, wal_compact_result *res, char *err, size_t errlen);
 
-/* Replaces the whole log by an empty one whose base is (index, term): a
- * follower that installed a snapshot its log does not reach. The hard state
- * is kept. Entries written after this must start at index + 1. 0 or -1. */
+/* Appends a RESET record: from there on the log is empty after (index,
+ * term) (a follower installed a snapshot at that point, and whatever its log
+ * held is replaced). Entries added after it must start at index + 1; entries
+ * before it in the same batch are superseded. Atomic: a crash before the
+ * batch is durable leaves the old log. 0, or -1 (ENOMEM, index/term not
+ * both zero or both non-zero). */
+int wal_batch_add_reset(wal_batch *b, uint64_t index, uint64_t term);
+
+/* The same, alone, written and fsynced at once. 0 or -1 with err. */
 int wal_reset(wal *w, uint64_t index, uint64_t term, char *err, size_t errlen);
 
 /* On restart, after loading a snapshot at (index, term): drops the recovered

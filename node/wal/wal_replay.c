@@ -184,6 +184,21 @@ static int apply_start(replay *rp, const wal_rec *r, const char *name, size_t of
 	return 0;
 }
 
+/* A snapshot was installed (wal_compact.c): the log is now empty after
+ * (index, term), whatever it held before. */
+static int apply_reset(replay *rp, const wal_rec *r, const char *name, size_t off)
+{
+	if (r->len != WAL_RESET_PAYLOAD)
+		return refuse(rp, name, off, "malformed reset record");
+	uint64_t index = wal_get64(r->payload), term = wal_get64(r->payload + 8);
+	if ((index == 0) != (term == 0))
+		return refuse(rp, name, off, "reset record with an impossible point");
+	truncate_entries(rp->rec, 0);
+	rp->rec->snap_index = index;
+	rp->rec->snap_term = term;
+	return 0;
+}
+
 static int apply_record(replay *rp, const wal_rec *r, bool first, const char *name, size_t off)
 {
 	if (first != (r->type == WAL_REC_SEGMENT_START))
@@ -193,6 +208,8 @@ static int apply_record(replay *rp, const wal_rec *r, bool first, const char *na
 		return apply_start(rp, r, name, off);
 	if (r->type == WAL_REC_ENTRIES)
 		return apply_entries(rp, r, name, off);
+	if (r->type == WAL_REC_RESET)
+		return apply_reset(rp, r, name, off);
 	if (r->len != WAL_HS_PAYLOAD)
 		return refuse(rp, name, off, "malformed hard state record");
 	read_hs(r->payload, &rp->rec->hs);

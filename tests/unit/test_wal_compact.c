@@ -4,7 +4,8 @@
  * (and from the snapshot index after wal_recovered_skip_to), nothing that is
  * current or unsynced is ever dropped, an interrupted compaction is finished
  * at open, a damaged or inconsistent base file refuses to start, and a reset
- * to an installed snapshot starts the log afresh at the snapshot point.
+ * to an installed snapshot (one RESET record, alone or heading a batch)
+ * starts the log afresh at the snapshot point, or not at all when torn.
  */
 #include "test_wal_util.h"
 
@@ -200,7 +201,8 @@ static void test_damaged_or_inconsistent_base_refuses(void **state)
 	assert_non_null(strstr(err, "first one is"));
 }
 
-/* A follower installs a snapshot at 500 while its log ends at 100. */
+/* A follower installs a snapshot at 500 while its log ends at 100: one
+ * RESET record; the old segments then go by ordinary compaction. */
 static void test_reset_to_snapshot_point(void **state)
 {
 	tw_dir *d = *state;
@@ -208,8 +210,13 @@ static void test_reset_to_snapshot_point(void **state)
 	tw_write_hs(w, 3, 2, 100, true);
 	char err[512];
 	assert_int_equal(wal_reset(w, 500, 3, err, sizeof err), 0);
-	assert_int_equal(tw_count_segments(d->wal), 1);
-	tw_write_entries(w, 501, 10, 3, true);
+	for (uint64_t i = 501; i <= 560; i += 10)
+		tw_write_entries(w, i, 10, 3, true);
+	wal_compact_result res;
+	size_t before = tw_count_segments(d->wal);
+	assert_int_equal(wal_compact(w, 500, &res, err, sizeof err), 0);
+	assert_true(res.segments_dropped > 0);
+	assert_int_equal(tw_count_segments(d->wal), before - res.segments_dropped);
 	wal_close(w);
 	wal_recovered rec;
 	w = tw_open(d->wal, SEG, &rec);
@@ -217,17 +224,65 @@ static void test_reset_to_snapshot_point(void **state)
 	assert_int_equal(rec.snap_term, 3);
 	assert_int_equal(rec.hs.term, 3);
 	assert_int_equal(rec.hs.vote, 2);
-	check_log(&rec, 501, 510, 3);
+	check_log(&rec, 501, 560, 3);
 	/* Skipping to the snapshot itself leaves the log as it is. */
 	assert_int_equal(wal_recovered_skip_to(&rec, 500, 3, err, sizeof err), 0);
-	assert_int_equal(rec.n_entries, 10);
+	assert_int_equal(rec.n_entries, 60);
 	wal_recovered_free(&rec);
-	/* A second reset (another install) after more writes. */
-	assert_int_equal(wal_reset(w, 900, 4, err, sizeof err), 0);
+
+	/* The runtime's way: the reset heads a batch, the entries after the
+	 * snapshot follow in it, one write, one fsync. Entries that do not
+	 * continue from the snapshot point are refused. */
+	wal_batch *b = wal_batch_new();
+	assert_int_equal(wal_batch_add_reset(b, 900, 4), 0);
+	char data[64];
+	raft_entry e[3];
+	for (int k = 0; k < 3; k++) {
+		e[k] = (raft_entry){.index = 901 + (uint64_t)k, .term = 4, .type = RAFT_ENTRY_NORMAL};
+		e[k].len = (uint32_t)tw_data(e[k].index, 4, data, sizeof data);
+		e[k].data = malloc(e[k].len);
+		memcpy(e[k].data, data, e[k].len);
+	}
+	raft_entry gap = e[1];
+	assert_int_equal(wal_batch_add_entries(b, &gap, 1), -1); /* 902 right after 900 */
+	assert_int_equal(wal_batch_add_entries(b, e, 3), 0);
+	wal_batch *big = wal_batch_new();
+	assert_int_equal(wal_batch_append(big, b), 0); /* the writer's group commit */
+	assert_int_equal(wal_write(w, big, true, err, sizeof err), 0);
+	for (int k = 0; k < 3; k++)
+		free(e[k].data);
+	wal_batch_free(b);
+	wal_batch_free(big);
 	wal_close(w);
 	w = tw_open(d->wal, SEG, &rec);
 	assert_int_equal(rec.snap_index, 900);
-	assert_int_equal(rec.n_entries, 0);
+	assert_int_equal(rec.snap_term, 4);
+	check_log(&rec, 901, 903, 4);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+
+/* A reset torn by a crash (the last record cut short) is cut at replay: the
+ * log before it is back, as if the install never happened. */
+static void test_torn_reset_leaves_the_old_log(void **state)
+{
+	tw_dir *d = *state;
+	wal *w = fill(d, 30);
+	char err[512];
+	assert_int_equal(wal_reset(w, 700, 5, err, sizeof err), 0);
+	wal_close(w);
+	uint64_t last = 0;
+	char p[256];
+	for (uint64_t s = 1; s < 1000; s++)
+		if (tw_file_size(tw_seg_path(d->wal, s, p, sizeof p)) >= 0)
+			last = s;
+	tw_seg_path(d->wal, last, p, sizeof p);
+	tw_truncate(p, tw_file_size(p) - 5);
+	wal_recovered rec;
+	w = tw_open(d->wal, SEG, &rec);
+	assert_true(rec.torn_bytes_cut > 0);
+	assert_int_equal(rec.snap_index, 0);
+	check_log(&rec, 1, 30, 1);
 	wal_recovered_free(&rec);
 	wal_close(w);
 }
@@ -265,6 +320,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_rewrite_across_the_base, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_or_inconsistent_base_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_to_snapshot_point, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_torn_reset_leaves_the_old_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_skip_to_checks_the_log, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
