@@ -9,6 +9,10 @@
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
 #   make test-tsan  unit tests and a short simulator run under ThreadSanitizer
+#   make V=1 ...    print the full compiler and linker commands (default: "  CC  file")
+#
+# On a bare Debian, `sh .ci/install-deps` first (make itself is one of the packages).
+# Every target that builds runs `deps` (.ci/install-deps) before anything else.
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
 #   library (linked into every program): node/{raft,wal,net,http,kv,snapshot,server,common}/*.c faults/*.c
@@ -35,13 +39,44 @@ BIN     := bin
 OPT     := -O2 -g
 LDSAN   :=
 endif
+# FUZZ=1: everything built by clang with libFuzzer's coverage, for `make fuzz`.
+ifeq ($(FUZZ),1)
+CC      := clang
+BUILD   := build/fuzz
+BIN     := build/fuzz/bin
+OPT     := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined
+LDSAN   := -fsanitize=fuzzer,address,undefined
+endif
 
-PKGS    := libuv libcjson libcurl
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  := $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lhttp_parser -lm -lpthread
-CMOCKA  := $(shell pkg-config --libs cmocka 2>/dev/null)
+# Quiet by default, one line per step ("  CC      node/raft/raft.c"); V=1 prints the
+# full commands. Compiler warnings and errors print in full either way; make -s
+# prints nothing but them.
+# $(call say,CC,node/raft/raft.c) goes in front of a command.
+V ?= 0
+ifeq ($(V),1)
+say   =
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+say   = @
+else
+say   = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+MAKEFLAGS += --no-print-directory
+
+# pkg-config runs when a recipe first needs its answer, not when make reads this
+# file: on a fresh machine the libraries appear only once `deps` has run, and the
+# targets that build run `deps` first and then build in a second make (see `all`).
+# A library still missing then is a clear error, not a wall of undefined references.
+PKGS    := libuv libcjson libcurl libcrypto
+pkgconf  = $(if $(filter !missing,$(1)),$(error pkg-config found no $(2); run: sh .ci/install-deps),$(1))
+pkg      = $(call pkgconf,$(shell pkg-config $(1) $(2) 2>/dev/null || echo '!missing'),$(2))
+# Each evaluated once, on first use (the "lazy once" idiom: the variable redefines itself).
+PKG_CFLAGS = $(eval PKG_CFLAGS := $(call pkg,--cflags,$(PKGS)))$(PKG_CFLAGS)
+PKG_LIBS   = $(eval PKG_LIBS := $(call pkg,--libs,$(PKGS)))$(PKG_LIBS)
+CMOCKA     = $(eval CMOCKA := $(call pkg,--libs,cmocka))$(CMOCKA)
+CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) $(PKG_CFLAGS)
+LDLIBS   = $(PKG_LIBS) -lhttp_parser -lm -lpthread
 LDFLAGS += $(LDSAN)
+SANTAG  := $(if $(filter 1,$(SAN)),[san] )
 
 COMMON_SRC := $(wildcard node/common/*.c)
 RAFT_SRC   := $(wildcard node/raft/*.c)
@@ -71,8 +106,13 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRC))
 SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
-        test-interaction interaction-bin test-tsan bench bench-snapshot sim sim-bin unit-bins all-programs docker docker-up docker-down clean
-all: deps $(PROGRAMS)
+        test-jepsen-static jepsen jepsen-local jepsen-docker \
+        test-interaction interaction-bin test-tsan bench bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
+        test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
+# Targets that build run `deps` first, then the build in a second make, so every
+# make target works on its first run on a fresh machine (see PKG_CFLAGS).
+all: deps
+	@$(MAKE) all-programs
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
 deps:
@@ -80,12 +120,12 @@ deps:
 
 $(BUILD)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(call say,CC,$(SANTAG)$<)$(CC) $(CFLAGS) -c $< -o $@
 
 define archive
 $(1): $$(call obj,$(2))
 	@mkdir -p $$(dir $$@)
-	rm -f $$@ && ar rcs $$@ $$^
+	$$(call say,AR,$$@)rm -f $$@ && ar rcs $$@ $$^
 endef
 $(eval $(call archive,$(LIBCOMMON),$(COMMON_SRC)))
 $(eval $(call archive,$(LIBRAFT),$(RAFT_SRC)))
@@ -96,7 +136,10 @@ $(eval $(call archive,$(LIBFAULTS),$(FAULTS_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
-LINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+define LINK
+@mkdir -p $(dir $@)
+$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
+endef
 $(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
@@ -107,15 +150,19 @@ $(BIN)/raftkv-workload: $(call obj,$(wildcard tests/workload/*.c)) $(LIBCHECK) $
 	$(LINK)
 $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
+# Test tools: a hostile peer for the bats suite.
+TOOLS     := $(BIN)/raftkv-peer-send
+$(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
+	$(LINK)
 # The simulator links a second build of the core with the planted bugs
 # compiled in (raft_config.planted_bug); production builds contain none.
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
+	$(call say,CC,[bugs] $<)$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 $(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
@@ -125,7 +172,10 @@ $(INTERACTION_BIN): $(call obj,$(wildcard tests/interaction/*.c)) $(LIBRAFT) $(L
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
 # needs); any other test_*.c links everything.
-TLINK = @mkdir -p $(dir $@) && $(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+define TLINK
+@mkdir -p $(dir $@)
+$(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) $(CMOCKA) -o $@
+endef
 # test_raft_bugs exercises the planted bugs: it links the core built with them.
 $(BUILD)/tests/test_raft_bugs: $(call obj,tests/unit/test_raft_bugs.c) $(LIBRAFTBUGS) $(LIBCOMMON)
 	$(TLINK)
@@ -148,7 +198,17 @@ $(BUILD)/tests/test_workload_%: $(call obj,tests/unit/test_workload_%.c) $(call 
 $(BUILD)/tests/test_%: $(call obj,tests/unit/test_%.c) $(ALL_LIBS)
 	$(TLINK)
 
--include $(shell find build/rel build/san build/tsan -name '*.d' -type f 2>/dev/null)
+# Fuzz targets: tests/fuzz/fuzz_<name>.c, each linked with everything. With
+# FUZZ=1 libFuzzer provides main; otherwise replay_main.c does (make test-fuzz).
+FUZZ_NAMES  := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS   := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+REPLAY_BINS := $(patsubst %,$(BUILD)/fuzz/replay_%,$(FUZZ_NAMES))
+$(BUILD)/fuzz/fuzz_%: $(call obj,tests/fuzz/fuzz_%.c) $(ALL_LIBS)
+	$(LINK)
+$(BUILD)/fuzz/replay_%: $(call obj,tests/fuzz/fuzz_%.c) $(call obj,tests/fuzz/replay_main.c) $(ALL_LIBS)
+	$(LINK)
+
+-include $(shell find build/rel build/san build/tsan build/fuzz -name '*.d' -type f 2>/dev/null)
 
 # ---------------------------------------------------------------- running
 run: all
@@ -160,11 +220,12 @@ test: deps
 	@tests/run-all.sh
 
 test-unit: deps
-	$(MAKE) SAN=1 unit-bins
+	@$(MAKE) SAN=1 unit-bins
 	@tests/run-unit.sh build/san/tests asan
 unit-bins: $(UNIT_BINS)
+	@:
 test-valgrind: deps
-	$(MAKE) SAN=0 unit-bins
+	@$(MAKE) SAN=0 unit-bins
 	@tests/run-unit.sh build/rel/tests valgrind
 # Not part of `make test`: a third build of everything (see tests/run-tsan.sh).
 # TSAN_BATS=1 also runs two bats files against TSan-built nodes: the only
@@ -175,27 +236,66 @@ test-tsan: deps
 test-check: all
 	@tests/check/run-corpus.sh
 test-sim: deps
-	$(MAKE) SAN=0 sim-bin
+	@$(MAKE) SAN=0 sim-bin
 	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
+	@:
 # Interaction scripts (tests/interaction/README.md), under ASan+UBSan, then
 # the release build under valgrind (which sees reads of uninitialised bytes).
 # REWRITE=1 writes the actual output back into the scripts as the expected one.
 test-interaction: deps
-	$(MAKE) SAN=1 interaction-bin
-	$(MAKE) SAN=0 interaction-bin
+	@$(MAKE) SAN=1 interaction-bin
+	@$(MAKE) SAN=0 interaction-bin
 	@tests/interaction/run.sh build/san/raftkv-interaction $(if $(REWRITE),--rewrite,build/rel/raftkv-interaction)
 interaction-bin: $(INTERACTION_BIN)
+	@:
 sim: deps
-	$(MAKE) SAN=0 sim-bin
+	@$(MAKE) SAN=0 sim-bin
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	$(MAKE) SAN=1 all-programs
+	@$(MAKE) SAN=1 all-programs tools
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
+	@:
+tools: $(TOOLS)
+	@:
 test-docker: all
 	@tests/docker/run.sh
+# The Clojure Jepsen test where Jepsen cannot run: every .clj read by Debian's
+# clojure, the pure namespaces' clojure.test suites, the EDN export pinned.
+test-jepsen-static: all
+	@tests/jepsen-static.sh
+
+# ---------------------------------------------------------------- Jepsen
+# make jepsen ARGS="test --targets compose --workload register ..." (lein, or
+# JEPSEN_CLASSPATH with $$JAVA_HOME's java); make jepsen-local ARGS=... runs it
+# against a fresh local 5-node cluster; make jepsen-docker against the compose
+# cluster. See jepsen/README.md. Local clusters: run under
+# flock /tmp/raftkv-cluster.lock on shared machines.
+jepsen:
+	@jepsen/run.sh $(ARGS)
+jepsen-local: all
+	@jepsen/local.sh $(ARGS)
+jepsen-docker:
+	@jepsen/docker.sh $(ARGS)
+
+# make test-fuzz: every checked-in corpus file and saved crash, replayed under
+# ASan+UBSan by gcc builds (seconds; no clang needed).
+test-fuzz: deps
+	@$(MAKE) SAN=1 replay-bins
+	@tests/fuzz/replay.sh build/san/fuzz
+replay-bins: $(REPLAY_BINS)
+	@:
+# make fuzz: each target under libFuzzer for FUZZ_SECONDS (default 60); new
+# inputs collect in build/fuzz/corpus, crashes land in tests/fuzz/crashes.
+FUZZ_SECONDS ?= 60
+fuzz: deps
+	@.ci/install-deps clang
+	@$(MAKE) FUZZ=1 fuzz-bins
+	@tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+fuzz-bins: $(FUZZ_BINS)
+	@:
 
 bench: all
 	@tests/bench.sh
@@ -204,9 +304,12 @@ bench: all
 SNAPBENCH := $(BUILD)/raftkv-snapbench
 $(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBNODE) $(LIBCOMMON)
 	$(LINK)
-bench-snapshot: deps $(SNAPBENCH)
+bench-snapshot: deps
+	@$(MAKE) snapbench-bin
 	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-snapbench.XXXXXX") && \
 	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
+snapbench-bin: $(SNAPBENCH)
+	@:
 
 # ---------------------------------------------------------------- docker
 docker:

@@ -4,7 +4,9 @@
  * validates the whole body before touching state, so a 400 changes nothing.
  *
  *   POST   /admin/faults/<name>   start (or replace) that fault
- *   DELETE /admin/faults/<name>   heal that one fault (not for resume)
+ *   DELETE /admin/faults/<name>   heal that one fault alone (pause, net,
+ *                                 partition, clock, disk; not resume, and
+ *                                 for crash it only withdraws a request)
  *   DELETE /admin/faults          heal every fault (bugs stay as they are)
  *   GET    /admin/faults          the active faults
  *   GET|POST|DELETE /admin/bugs   read / set some / clear all bug switches
@@ -241,7 +243,9 @@ static int post_crash(admin_ctx *c)
 		return 400;
 	c->f->crash.requested = true;
 	c->f->crash.lose_unsynced = lose;
-	return 200;
+	/* 202: accepted; the node sends this answer, then dies (a client
+	 * must not mistake the crash it asked for for an I/O error). */
+	return 202;
 }
 
 static int post_disk(admin_ctx *c)
@@ -432,8 +436,8 @@ int faults_admin(faults *f, const char *method, const char *name, const char *bo
 	c.body = o;
 	int st = r->post(&c);
 	cJSON_Delete(o);
-	if (st != 200)
+	if (st != 200 && st != 202)
 		return finish(st, error_body(st == 400 ? "bad request" : "internal error", c.err),
 			      resp);
-	return finish(200, wrap("faults", faults_status_obj(f, real_ms)), resp);
+	return finish(st, wrap("faults", faults_status_obj(f, real_ms)), resp);
 }

@@ -61,6 +61,14 @@ struct http_conn {
 	size_t header_bytes;
 	int err_status;          /* set by a callback that refuses the request */
 
+	/* Deadlines, checked by the server's sweep timer (loop clock, ms). */
+	uint64_t last_io_ms;     /* last bytes received */
+	uint64_t msg_start_ms;   /* first byte of the request being parsed */
+	bool in_msg;             /* a request is partly received */
+	bool headers_done;
+	size_t partial;          /* body bytes of that request, counted in srv->buffered */
+	bool counted;            /* in srv->nopen */
+
 	int open_handles;
 	bool in_read;            /* defer writes until the whole read chunk is parsed */
 	bool writing;
@@ -88,6 +96,11 @@ struct http_server {
 	bool listener_open;
 	bool stop_timer_open;
 	uv_timer_t stop_timer;   /* bounds how long close waits for answers to drain */
+	uv_timer_t sweep;        /* closes idle and slow connections */
+	bool sweep_open;
+	size_t buffered;         /* sum of conns' partial */
+	size_t nopen;            /* accepted and not closing: what max_conns bounds */
+	http_server_stats st;
 	void (*done)(void *);
 	void *done_ud;
 	/* One read buffer for every connection: libuv hands it back to on_read
@@ -108,6 +121,10 @@ void http_conn_drain(http_conn *c);
 /* Starts a write of c->out when none is in flight; closes when done. */
 void http_conn_flush(http_conn *c);
 void http_conn_close(http_conn *c);
+
+/* The partly received request is gone (complete, refused, or the
+ * connection closed): its body no longer counts against max_buffered. */
+void http_conn_forget_partial(http_conn *c);
 
 /* Queues a JSON error response and stops reading requests on c. */
 void http_conn_fail(http_conn *c, int status);

@@ -26,9 +26,13 @@ static int on_message_begin(http_parser *p)
 		return -1;
 	if (c->cur)
 		hreq_release(c->cur);
+	http_conn_forget_partial(c);
 	c->cur = hreq_new(c);
 	if (c->cur == NULL)
 		return refuse(c, 503);
+	c->in_msg = true;
+	c->headers_done = false;
+	c->msg_start_ms = uv_now(c->srv->loop);
 	c->hstate = 0;
 	c->header_bytes = 0;
 	c->in_auth = false;
@@ -149,10 +153,13 @@ static int on_headers_complete(http_parser *p)
 	if (has_len) {
 		if (p->content_length > c->srv->lim.max_body)
 			return refuse(c, 413);
-		/* Size the body once instead of doubling through a big upload. */
-		if (bytebuf_reserve(&r->body, (size_t)p->content_length + 1) != 0)
+		/* Size a small body once; a big one grows as its bytes arrive, so
+		 * a client that announces 1 MiB and stalls holds only what it sent. */
+		size_t first = p->content_length < 65536 ? (size_t)p->content_length + 1 : 65536;
+		if (bytebuf_reserve(&r->body, first) != 0)
 			return refuse(c, 503);
 	}
+	c->headers_done = true;
 	if (c->expect_continue && (has_len || (p->flags & F_CHUNKED)) && c->head == NULL) {
 		/* Only when nothing is queued before it, or it would overtake
 		 * earlier responses. */
@@ -171,8 +178,15 @@ static int on_body(http_parser *p, const char *at, size_t len)
 	/* Chunked bodies have no length up front: check as they grow. */
 	if (len > c->srv->lim.max_body || r->body.len > c->srv->lim.max_body - len)
 		return refuse(c, 413);
+	http_server *s = c->srv;
+	if (len > s->lim.max_buffered || s->buffered > s->lim.max_buffered - len) {
+		s->st.refused_buffered++;
+		return refuse(c, 503);
+	}
 	if (bytebuf_append(&r->body, at, len) != 0)
 		return refuse(c, 503);
+	c->partial += len;
+	s->buffered += len;
 	return 0;
 }
 
@@ -191,6 +205,7 @@ static int on_message_complete(http_parser *p)
 	if (nul_terminate(&r->body) != 0 || nul_terminate(&r->auth) != 0)
 		return refuse(c, 503);
 	c->cur = NULL;
+	http_conn_forget_partial(c);
 	r->pub.method = http_method_str((enum http_method)p->method);
 	r->pub.body = (const char *)r->body.data;
 	r->pub.body_len = r->body.len;

@@ -120,6 +120,7 @@ void http_conn_fail(http_conn *c, int status)
 		hreq_release(c->cur);
 		c->cur = NULL;
 	}
+	http_conn_forget_partial(c);
 	c->no_more = true;
 	hreq *r = hreq_new(c);
 	if (r == NULL) {
@@ -144,7 +145,11 @@ void http_conn_fail(http_conn *c, int status)
 		break;
 	case 503:
 		err = "overloaded";
-		detail = "The server could not allocate memory for the request.";
+		detail = "The server has no room for the request now; retry later.";
+		break;
+	case 408:
+		err = "request timeout";
+		detail = "The request did not arrive in time.";
 		break;
 	default:
 		status = 400;

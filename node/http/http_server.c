@@ -11,6 +11,7 @@
  */
 #include <assert.h>
 #include <limits.h>
+#include <sys/resource.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,13 @@ static void on_conn_handle_closed(uv_handle_t *h);
 static void maybe_done(http_server *s);
 
 /* ------------------------------------------------------------ closing */
+
+void http_conn_forget_partial(http_conn *c)
+{
+	c->srv->buffered -= c->partial;
+	c->partial = 0;
+	c->in_msg = false;
+}
 
 /* Requests still with a handler outlive the connection: they are detached
  * and http_respond frees them. Answered ones (and a half-parsed one) go now. */
@@ -60,6 +68,12 @@ void http_conn_close(http_conn *c)
 		return;
 	c->closing = true;
 	conn_detach_requests(c);
+	http_conn_forget_partial(c);
+	if (c->counted) {
+		/* Its descriptor is released now (uv_close), before the callback. */
+		c->counted = false;
+		c->srv->nopen--;
+	}
 	/* Unlink now so server close does not visit it twice. */
 	http_server *s = c->srv;
 	if (c->prev)
@@ -264,9 +278,11 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 			hreq_release(c->cur);
 			c->cur = NULL;
 		}
+		http_conn_forget_partial(c);
 		http_conn_flush(c);
 		return;
 	}
+	c->last_io_ms = uv_now(c->srv->loop);
 	if (c->no_more)
 		return; /* discarding: after the last request or while lingering */
 
@@ -293,9 +309,28 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 
 /* ------------------------------------------------------------ accepting */
 
+/* Accept ran out of descriptors (libuv has already taken the waiting
+ * connection off the queue and closed it, with a descriptor it keeps in
+ * reserve): close our newest connection too, so the next accept, and the
+ * WAL's next file, find one free. */
+static void shed_newest(http_server *s)
+{
+	for (http_conn *c = s->conns; c != NULL; c = c->next) {
+		if (!c->closing) {
+			s->st.shed_conns++;
+			http_conn_close(c);
+			return;
+		}
+	}
+}
+
 static void on_connection(uv_stream_t *ls, int status)
 {
 	http_server *s = ls->data;
+	if (status == UV_EMFILE || status == UV_ENFILE) {
+		shed_newest(s);
+		return;
+	}
 	if (status < 0 || s->closing)
 		return;
 	http_conn *c = calloc(1, sizeof *c);
@@ -331,12 +366,80 @@ static void on_connection(uv_stream_t *ls, int status)
 		http_conn_close(c);
 		return;
 	}
+	c->counted = true;
+	if (++s->nopen > s->lim.max_conns) {
+		s->st.refused_conns++;
+		http_conn_close(c);
+		return;
+	}
+	c->last_io_ms = uv_now(s->loop);
 	/* Responses are complete when written; Nagle would only delay them. */
 	if (uv_tcp_nodelay(&c->tcp, 1) != 0) {
 		http_conn_close(c);
 		return;
 	}
 	conn_read_start(c);
+}
+
+/* ------------------------------------------------------------ deadlines */
+
+/* Closes connections that hold a descriptor (and maybe memory) without
+ * doing anything: idle ones silently, slow requests with 408. Requests a
+ * handler is working on are not timed here (the handler has its own). */
+static void on_sweep(uv_timer_t *t)
+{
+	http_server *s = t->data;
+	uint64_t now = uv_now(s->loop);
+	http_conn *c = s->conns;
+	while (c) {
+		http_conn *next = c->next;
+		if (c->closing || c->lingering) {
+			c = next;
+			continue;
+		}
+		if (c->in_msg && c->reading) {
+			uint64_t limit = c->headers_done ? s->lim.body_timeout_ms : s->lim.header_timeout_ms;
+			if (now - c->msg_start_ms >= limit) {
+				s->st.timed_out++;
+				http_conn_fail(c, 408);
+				http_conn_flush(c);
+			}
+		} else if (!c->in_msg && c->head == NULL && !c->writing && c->out.len == 0 &&
+			   now - c->last_io_ms >= s->lim.idle_timeout_ms) {
+			s->st.timed_out++;
+			http_conn_close(c);
+		}
+		c = next;
+	}
+}
+
+static uint64_t sweep_interval(const http_server_limits *l)
+{
+	uint64_t m = l->idle_timeout_ms;
+	if (l->header_timeout_ms < m)
+		m = l->header_timeout_ms;
+	if (l->body_timeout_ms < m)
+		m = l->body_timeout_ms;
+	m /= 4; /* a deadline is noticed within a quarter of it */
+	return m < 5 ? 5 : m > 1000 ? 1000 : m;
+}
+
+/* The connection limit, lowered so that HTTP_FD_RESERVE descriptors stay free. */
+static size_t conn_limit(size_t want)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+		return want;
+	size_t room = rl.rlim_cur > 2 * HTTP_FD_RESERVE ? (size_t)rl.rlim_cur - HTTP_FD_RESERVE
+							 : (size_t)rl.rlim_cur / 2;
+	return want < room ? want : room;
+}
+
+void http_server_get_stats(const http_server *s, http_server_stats *st)
+{
+	*st = s->st;
+	st->conns = s->nopen;
+	st->buffered = s->buffered;
 }
 
 int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limits *lim,
@@ -360,6 +463,11 @@ int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limit
 	s->lim.max_body = (lim && lim->max_body) ? lim->max_body : (1u << 20) + 4096;
 	s->lim.max_url = (lim && lim->max_url) ? lim->max_url : 8192;
 	s->lim.max_headers = (lim && lim->max_headers) ? lim->max_headers : 16384;
+	s->lim.max_conns = conn_limit((lim && lim->max_conns) ? lim->max_conns : 4096);
+	s->lim.max_buffered = (lim && lim->max_buffered) ? lim->max_buffered : (256u << 20);
+	s->lim.idle_timeout_ms = (lim && lim->idle_timeout_ms) ? lim->idle_timeout_ms : 60000;
+	s->lim.header_timeout_ms = (lim && lim->header_timeout_ms) ? lim->header_timeout_ms : 10000;
+	s->lim.body_timeout_ms = (lim && lim->body_timeout_ms) ? lim->body_timeout_ms : 60000;
 	int rc = uv_tcp_init(loop, &s->listener);
 	if (rc != 0) {
 		snprintf(err, errlen, "http address %s: %s", addr, uv_strerror(rc));
@@ -372,6 +480,17 @@ int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limit
 	if (rc == 0) {
 		s->stop_timer.data = s;
 		s->stop_timer_open = true;
+		rc = uv_timer_init(loop, &s->sweep);
+	}
+	if (rc == 0) {
+		s->sweep.data = s;
+		s->sweep_open = true;
+		uint64_t every = sweep_interval(&s->lim);
+		rc = uv_timer_start(&s->sweep, on_sweep, every, every);
+	}
+	if (rc == 0) {
+		/* The sweep alone must not keep a loop alive. */
+		uv_unref((uv_handle_t *)&s->sweep);
 		rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&sa, 0);
 	}
 	if (rc == 0)
@@ -413,9 +532,21 @@ static void on_stop_timer_closed(uv_handle_t *h)
 	maybe_done(s);
 }
 
+static void on_sweep_closed(uv_handle_t *h)
+{
+	http_server *s = h->data;
+	s->sweep_open = false;
+	maybe_done(s);
+}
+
 static void maybe_done(http_server *s)
 {
-	if (!s->closing || s->listener_open || s->nconns > 0)
+	if (!s->closing)
+		return;
+	/* No more deadlines once closing: the stop timer bounds the rest. */
+	if (s->sweep_open && !uv_is_closing((uv_handle_t *)&s->sweep))
+		uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
+	if (s->listener_open || s->nconns > 0 || s->sweep_open)
 		return;
 	if (s->stop_timer_open) {
 		if (!uv_is_closing((uv_handle_t *)&s->stop_timer))

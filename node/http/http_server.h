@@ -39,7 +39,30 @@ typedef struct http_server_limits {
 	size_t max_body;       /* default 1 MiB + 4 KiB */
 	size_t max_url;        /* default 8 KiB */
 	size_t max_headers;    /* total header bytes, default 16 KiB */
+	/* Open client connections, default 4096; never more than the process's
+	 * descriptor limit less HTTP_FD_RESERVE, which stays free for the WAL,
+	 * the peers and the files a node opens. One over the limit is accepted
+	 * and closed at once. */
+	size_t max_conns;
+	/* Bytes of request bodies still arriving, over all connections (default
+	 * 256 MiB); a body that would pass it is refused with 503. */
+	size_t max_buffered;
+	uint32_t idle_timeout_ms;   /* no request in progress and nothing to send: close (60 s) */
+	uint32_t header_timeout_ms; /* first byte of a request to its last header: else 408 (10 s) */
+	uint32_t body_timeout_ms;   /* first byte of a request to its last body byte: else 408 (60 s) */
 } http_server_limits;
+
+#define HTTP_FD_RESERVE 256
+
+typedef struct http_server_stats {
+	uint64_t conns;           /* open now */
+	uint64_t refused_conns;   /* over max_conns: closed at once */
+	uint64_t shed_conns;      /* closed to free a descriptor after accept ran out */
+	uint64_t timed_out;       /* idle, header-slow or body-slow connections closed */
+	uint64_t buffered;        /* body bytes of requests still arriving, now */
+	uint64_t refused_buffered;/* requests refused (503) for the buffered-bytes cap */
+} http_server_stats;
+void http_server_get_stats(const http_server *s, http_server_stats *st);
 
 /* 0, or -1 with one line in err (e.g. "http address :2020: address already in use").
  * On failure the half-made server is freed once the loop runs. Sets SIGPIPE

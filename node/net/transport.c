@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "../common/addr.h"
 #include "transport_internal.h"
 
@@ -36,6 +38,9 @@ void transport_maybe_done(transport *t)
 		free(t->peers[i]);
 	}
 	free(t->peers);
+	if (t->secret != NULL)
+		OPENSSL_cleanse(t->secret, t->secret_len);
+	free(t->secret);
 	void (*done)(void *) = t->done;
 	void *ud = t->done_ud;
 	free(t);
@@ -71,6 +76,17 @@ int transport_start(uv_loop_t *loop, uint32_t self, const char *listen_addr,
 	}
 	t->flusher.data = t;
 	t->open_handles++;
+	rc = uv_timer_init(loop, &t->sweep);
+	if (rc != 0) {
+		snprintf(err, errlen, "raft address %s: %s", listen_addr, uv_strerror(rc));
+		t->closing = true;
+		uv_close((uv_handle_t *)&t->flusher, transport_handle_closed);
+		return -1;
+	}
+	t->sweep.data = t;
+	t->open_handles++;
+	if (uv_timer_start(&t->sweep, transport_sweep_inbound, 1000, 1000) == 0)
+		uv_unref((uv_handle_t *)&t->sweep); /* never keeps a loop alive by itself */
 	rc = uv_tcp_init(loop, &t->listener);
 	if (rc == 0) {
 		t->listener.data = t;
@@ -105,6 +121,27 @@ static peer *find_peer(const transport *t, uint32_t id)
 		if (t->peers[i]->id == id && !t->peers[i]->removed)
 			return t->peers[i];
 	return NULL;
+}
+
+bool transport_is_member(const transport *t, uint32_t id)
+{
+	return find_peer(t, id) != NULL;
+}
+
+int transport_set_secret(transport *t, const void *key, size_t len)
+{
+	if (len == 0)
+		return -1;
+	uint8_t *k = malloc(len);
+	if (k == NULL)
+		return -1;
+	memcpy(k, key, len);
+	if (t->secret != NULL)
+		OPENSSL_cleanse(t->secret, t->secret_len);
+	free(t->secret);
+	t->secret = k;
+	t->secret_len = len;
+	return 0;
 }
 
 int transport_remove_peer(transport *t, uint32_t id)
@@ -195,5 +232,7 @@ void transport_close(transport *t, void (*done)(void *ud), void *ud)
 		uv_close((uv_handle_t *)&t->listener, transport_handle_closed);
 	if (!uv_is_closing((uv_handle_t *)&t->flusher))
 		uv_close((uv_handle_t *)&t->flusher, transport_handle_closed);
+	if (t->sweep.data == t && !uv_is_closing((uv_handle_t *)&t->sweep))
+		uv_close((uv_handle_t *)&t->sweep, transport_handle_closed);
 	transport_maybe_done(t);
 }

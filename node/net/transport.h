@@ -30,6 +30,8 @@ typedef struct transport_stats {
 	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;
 	uint64_t bad_frames, connects, disconnects, dropped_queue_full;
 	uint64_t dropped_not_connected; /* sends to an unknown or unconnected peer */
+	uint64_t refused_inbound; /* inbound connections over TRANSPORT_MAX_INBOUND, closed at once */
+	uint64_t late_hellos;     /* inbound connections closed for no hello in time */
 } transport_stats;
 /* frames_sent includes the one hello per connection; connects and disconnects
  * count this node's outbound connections; bad_frames counts inbound ones
@@ -47,6 +49,11 @@ int transport_add_peer(transport *t, uint32_t id, const char *addr);
  * it are dropped. The id may be added again later, with any address. 0, or -1
  * if unknown. */
 int transport_remove_peer(transport *t, uint32_t id);
+
+/* Sets the cluster secret: from now on a hello is accepted only with a
+ * valid proof (HMAC over the connection's nonce, WIRE.md), and our hellos
+ * carry one. The key is copied. 0, or -1 (empty key, ENOMEM). */
+int transport_set_secret(transport *t, const void *key, size_t len);
 
 /* Sends one encoded frame (from wire_encode) to peer `to`. Takes ownership of
  * frame (freed with free()). If the peer is not connected or its queue is over

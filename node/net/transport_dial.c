@@ -4,8 +4,11 @@
  *
  * A peer cycles IDLE -> (RESOLVING) -> CONNECTING -> CONNECTED, and on any
  * failure -> BACKOFF -> IDLE again, waiting 50 ms, then twice as long each
- * failed attempt up to 1 s (reset by a successful connect). The first frame
- * on every new connection is the hello (WIRE.md) naming this node.
+ * failed attempt up to 1 s (reset by a successful connect). A connection
+ * counts as connected once the receiver's challenge has arrived and our
+ * hello (WIRE.md: ids, and a proof over the challenge's nonce when the
+ * cluster has a secret) is the first frame queued; the connect timeout
+ * covers the handshake too.
  *
  * Frames queue per connection and leave in one writev per loop iteration
  * (the transport's prepare handle runs once before the loop blocks), so a
@@ -19,6 +22,7 @@
 #include <string.h>
 
 #include "../common/addr.h"
+#include "peer_auth.h"
 #include "wire.h"
 #include "transport_internal.h"
 
@@ -241,14 +245,64 @@ static void on_out_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 	*buf = uv_buf_init(c->t->rbuf, sizeof c->t->rbuf);
 }
 
+/* The challenge is in: answer with the hello, and the connection is up. */
+static void send_hello(out_conn *c)
+{
+	peer *p = c->p;
+	transport *t = p->t;
+	uint8_t nonce[WIRE_NONCE_LEN], mac[WIRE_MAC_LEN];
+	const char *why;
+	if (wire_decode_challenge(c->challenge, sizeof c->challenge, nonce, &why) != 0 ||
+	    (t->secret != NULL &&
+	     peer_auth_mac(t->secret, t->secret_len, t->self, p->id, nonce, mac) != 0) ||
+	    uv_timer_stop(&p->timer) != 0) {
+		out_conn_fail(c);
+		return;
+	}
+	uint8_t *hello = malloc(WIRE_HELLO_LEN);
+	if (hello == NULL) {
+		out_conn_fail(c);
+		return;
+	}
+	wire_encode_hello(t->self, p->id, t->secret != NULL ? mac : NULL, hello);
+	c->connected = true;
+	p->state = PEER_CONNECTED;
+	p->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
+	t->st.connects++;
+	if (frame_vec_push(&c->pending, hello, WIRE_HELLO_LEN) != 0) {
+		free(hello);
+		out_conn_fail(c);
+		return;
+	}
+	schedule_flush(c);
+}
+
 static void on_out_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 {
-	(void)buf;
 	out_conn *c = s->data;
-	/* Peers never send on our outbound connection; bytes are ignored, and
-	 * EOF or an error means the peer (or the path to it) is gone. */
-	if (nread < 0)
+	/* EOF or an error means the peer (or the path to it) is gone. */
+	if (nread < 0) {
 		out_conn_fail(c);
+		return;
+	}
+	/* After the challenge peers never send on our outbound connection;
+	 * later bytes are ignored. */
+	if (c->connected || c->closing || c->p == NULL || nread == 0)
+		return;
+	size_t want = sizeof c->challenge - c->challenge_got;
+	if ((size_t)nread > want) {
+		out_conn_fail(c); /* more than a challenge before our hello */
+		return;
+	}
+	memcpy(c->challenge + c->challenge_got, buf->base, (size_t)nread);
+	c->challenge_got += (size_t)nread;
+	if (c->challenge_got >= 6 &&
+	    wire_frame_length(c->challenge, c->challenge_got) != WIRE_CHALLENGE_LEN) {
+		out_conn_fail(c);
+		return;
+	}
+	if (c->challenge_got == sizeof c->challenge)
+		send_hello(c);
 }
 
 /* ------------------------------------------------------------ connecting */
@@ -263,30 +317,10 @@ static void on_connect(uv_connect_t *req, int status)
 		out_conn_fail(c);
 		return;
 	}
-	transport *t = p->t;
-	/* The connect timeout is no longer needed. */
-	if (uv_timer_stop(&p->timer) != 0 || uv_tcp_nodelay(&c->tcp, 1) != 0 ||
-	    uv_tcp_keepalive(&c->tcp, 1, 5) != 0 ||
-	    uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read) != 0) {
+	/* The connect timeout keeps running until the challenge is in. */
+	if (uv_tcp_nodelay(&c->tcp, 1) != 0 || uv_tcp_keepalive(&c->tcp, 1, 5) != 0 ||
+	    uv_read_start((uv_stream_t *)&c->tcp, on_out_alloc, on_out_read) != 0)
 		out_conn_fail(c);
-		return;
-	}
-	uint8_t *hello = malloc(WIRE_HELLO_LEN);
-	if (hello == NULL) {
-		out_conn_fail(c);
-		return;
-	}
-	wire_encode_hello(t->self, p->id, hello);
-	c->connected = true;
-	p->state = PEER_CONNECTED;
-	p->backoff_ms = TRANSPORT_BACKOFF_MIN_MS;
-	t->st.connects++;
-	if (frame_vec_push(&c->pending, hello, WIRE_HELLO_LEN) != 0) {
-		free(hello);
-		out_conn_fail(c);
-		return;
-	}
-	schedule_flush(c);
 }
 
 static void on_connect_timeout(uv_timer_t *tm)

@@ -13,11 +13,17 @@
 
 #include "../common/bytebuf.h"
 #include "transport.h"
+#include "wire.h"
 
 #define TRANSPORT_BACKOFF_MIN_MS 50
 #define TRANSPORT_BACKOFF_MAX_MS 1000
 #define TRANSPORT_CONNECT_TIMEOUT_MS 1000
 #define TRANSPORT_QUEUE_LIMIT_DEFAULT (16u << 20)
+/* Inbound connections: a member has one (a newer one from the same id
+ * replaces it), so this many is room for any cluster plus strangers still
+ * in their handshake, which must send their hello within the timeout. */
+#define TRANSPORT_MAX_INBOUND 64
+#define TRANSPORT_HELLO_TIMEOUT_MS 5000
 
 /* A list of owned frames (each base was malloc'd and is freed by us). */
 typedef struct frame_vec {
@@ -43,6 +49,9 @@ struct out_conn {
 	bool writing;
 	bool closing;
 	bool queued_flush; /* on the transport's flush list */
+	/* The receiver's challenge, gathered before the hello can go out. */
+	uint8_t challenge[WIRE_CHALLENGE_LEN];
+	size_t challenge_got;
 	out_conn *flush_next;
 };
 
@@ -71,6 +80,10 @@ typedef struct in_conn {
 	bool hello_done;
 	bool closing;
 	uint32_t from;
+	uint64_t accepted_ms;      /* loop clock: the hello is due within TRANSPORT_HELLO_TIMEOUT_MS */
+	uv_write_t wreq;           /* the challenge, our only write */
+	uint8_t challenge[WIRE_CHALLENGE_LEN];
+	uint8_t nonce[WIRE_NONCE_LEN];
 } in_conn;
 
 struct transport {
@@ -85,7 +98,11 @@ struct transport {
 	peer **peers;
 	size_t npeers, cap_peers;
 	in_conn *inbound;
+	size_t n_inbound;          /* open (not closing) inbound connections */
+	uv_timer_t sweep;          /* closes inbound connections whose hello is late */
 	size_t queue_limit;
+	uint8_t *secret;           /* cluster secret for hello proofs, NULL = none */
+	size_t secret_len;
 	transport_stats st;
 	int open_handles;          /* every initialised handle not yet closed */
 	int pending_reqs;          /* getaddrinfo requests not yet called back */
@@ -97,6 +114,7 @@ struct transport {
 
 void transport_maybe_done(transport *t);
 void transport_handle_closed(uv_handle_t *h); /* for handles with no struct of their own */
+bool transport_is_member(const transport *t, uint32_t id); /* a declared, not removed peer */
 
 void frame_vec_free(frame_vec *fv);
 
@@ -111,5 +129,6 @@ void transport_flush_all(uv_prepare_t *h);
 /* transport_accept.c */
 void transport_on_connection(uv_stream_t *ls, int status);
 void in_conn_close(in_conn *c);
+void transport_sweep_inbound(uv_timer_t *tm); /* every second: late hellos */
 
 #endif

@@ -16,7 +16,8 @@
 #define HDR_LEN 10        /* length u32 | version u8 | type u8 | crc u32 */
 #define FIXED_LEN 69      /* the raft_msg fields before the entries */
 #define ENTRY_HDR_LEN 21  /* term u64 | index u64 | type u8 | len u32 */
-#define HELLO_BODY_LEN 12 /* magic u32 | from u32 | to u32 */
+#define HELLO_BODY_LEN (12 + WIRE_MAC_LEN) /* magic u32 | from u32 | to u32 | mac */
+#define CHALLENGE_BODY_LEN (4 + WIRE_NONCE_LEN) /* magic u32 | nonce */
 #define HELLO_MAGIC 0x3156524bu /* "KRV1" read little-endian: a recognisable constant */
 
 /* ------------------------------------------------------------ byte order */
@@ -88,7 +89,7 @@ static int rd_u64(rd *r, uint64_t *v)
 static bool type_known(uint8_t t)
 {
 	return (t >= RAFT_MSG_PREVOTE && t <= RAFT_MSG_TIMEOUT_NOW) || t == WIRE_MSG_HELLO ||
-	       t == WIRE_MSG_SNAP_CHUNK || t == WIRE_MSG_SNAP_ACK;
+	       t == WIRE_MSG_CHALLENGE || t == WIRE_MSG_SNAP_CHUNK || t == WIRE_MSG_SNAP_ACK;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -155,12 +156,23 @@ int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
 	return 0;
 }
 
-void wire_encode_hello(uint32_t from, uint32_t to, uint8_t out[WIRE_HELLO_LEN])
+void wire_encode_hello(uint32_t from, uint32_t to, const uint8_t *mac, uint8_t out[WIRE_HELLO_LEN])
 {
 	put_u32(out + HDR_LEN, HELLO_MAGIC);
 	put_u32(out + HDR_LEN + 4, from);
 	put_u32(out + HDR_LEN + 8, to);
+	if (mac != NULL)
+		memcpy(out + HDR_LEN + 12, mac, WIRE_MAC_LEN);
+	else
+		memset(out + HDR_LEN + 12, 0, WIRE_MAC_LEN);
 	wire_put_header(out, HELLO_BODY_LEN, WIRE_MSG_HELLO);
+}
+
+void wire_encode_challenge(const uint8_t nonce[WIRE_NONCE_LEN], uint8_t out[WIRE_CHALLENGE_LEN])
+{
+	put_u32(out + HDR_LEN, HELLO_MAGIC);
+	memcpy(out + HDR_LEN + 4, nonce, WIRE_NONCE_LEN);
+	wire_put_header(out, CHALLENGE_BODY_LEN, WIRE_MSG_CHALLENGE);
 }
 
 /* ------------------------------------------------------------ decoding */
@@ -217,8 +229,8 @@ int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why)
 	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
 	if (body == NULL)
 		return -1;
-	if (frame[5] == WIRE_MSG_HELLO) {
-		*why = "hello frame where a message was expected";
+	if (frame[5] == WIRE_MSG_HELLO || frame[5] == WIRE_MSG_CHALLENGE) {
+		*why = "handshake frame where a message was expected";
 		return -1;
 	}
 	if (frame[5] == WIRE_MSG_SNAP_CHUNK || frame[5] == WIRE_MSG_SNAP_ACK) {
@@ -298,7 +310,7 @@ int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why)
 }
 
 int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t *to,
-		      const char **why)
+		      uint8_t *mac, const char **why)
 {
 	static const char *unused;
 	if (why == NULL)
@@ -314,6 +326,27 @@ int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t
 	}
 	*from = get_u32(body + 4);
 	*to = get_u32(body + 8);
+	if (mac != NULL)
+		memcpy(mac, body + 12, WIRE_MAC_LEN);
+	return 0;
+}
+
+int wire_decode_challenge(const uint8_t *frame, size_t len, uint8_t nonce[WIRE_NONCE_LEN],
+			  const char **why)
+{
+	static const char *unused;
+	if (why == NULL)
+		why = &unused;
+	size_t blen;
+	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
+	if (body == NULL)
+		return -1;
+	if (frame[5] != WIRE_MSG_CHALLENGE || blen != CHALLENGE_BODY_LEN ||
+	    get_u32(body) != HELLO_MAGIC) {
+		*why = "expected a challenge frame";
+		return -1;
+	}
+	memcpy(nonce, body + 4, WIRE_NONCE_LEN);
 	return 0;
 }
 

@@ -11,7 +11,7 @@
 
 #include "../raft/raft.h"
 
-#define WIRE_VERSION 1
+#define WIRE_VERSION 2 /* 2: challenge and authenticated hello */
 #define WIRE_MAX_FRAME (64u << 20) /* frames above this are refused */
 
 /* Encodes m as one complete frame (length prefix included) into a malloc'd
@@ -29,20 +29,32 @@ long wire_frame_length(const uint8_t *buf, size_t avail);
 int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why);
 void wire_msg_free(raft_msg *m);
 
-/* The transport's handshake: the first frame on every connection, sent by
- * the dialer, naming sender and intended receiver. Same framing, its own
- * type, never passed to Raft (wire_decode refuses it). */
+/* The transport's handshake (WIRE.md, "Connections and the handshake"):
+ * the receiver of a connection first sends a challenge carrying a fresh
+ * random nonce; the dialer answers with a hello naming sender and intended
+ * receiver and, when the cluster has a secret, an HMAC-SHA256 over both ids
+ * and the nonce. Same framing, their own types, never passed to Raft
+ * (wire_decode refuses them). */
 #define WIRE_MSG_HELLO 0x80
-#define WIRE_HELLO_LEN 22 /* 10-byte header + 12-byte body */
-void wire_encode_hello(uint32_t from, uint32_t to, uint8_t out[WIRE_HELLO_LEN]);
-/* 0, or -1 with *why when the frame is not a valid hello. */
+#define WIRE_MSG_CHALLENGE 0x81
+#define WIRE_NONCE_LEN 16
+#define WIRE_MAC_LEN 32
+#define WIRE_CHALLENGE_LEN 30 /* 10-byte header + magic u32 + nonce */
+#define WIRE_HELLO_LEN 54     /* 10-byte header + magic, from, to u32 + mac */
+void wire_encode_challenge(const uint8_t nonce[WIRE_NONCE_LEN], uint8_t out[WIRE_CHALLENGE_LEN]);
+/* 0, or -1 with *why when the frame is not a valid challenge. */
+int wire_decode_challenge(const uint8_t *frame, size_t len, uint8_t nonce[WIRE_NONCE_LEN],
+			  const char **why);
+/* mac may be NULL (no cluster secret): the field is sent as zeros. */
+void wire_encode_hello(uint32_t from, uint32_t to, const uint8_t *mac, uint8_t out[WIRE_HELLO_LEN]);
+/* 0, or -1 with *why when the frame is not a valid hello. mac may be NULL. */
 int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t *to,
-		      const char **why);
+		      uint8_t *mac, const char **why);
 
 /* Snapshot transfer frames (wire_snapshot.h): transport-level like hello,
  * never passed to Raft as such (wire_decode refuses them). */
-#define WIRE_MSG_SNAP_CHUNK 0x81
-#define WIRE_MSG_SNAP_ACK 0x82
+#define WIRE_MSG_SNAP_CHUNK 0x82
+#define WIRE_MSG_SNAP_ACK 0x83
 
 /* For the other frame kinds' codecs (wire_snapshot.c): writes the 10-byte
  * header in front of a body already at f + 10; checks a frame's length,

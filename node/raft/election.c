@@ -113,7 +113,8 @@ static void become_precandidate(raft *r)
 
 void election_campaign(raft *r, bool transfer)
 {
-	if (r->role == RAFT_LEADER)
+	/* term + 1 must stay below the largest term, which peers refuse. */
+	if (r->role == RAFT_LEADER || r->term >= UINT64_MAX - 1)
 		return;
 	if (r->cfg.pre_vote && !transfer)
 		become_precandidate(r);

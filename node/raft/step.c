@@ -76,6 +76,11 @@ static int validate(const raft *r, const raft_msg *m)
 		return RAFT_EINVAL;
 	if (m->to != r->cfg.id)
 		return RAFT_EINVAL;
+	/* The largest term is never legitimate: a node there could not start
+	 * an election (term + 1 wraps to 0), so one forged message would stop
+	 * the cluster for good (issue 15). */
+	if (m->term == UINT64_MAX)
+		return RAFT_EINVAL;
 	if (m->n_entries > 0 && m->entries == NULL)
 		return RAFT_EINVAL;
 	if (m->n_entries > 0 && m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_PROPOSE)

@@ -21,8 +21,9 @@ static const char *txn_kind_name(uint8_t k)
 	}
 }
 
-/* {"ops":[[kind,key,value],...],"index":n} with the reads filled in. */
-static int out_txn(server *s, const kv_command *c, const kv_result *res, uint64_t index)
+/* {"ops":[[kind,key,value],...],"index":n} with the reads filled in
+ * (also used by txn_local.c). */
+int out_txn(server *s, const kv_command *c, const kv_result *res, uint64_t index)
 {
 	bytebuf *b = &s->out;
 	b->len = 0;

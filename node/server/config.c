@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -34,6 +35,13 @@ static const flag_def flags[] = {
 	{"election-ticks", F_INT, OFF(election_ticks), "30", "election timeout in ticks (randomized in [T,2T))", 2, 100000},
 	{"heartbeat-ticks", F_INT, OFF(heartbeat_ticks), "5", "leader heartbeat interval in ticks", 1, 100000},
 	{"no-prevote", F_BOOL, OFF(pre_vote), "(default: pre-vote on)", "disable the pre-vote round", 0, 0},
+	{"max-connections", F_SIZE, OFF(max_connections), "4096", "client connections; more are closed at once (also kept 256 below the fd limit)", 1, 1u << 24},
+	{"max-buffered-bytes", F_SIZE, OFF(max_buffered_bytes), "268435456", "request bodies still arriving, all connections; past it 503", 4096, (size_t)1 << 40},
+	{"idle-timeout-ms", F_U32, OFF(idle_timeout_ms), "60000", "close a client connection idle this long", 10, 86400000},
+	{"header-timeout-ms", F_U32, OFF(header_timeout_ms), "10000", "a request's headers must arrive within this (else 408)", 10, 3600000},
+	{"body-timeout-ms", F_U32, OFF(body_timeout_ms), "60000", "a whole request must arrive within this (else 408)", 10, 3600000},
+	{"peer-secret", F_STR, OFF(peer_secret), "(none)", "cluster secret: peers prove it (HMAC over a nonce) in their hello; visible in ps, prefer the file", 0, 0},
+	{"peer-secret-file", F_STR, OFF(peer_secret_file), "(none)", "read the cluster secret from this file (one line)", 0, 0},
 	{"help", F_BOOL, OFF(show_help), "", "print this help (also -h) and exit", 0, 0},
 	{"version", F_BOOL, OFF(show_version), "", "print the version and exit", 0, 0},
 };
@@ -66,6 +74,11 @@ static void defaults(node_config *c)
 	c->election_ticks = 30;
 	c->heartbeat_ticks = 5;
 	c->pre_vote = true;
+	c->max_connections = 4096;
+	c->max_buffered_bytes = 256u << 20;
+	c->idle_timeout_ms = 60000;
+	c->header_timeout_ms = 10000;
+	c->body_timeout_ms = 60000;
 }
 
 static const flag_def *find_flag(const char *name, size_t len)
@@ -231,6 +244,51 @@ out:
 	return rc;
 }
 
+/* --peer-secret or --peer-secret-file (one line; the final newline is not
+ * part of the secret), never both, never empty. */
+static int load_peer_secret(node_config *c, char *err, size_t errlen)
+{
+	if (c->peer_secret_file == NULL) {
+		if (c->peer_secret != NULL && c->peer_secret[0] == '\0') {
+			snprintf(err, errlen, "--peer-secret must not be empty");
+			return -1;
+		}
+		return 0;
+	}
+	if (c->peer_secret != NULL) {
+		snprintf(err, errlen, "give --peer-secret or --peer-secret-file, not both");
+		return -1;
+	}
+	FILE *f = fopen(c->peer_secret_file, "r");
+	if (f == NULL) {
+		snprintf(err, errlen, "--peer-secret-file %s: %s", c->peer_secret_file, strerror(errno));
+		return -1;
+	}
+	char buf[4096];
+	size_t n = fread(buf, 1, sizeof buf, f);
+	bool too_long = n == sizeof buf;
+	bool failed = ferror(f) != 0;
+	if (fclose(f) != 0)
+		failed = true;
+	if (failed || too_long) {
+		snprintf(err, errlen, "--peer-secret-file %s: %s", c->peer_secret_file,
+			 too_long ? "longer than 4095 bytes" : "read error");
+		return -1;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	if (n == 0 || memchr(buf, '\0', n) != NULL) {
+		snprintf(err, errlen, "--peer-secret-file %s: empty or not text", c->peer_secret_file);
+		return -1;
+	}
+	c->peer_secret = strndup(buf, n);
+	if (c->peer_secret == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
 static int validate(node_config *c, char *err, size_t errlen)
 {
 	if (c->cluster == NULL) {
@@ -274,7 +332,7 @@ static int validate(node_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "--admin-token must not be empty");
 		return -1;
 	}
-	return 0;
+	return load_peer_secret(c, err, errlen);
 }
 
 int config_parse(int argc, char **argv, node_config *c, char *err, size_t errlen)
@@ -318,6 +376,8 @@ void config_free(node_config *c)
 	free(c->cluster);
 	free(c->data_dir);
 	free(c->admin_token);
+	free(c->peer_secret);
+	free(c->peer_secret_file);
 	for (size_t i = 0; i < c->n_members; i++) {
 		free(c->members[i].raft_addr);
 		free(c->members[i].http_addr);

@@ -39,6 +39,13 @@ typedef struct node_config {
 	int election_ticks;
 	int heartbeat_ticks;
 	bool pre_vote;
+	char *peer_secret;      /* cluster secret for peer hellos, NULL = none */
+	size_t max_connections;     /* client HTTP connections (also capped by the fd limit) */
+	size_t max_buffered_bytes;  /* request bodies still arriving, all connections */
+	uint32_t idle_timeout_ms;
+	uint32_t header_timeout_ms;
+	uint32_t body_timeout_ms;
+	char *peer_secret_file; /* where --peer-secret-file read it from */
 	bool show_help;
 	bool show_version;
 } node_config;

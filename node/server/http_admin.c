@@ -247,8 +247,10 @@ static void faults_route(server *s, http_request *req, const char *name)
 	else
 		reply_error(s, req, code >= 400 ? code : 500, "fault request failed", "The fault layer gave no answer.");
 	free(resp);
-	/* A pause or a crash takes effect now, not at the next tick. */
-	server_check_crash(s);
+	/* A pause takes effect now, not at the next tick. A crash waits for
+	 * the loop's check phase (server.c on_check), after this answer has been
+	 * written: the HTTP server sends the answers of a read chunk once all
+	 * of its requests are handled. */
 	server_kick(s);
 }
 

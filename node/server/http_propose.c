@@ -94,10 +94,15 @@ void propose_command(server *s, http_request *req, kv_command *c, uint8_t kind,
 	p->proposed = true;
 	s->metrics.proposals++;
 	server_kick(s);
-	/* The unsafe ack_before_commit switch: answer a leader's write as soon as
-	 * it is in the leader's own log, before any quorum has it. */
-	if (index != 0 && kind == PENDING_WRITE && faults_bugs_get(s->faults).ack_before_commit) {
+	/* The unsafe ack_before_commit switch: answer a leader's write or txn as
+	 * soon as it is in the leader's own log, before any quorum has it (a
+	 * txn's reads then come from the local map, as if it had applied). */
+	if (index == 0 || !faults_bugs_get(s->faults).ack_before_commit)
+		return;
+	if (kind == PENDING_WRITE) {
 		out_index(s, key, klen, index);
+		pending_answer_out(s, p, 200);
+	} else if (kind == PENDING_TXN && txn_out_local(s, c, index) == 0) {
 		pending_answer_out(s, p, 200);
 	}
 }

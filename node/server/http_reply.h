@@ -27,6 +27,14 @@ void reply_error(server *s, http_request *req, int status, const char *error,
 /* Bodies written into s->out (reset first). */
 void out_value(server *s, const void *key, size_t klen, bool found, const void *val, size_t vlen);
 void out_index(server *s, const void *key, size_t klen, uint64_t index);
+/* {"ops":[...],"index":n}: the txn with each read's value from res. */
+int out_txn(server *s, const kv_command *c, const kv_result *res, uint64_t index);
+
+/* txn_local.c, for the unsafe bug switches only: whether every op is a read,
+ * and the txn's answer built from the local map alone (which it leaves as it
+ * is) into s->out. 0, or -1 out of memory. */
+bool txn_read_only(const kv_command *c);
+int txn_out_local(server *s, const kv_command *c, uint64_t index);
 
 /* Completes a pending request: unlinks it, answers, records latency, frees. */
 void pending_answer_out(server *s, pending *p, int status);

@@ -3,7 +3,8 @@
  *
  * The whole list becomes one log entry, so its ops apply atomically and in
  * order on every replica; the answer (built in apply.c) is the same list
- * with each read's value filled in (null when absent).
+ * with each read's value filled in (null when absent). Read-only txns go
+ * through the log too, unless the stale_reads bug switch is on.
  */
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -107,6 +108,16 @@ void http_txn(server *s, http_request *req)
 	c.op = KV_OP_TXN;
 	c.n_txn = (uint32_t)n;
 	c.txn = list;
+	/* The unsafe stale_reads switch serves a read-only txn from the local
+	 * map, as it serves GET /kv (the safe path puts every txn in the log). */
+	if (faults_bugs_get(s->faults).stale_reads && txn_read_only(&c)) {
+		s->metrics.reads_stale++;
+		if (txn_out_local(s, &c, s->applied) == 0)
+			reply_out(s, req, 200);
+		else
+			reply_error(s, req, 503, "out of memory", "The read-only transaction had no effect.");
+		goto out;
+	}
 	propose_command(s, req, &c, PENDING_TXN, "", 0);
 out:
 	free(list);

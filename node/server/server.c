@@ -48,6 +48,9 @@ void server_refresh_status(server *s)
 static void on_check(uv_check_t *h)
 {
 	server *s = h->data;
+	/* A requested crash dies here, after the poll phase has written the
+	 * answer to the crash request (202). */
+	server_check_crash(s);
 	ready_process(s);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */
@@ -282,6 +285,11 @@ static int start(server *s, char *err, size_t errlen)
 		.max_body = c->max_value_bytes + 64 * 1024,
 		.max_url = c->max_key_bytes * 3 + 8192, /* a key may be %-encoded */
 		.max_headers = 16 * 1024,
+		.max_conns = c->max_connections,
+		.max_buffered = c->max_buffered_bytes,
+		.idle_timeout_ms = c->idle_timeout_ms,
+		.header_timeout_ms = c->header_timeout_ms,
+		.body_timeout_ms = c->body_timeout_ms,
 	};
 	if (http_server_start(s->loop, c->http_addr, &lim, http_on_request, s, &s->http, err, errlen) != 0) {
 		s->http = NULL;
@@ -291,6 +299,11 @@ static int start(server *s, char *err, size_t errlen)
 	const node_member *self = config_member(c, c->id);
 	if (transport_start(s->loop, c->id, self->raft_addr, peer_io_recv, s, &s->transport, err, errlen) != 0) {
 		s->transport = NULL;
+		return -1;
+	}
+	if (c->peer_secret != NULL &&
+	    transport_set_secret(s->transport, c->peer_secret, strlen(c->peer_secret)) != 0) {
+		snprintf(err, errlen, "peer secret: out of memory");
 		return -1;
 	}
 	for (size_t i = 0; i < c->n_members; i++) {

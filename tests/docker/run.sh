@@ -37,6 +37,8 @@ fi
 cleanup() {
 	RAFTKV_COMPOSE_EXTRA='' compose "$(raftkv_deployed_size)" down -v --remove-orphans -t 5 >/dev/null 2>&1
 	docker network rm "$RAFTKV_NETWORK" >/dev/null 2>&1
+	# the bare-Debian containers of 50-readme.bats, if a run was cut short
+	docker ps -aq --filter label=raftkv-bare | xargs -r docker rm -f >/dev/null 2>&1
 	return 0
 }
 trap cleanup EXIT

@@ -3,8 +3,10 @@
  * pause and crash. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -175,7 +177,8 @@ static void test_crash(void **state)
 	bool lose = true;
 	assert_false(faults_crash_requested(F, &lose));
 	assert_false(lose);
-	assert_int_equal(req("POST", "crash", "{\"lose_unsynced\":true}", NULL), 200);
+	/* 202: accepted, the node dies right after sending this answer */
+	assert_int_equal(req("POST", "crash", "{\"lose_unsynced\":true}", NULL), 202);
 	assert_true(faults_crash_requested(F, &lose));
 	assert_true(lose);
 }
@@ -207,6 +210,38 @@ static void test_bugs(void **state)
 	assert_true(faults_disk(F).fsync);
 }
 
+/* DELETE /admin/faults/<kind> heals that kind alone: a combined nemesis
+ * ends one fault while the others go on. */
+static void test_delete_one_kind_keeps_the_others(void **state)
+{
+	(void)state;
+	static const char *const kinds[] = { "pause", "net", "partition", "clock", "disk" };
+	static const char *const bodies[] = { "{}", "{\"drop_to\":[0]}", "{\"groups\":[[0,1],[2]]}",
+		"{\"offset_ms\":5000}", "{\"fsync\":false}" };
+	const size_t n = sizeof kinds / sizeof kinds[0];
+	for (size_t healed = 0; healed < n; healed++) {
+		for (size_t i = 0; i < n; i++)
+			assert_int_equal(req("POST", kinds[i], bodies[i], NULL), 200);
+		char *r = NULL;
+		assert_int_equal(req("DELETE", kinds[healed], NULL, &r), 200);
+		for (size_t i = 0; i < n; i++) {
+			char field[32];
+			snprintf(field, sizeof field, "\"%s\":{", kinds[i]);
+			bool present = strstr(r, field) != NULL;
+			if (present != (i != healed))
+				fail_msg("DELETE %s: %s is %s in %s", kinds[healed], kinds[i],
+					 present ? "still there" : "gone", r);
+		}
+		free(r);
+		/* and the effects match what status says */
+		assert_int_equal(faults_paused(F, 1000), healed != 0);
+		assert_int_equal(faults_filter_msg(F, FAULT_OUT, 0, 1000).drop, true);
+		assert_int_equal(faults_clock_ms(F, 1000) == 1000, healed == 3);
+		assert_int_equal(faults_disk(F).fsync, healed == 4);
+		assert_int_equal(req("DELETE", "", NULL, NULL), 200);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -216,6 +251,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_pause_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_disk_expiry_via_clock, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crash, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_delete_one_kind_keeps_the_others, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bugs, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

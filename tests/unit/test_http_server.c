@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <errno.h>
 #include <cmocka.h>
 #include <uv.h>
 
@@ -139,12 +140,28 @@ static void on_stop(uv_async_t *a)
 	uv_close((uv_handle_t *)&f->stop, NULL);
 }
 
+static int setup_with(void **state, const http_server_limits *limits);
 static int setup(void **state)
+{
+	http_server_limits lim = { .max_body = 1024, .max_url = 256, .max_headers = 512 };
+	return setup_with(state, &lim);
+}
+
+/* Issue 15.2/15.3: few connections, short deadlines, a small buffered-bytes cap. */
+static int setup_tight(void **state)
+{
+	http_server_limits lim = { .max_body = 4096, .max_url = 256, .max_headers = 512,
+				   .max_conns = 3, .max_buffered = 3000, .idle_timeout_ms = 1000,
+				   .header_timeout_ms = 1000, .body_timeout_ms = 2000 };
+	return setup_with(state, &lim);
+}
+
+static int setup_with(void **state, const http_server_limits *limits)
 {
 	fixture *f = calloc(1, sizeof *f);
 	assert_non_null(f);
 	assert_int_equal(uv_loop_init(&f->loop), 0);
-	http_server_limits lim = { .max_body = 1024, .max_url = 256, .max_headers = 512 };
+	http_server_limits lim = *limits;
 	char err[256];
 	int rc = http_server_start(&f->loop, "127.0.0.1:0", &lim, handler, f, &f->srv, err, sizeof err);
 	if (rc != 0)
@@ -641,6 +658,98 @@ static void test_close_flushes(void **state)
 	close(s);
 }
 
+/* The server closed the connection: EOF or a reset, not the 5 s timeout. */
+static void expect_closed(reader *r)
+{
+	assert_int_equal(r->len, 0);
+	char c;
+	ssize_t n = recv(r->fd, &c, 1, 0);
+	assert_true(n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK));
+}
+
+/* Issue 15.2: connections over the limit are closed at once and the ones
+ * inside it keep working; idle connections are closed after the idle
+ * timeout, which makes room again. */
+static void test_connection_limit_and_idle(void **state)
+{
+	fixture *f = *state;
+	reader r[3];
+	for (int i = 0; i < 3; i++)
+		r[i] = (reader){ .fd = dial(f->port) };
+	/* each of the three is served (so all are accepted before the fourth) */
+	response resp;
+	for (int i = 0; i < 3; i++) {
+		send_str(r[i].fd, "GET /x HTTP/1.1\r\n\r\n");
+		assert_int_equal(read_response(&r[i], &resp), 0);
+		assert_int_equal(resp.status, 200);
+	}
+	reader extra = { .fd = dial(f->port) };
+	expect_closed(&extra);
+	close(extra.fd);
+	/* no request for the idle timeout: the server closes them */
+	for (int i = 0; i < 3; i++) {
+		expect_closed(&r[i]);
+		close(r[i].fd);
+	}
+	reader again = { .fd = dial(f->port) };
+	send_str(again.fd, "GET /y HTTP/1.1\r\n\r\n");
+	assert_int_equal(read_response(&again, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	close(again.fd);
+}
+
+/* Issue 15.2/15.3: a request whose headers or body stall gets 408 and the
+ * connection is closed (a slowloris holds nothing for long). */
+static void test_slow_requests_time_out(void **state)
+{
+	fixture *f = *state;
+	reader r = { .fd = dial(f->port) };
+	response resp;
+	send_str(r.fd, "GET /slow HTTP/1.1\r\nX-A: 1\r\n");
+	assert_int_equal(read_response(&r, &resp), 0);
+	assert_int_equal(resp.status, 408);
+	expect_closed(&r);
+	close(r.fd);
+	r = (reader){ .fd = dial(f->port) };
+	send_str(r.fd, "PUT /slow HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+	assert_int_equal(read_response(&r, &resp), 0);
+	assert_int_equal(resp.status, 408);
+	expect_closed(&r);
+	close(r.fd);
+}
+
+/* Issue 15.3: bodies still arriving are capped over all connections: a
+ * request that would pass the cap is refused with 503; the bytes of
+ * finished or refused requests stop counting. */
+static void test_buffered_bytes_cap(void **state)
+{
+	fixture *f = *state;
+	char body[2500];
+	memset(body, 'b', sizeof body);
+	response resp;
+	reader a = { .fd = dial(f->port) };
+	send_str(a.fd, "PUT /a HTTP/1.1\r\nContent-Length: 2500\r\n\r\n");
+	send_all(a.fd, body, 2000);
+	/* b's 1500 bytes would make 3500 > 3000 */
+	reader b = { .fd = dial(f->port) };
+	send_str(b.fd, "PUT /b HTTP/1.1\r\nContent-Length: 2500\r\n\r\n");
+	send_all(b.fd, body, 1500);
+	assert_int_equal(read_response(&b, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	expect_closed(&b);
+	close(b.fd);
+	send_all(a.fd, body, 500);
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_non_null(strstr(resp.body, "[2500:bbb"));
+	/* a finished: its bytes no longer count, a full-size body fits again */
+	send_str(a.fd, "PUT /c HTTP/1.1\r\nContent-Length: 2500\r\n\r\n");
+	send_all(a.fd, body, 2500);
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	close(a.fd);
+}
+
 static void test_bind_errors(void **state)
 {
 	fixture *f = *state;
@@ -674,6 +783,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_garbage_fuzz, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_close_flushes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_connection_limit_and_idle, setup_tight, teardown),
+		cmocka_unit_test_setup_teardown(test_slow_requests_time_out, setup_tight, teardown),
+		cmocka_unit_test_setup_teardown(test_buffered_bytes_cap, setup_tight, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,10 +17,12 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include <errno.h>
 #include <cmocka.h>
 #include <uv.h>
 
 #include "../../node/common/addr.h"
+#include "../../node/net/peer_auth.h"
 #include "../../node/net/transport.h"
 #include "../../node/net/wire.h"
 
@@ -279,11 +281,42 @@ static void raw_send(int fd, const void *p, size_t n)
 
 static bool peer_closed(int fd)
 {
-	/* After the loop ran, the server side has closed: read sees EOF/reset. */
+	/* After the loop ran, the server side has closed: read sees EOF/reset
+	 * (after the challenge it sent on accept). A timeout means still open. */
 	struct timeval tv = { .tv_sec = 2 };
 	assert_int_equal(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv), 0);
-	char c;
-	return recv(fd, &c, 1, 0) <= 0;
+	char c[64];
+	for (;;) {
+		ssize_t n = recv(fd, c, sizeof c, 0);
+		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			return true;
+		if (n < 0 && errno != EINTR)
+			return false;
+	}
+}
+
+typedef struct chal_read {
+	int fd;
+	uint8_t buf[WIRE_CHALLENGE_LEN];
+	size_t got;
+} chal_read;
+
+static bool challenge_in(void *arg)
+{
+	chal_read *r = arg;
+	ssize_t n = recv(r->fd, r->buf + r->got, sizeof r->buf - r->got, MSG_DONTWAIT);
+	if (n > 0)
+		r->got += (size_t)n;
+	return r->got == sizeof r->buf;
+}
+
+/* Reads the challenge the receiver sends on accept (running the loop, which
+ * accepts and writes it); returns its nonce. */
+static void raw_read_challenge(int fd, uint8_t nonce[WIRE_NONCE_LEN])
+{
+	chal_read r = { .fd = fd };
+	assert_true(run_until(challenge_in, &r, 5000));
+	assert_int_equal(wire_decode_challenge(r.buf, sizeof r.buf, nonce, NULL), 0);
 }
 
 static void test_garbage_survived(void **state)
@@ -293,7 +326,10 @@ static void test_garbage_survived(void **state)
 	start_node(&a, 1, 0);
 	start_node(&b, 2, 0);
 	add_peer(&a, &b);
-	int fds[6];
+	add_peer(&b, &a);
+	/* 3 is a member that is not running; 5 is not a member. */
+	assert_int_equal(transport_add_peer(b.t, 3, "127.0.0.1:1"), 0);
+	int fds[8];
 	uint64_t expect_bad = 0;
 
 	/* An HTTP request on the peer port. */
@@ -316,13 +352,13 @@ static void test_garbage_survived(void **state)
 	/* A hello addressed to another node. */
 	fds[2] = raw_dial(b.port);
 	uint8_t hello[WIRE_HELLO_LEN];
-	wire_encode_hello(1, 7, hello);
+	wire_encode_hello(1, 7, NULL, hello);
 	raw_send(fds[2], hello, sizeof hello);
 	expect_bad++;
 
 	/* A good hello, then a frame with a flipped body byte. */
 	fds[3] = raw_dial(b.port);
-	wire_encode_hello(3, 2, hello);
+	wire_encode_hello(3, 2, NULL, hello);
 	raft_msg m = { .type = RAFT_MSG_HEARTBEAT, .from = 3, .to = 2, .term = 9 };
 	uint8_t *f;
 	size_t len;
@@ -343,14 +379,28 @@ static void test_garbage_survived(void **state)
 	free(f);
 	expect_bad++;
 
-	/* A truncated frame, then the client leaves. */
+	/* A hello from a node that is not a member (issue 15.1). */
 	fds[5] = raw_dial(b.port);
-	raw_send(fds[5], hello, 7);
-	close(fds[5]);
+	uint8_t stranger[WIRE_HELLO_LEN];
+	wire_encode_hello(5, 2, NULL, stranger);
+	raw_send(fds[5], stranger, sizeof stranger);
+	expect_bad++;
+
+	/* A first frame announcing more than a hello is refused from its
+	 * header alone, before any of it is buffered (issue 15.3). */
+	fds[6] = raw_dial(b.port);
+	uint8_t big[6] = { 0xf6, 0xff, 0xff, 0x03, WIRE_VERSION, RAFT_MSG_APPEND };
+	raw_send(fds[6], big, sizeof big);
+	expect_bad++;
+
+	/* A truncated frame, then the client leaves. */
+	fds[7] = raw_dial(b.port);
+	raw_send(fds[7], hello, 7);
+	close(fds[7]);
 
 	want wb = { &b, expect_bad };
 	assert_true(run_until(bad_at_least, &wb, 5000));
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < 7; i++) {
 		assert_true(peer_closed(fds[i]));
 		close(fds[i]);
 	}
@@ -371,6 +421,141 @@ static void test_garbage_survived(void **state)
 	close_node(&b);
 }
 
+/* Issue 15.1: with a cluster secret a hello must prove knowledge of it over
+ * the connection's fresh nonce. Nodes sharing the secret talk; a node with
+ * another secret, a hello without a proof, and a replayed hello are refused. */
+static void test_secret(void **state)
+{
+	(void)state;
+	static node a, b, c;
+	start_node(&a, 1, 0);
+	start_node(&b, 2, 0);
+	start_node(&c, 3, 0);
+	const char key[] = "correct horse", other[] = "battery staple";
+	assert_int_equal(transport_set_secret(a.t, key, sizeof key - 1), 0);
+	assert_int_equal(transport_set_secret(b.t, key, sizeof key - 1), 0);
+	assert_int_equal(transport_set_secret(c.t, other, sizeof other - 1), 0);
+	assert_int_equal(transport_set_secret(c.t, other, 0), -1);
+	add_peer(&a, &b);
+	add_peer(&b, &a);
+	add_peer(&b, &c);
+	add_peer(&c, &b);
+	want w = { &a, 1 };
+	assert_true(run_until(connects_at_least, &w, 5000));
+	assert_int_equal(send_msg(&a, 2, RAFT_MSG_HEARTBEAT, 7, 0), 0);
+	want g = { &b, 1 };
+	assert_true(run_until(got_at_least, &g, 5000));
+	assert_int_equal(b.from[0], 1);
+
+	/* c has the wrong secret: every hello it sends b is refused. */
+	want wb = { &b, 2 };
+	assert_true(run_until(bad_at_least, &wb, 5000));
+	(void)send_msg(&c, 2, RAFT_MSG_HEARTBEAT, 9, 0);
+
+	/* A hello claiming to be a without any proof. */
+	int fd = raw_dial(b.port);
+	uint8_t nonce[WIRE_NONCE_LEN], mac[WIRE_MAC_LEN], hello[WIRE_HELLO_LEN];
+	raw_read_challenge(fd, nonce);
+	wire_encode_hello(1, 2, NULL, hello);
+	raw_send(fd, hello, sizeof hello);
+	transport_stats st;
+	transport_get_stats(b.t, &st);
+	want wb2 = { &b, st.bad_frames + 1 };
+	assert_true(run_until(bad_at_least, &wb2, 5000));
+	assert_true(peer_closed(fd));
+	close(fd);
+
+	/* The right proof over this connection's nonce is accepted... */
+	fd = raw_dial(b.port);
+	raw_read_challenge(fd, nonce);
+	assert_int_equal(peer_auth_mac((const uint8_t *)key, sizeof key - 1, 1, 2, nonce, mac), 0);
+	wire_encode_hello(1, 2, mac, hello);
+	raw_send(fd, hello, sizeof hello);
+	raft_msg m = { .type = RAFT_MSG_HEARTBEAT, .from = 1, .to = 2, .term = 8 };
+	uint8_t *f;
+	size_t len;
+	assert_int_equal(wire_encode(&m, &f, &len), 0);
+	raw_send(fd, f, len);
+	g.v = 2;
+	assert_true(run_until(got_at_least, &g, 5000));
+	assert_true(b.term[1] == 8);
+	/* ...and a frame claiming another sender on it is dropped with the connection. */
+	free(f);
+	m.from = 3;
+	assert_int_equal(wire_encode(&m, &f, &len), 0);
+	raw_send(fd, f, len);
+	free(f);
+	transport_get_stats(b.t, &st);
+	want wb3 = { &b, st.bad_frames + 1 };
+	assert_true(run_until(bad_at_least, &wb3, 5000));
+	assert_true(peer_closed(fd));
+	close(fd);
+
+	/* The same hello replayed on a new connection (new nonce) is refused. */
+	fd = raw_dial(b.port);
+	raw_read_challenge(fd, nonce);
+	raw_send(fd, hello, sizeof hello);
+	transport_get_stats(b.t, &st);
+	want wb4 = { &b, st.bad_frames + 1 };
+	assert_true(run_until(bad_at_least, &wb4, 5000));
+	assert_true(peer_closed(fd));
+	close(fd);
+
+	/* Only a's two messages ever reached b. */
+	run_until(never, NULL, 100);
+	assert_int_equal(b.got, 2);
+	for (size_t i = 0; i < b.got; i++)
+		assert_int_equal(b.from[i], 1);
+	close_node(&a);
+	close_node(&b);
+	close_node(&c);
+}
+
+static bool late_hellos_at_least(void *arg)
+{
+	want *w = arg;
+	transport_stats st;
+	transport_get_stats(w->n->t, &st);
+	return st.late_hellos >= w->v;
+}
+
+/* Issue 15.2: strangers cannot use up the node's descriptors through the
+ * Raft port: inbound connections are capped, and one that sends no hello is
+ * closed after the hello timeout. The member's own connection is unharmed. */
+static void test_inbound_limits(void **state)
+{
+	(void)state;
+	static node a, b;
+	start_node(&a, 1, 0);
+	start_node(&b, 2, 0);
+	add_peer(&a, &b);
+	add_peer(&b, &a);
+	want w = { &a, 1 };
+	assert_true(run_until(connects_at_least, &w, 5000));
+	int fds[64];
+	for (int i = 0; i < 64; i++) {
+		fds[i] = raw_dial(b.port);
+		run_until(never, NULL, 2); /* let b accept it */
+	}
+	run_until(never, NULL, 100);
+	transport_stats st;
+	transport_get_stats(b.t, &st);
+	assert_int_equal(st.refused_inbound, 1); /* a's connection and 63 strangers fit */
+	assert_true(peer_closed(fds[63]));
+	want late = { &b, 63 };
+	assert_true(run_until(late_hellos_at_least, &late, 10000));
+	for (int i = 0; i < 63; i++)
+		assert_true(peer_closed(fds[i]));
+	for (int i = 0; i < 64; i++)
+		close(fds[i]);
+	assert_int_equal(send_msg(&a, 2, RAFT_MSG_HEARTBEAT, 3, 0), 0);
+	want g = { &b, 1 };
+	assert_true(run_until(got_at_least, &g, 5000));
+	assert_int_equal(stat_connects(&a), 1);
+	close_node(&a);
+	close_node(&b);
+}
+
 static void test_queue_limit(void **state)
 {
 	(void)state;
@@ -378,6 +563,7 @@ static void test_queue_limit(void **state)
 	start_node(&a, 1, 0);
 	start_node(&b, 2, 0);
 	add_peer(&a, &b);
+	add_peer(&b, &a);
 	want w = { &a, 1 };
 	assert_true(run_until(connects_at_least, &w, 5000));
 	run_until(never, NULL, 50); /* let the hello go out */
@@ -429,6 +615,7 @@ static void test_bind_errors(void **state)
 	static node b;
 	start_node(&b, 2, 0);
 	add_peer(&a, &b);
+	add_peer(&b, &a);
 	want w = { &a, 1 };
 	assert_true(run_until(connects_at_least, &w, 5000));
 	assert_int_equal(send_msg(&a, 2, RAFT_MSG_HEARTBEAT, 1, 0), 0);
@@ -462,6 +649,7 @@ static void test_dial_by_name(void **state)
 	b.port = transport_port(b.t);
 	snprintf(addr, sizeof addr, "%s:%d", name, b.port);
 	assert_int_equal(transport_add_peer(a.t, 2, addr), 0);
+	add_peer(&b, &a);
 	want w = { &a, 1 };
 	assert_true(run_until(connects_at_least, &w, 5000));
 	assert_int_equal(send_msg(&a, 2, RAFT_MSG_HEARTBEAT, 4, 0), 0);
@@ -505,6 +693,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_three_nodes_exchange, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_peer_restart, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_garbage_survived, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_secret, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_inbound_limits, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_queue_limit, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bind_errors, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_dial_by_name, setup, teardown),

@@ -121,13 +121,34 @@ static void test_round_trip_all_types(void **state)
 static void test_hello(void **state)
 {
 	(void)state;
-	uint8_t h[WIRE_HELLO_LEN];
-	wire_encode_hello(3, 9, h);
+	uint8_t h[WIRE_HELLO_LEN], mac[WIRE_MAC_LEN], got[WIRE_MAC_LEN];
+	for (size_t i = 0; i < sizeof mac; i++)
+		mac[i] = (uint8_t)(i * 7 + 1);
+	wire_encode_hello(3, 9, mac, h);
 	assert_int_equal(wire_frame_length(h, sizeof h), WIRE_HELLO_LEN);
 	uint32_t from, to;
-	assert_int_equal(wire_decode_hello(h, sizeof h, &from, &to, NULL), 0);
+	assert_int_equal(wire_decode_hello(h, sizeof h, &from, &to, got, NULL), 0);
 	assert_int_equal(from, 3);
 	assert_int_equal(to, 9);
+	assert_memory_equal(got, mac, sizeof mac);
+	wire_encode_hello(3, 9, NULL, h); /* no secret: zeros */
+	assert_int_equal(wire_decode_hello(h, sizeof h, &from, &to, got, NULL), 0);
+	memset(mac, 0, sizeof mac);
+	assert_memory_equal(got, mac, sizeof mac);
+	/* The challenge carries the nonce; it is neither a hello nor a message. */
+	uint8_t ch[WIRE_CHALLENGE_LEN], nonce[WIRE_NONCE_LEN], nonce2[WIRE_NONCE_LEN];
+	for (size_t i = 0; i < sizeof nonce; i++)
+		nonce[i] = (uint8_t)(0xa0 + i);
+	wire_encode_challenge(nonce, ch);
+	assert_int_equal(wire_frame_length(ch, sizeof ch), WIRE_CHALLENGE_LEN);
+	assert_int_equal(wire_decode_challenge(ch, sizeof ch, nonce2, NULL), 0);
+	assert_memory_equal(nonce, nonce2, sizeof nonce);
+	assert_int_equal(wire_decode_hello(ch, sizeof ch, &from, &to, NULL, NULL), -1);
+	assert_int_equal(wire_decode_challenge(h, sizeof h, nonce2, NULL), -1);
+	raft_msg cm;
+	assert_int_equal(wire_decode(ch, sizeof ch, &cm, NULL), -1);
+	ch[WIRE_CHALLENGE_LEN - 1] ^= 1; /* checksum */
+	assert_int_equal(wire_decode_challenge(ch, sizeof ch, nonce2, NULL), -1);
 	/* A hello is not a Raft message, and a message is not a hello. */
 	raft_msg m;
 	const char *why = NULL;
@@ -138,7 +159,7 @@ static void test_hello(void **state)
 	uint8_t *f;
 	size_t len;
 	assert_int_equal(wire_encode(&hb, &f, &len), 0);
-	assert_int_equal(wire_decode_hello(f, len, &from, &to, &why), -1);
+	assert_int_equal(wire_decode_hello(f, len, &from, &to, NULL, &why), -1);
 	free(f);
 }
 

@@ -286,6 +286,37 @@ static void test_transfer_times_out(void **state)
 	h_free(&c);
 }
 
+/* Issue 15.1: a forged leader message with the largest term would put every
+ * node at a term whose increment wraps to 0, so no election could ever
+ * succeed again. Such a term is refused; the cluster keeps its leader and
+ * still elects a new one after the leader is cut off. */
+static void test_max_term_refused(void **state)
+{
+	(void)state;
+	h_cluster c;
+	h_init(&c, 3, NULL);
+	int l = h_elect(&c);
+	size_t f = ((size_t)l + 1) % 3;
+	uint64_t term = h_status(&c, f).term;
+	raft_msg forged;
+	memset(&forged, 0, sizeof(forged));
+	forged.type = RAFT_MSG_HEARTBEAT;
+	forged.from = c.ids[l];
+	forged.to = c.ids[f];
+	forged.term = UINT64_MAX;
+	assert_int_equal(raft_step(c.nodes[f].r, &forged), RAFT_EINVAL);
+	h_process_all(&c);
+	h_settle(&c);
+	assert_int_equal(h_status(&c, f).term, term);
+	/* the cluster still works: a new leader is elected when the old one is cut off */
+	h_isolate(&c, (size_t)l, true);
+	h_tick(&c, 5 * c.nodes[0].cfg.election_ticks);
+	int nl = h_leader(&c);
+	assert_true(nl >= 0 && nl != l);
+	assert_true(h_status(&c, (size_t)nl).term > term);
+	h_free(&c);
+}
+
 static void test_names_and_config(void **state)
 {
 	(void)state;
@@ -334,6 +365,7 @@ int main(void)
 		cmocka_unit_test(test_no_check_quorum_keeps_role),
 		cmocka_unit_test(test_leader_transfer),
 		cmocka_unit_test(test_transfer_times_out),
+		cmocka_unit_test(test_max_term_refused),
 		cmocka_unit_test(test_names_and_config),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -114,7 +115,9 @@ static void test_help_lists_every_flag_with_default(void **state)
 	static const char *const names[] = {
 		"--node", "--http", "--cluster", "--data-dir", "--enable-faults", "--admin-token",
 		"--max-key-bytes", "--max-value-bytes", "--request-timeout-ms", "--tick-ms",
-		"--election-ticks", "--heartbeat-ticks", "--no-prevote", "--help", "--version"};
+		"--election-ticks", "--heartbeat-ticks", "--no-prevote", "--peer-secret",
+		"--peer-secret-file", "--max-connections", "--max-buffered-bytes", "--idle-timeout-ms",
+		"--header-timeout-ms", "--body-timeout-ms", "--help", "--version"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		assert_non_null(strstr(buf, names[i]));
 	assert_non_null(strstr(buf, "(default 1024)"));
@@ -133,6 +136,46 @@ static void test_help_lists_every_flag_with_default(void **state)
 	assert_int_equal(lines, sizeof names / sizeof names[0]);
 	assert_int_equal(with_default, lines - 2);
 	free(buf);
+}
+
+/* The cluster secret comes from the flag or from a file's first line. */
+static void test_peer_secret(void **state)
+{
+	(void)state;
+	char path[] = "/tmp/raftkv-secret-XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "s3cret\n", 7), 7);
+	assert_int_equal(close(fd), 0);
+	node_config c;
+	char err[256];
+	const char *file[] = {"raftkv", "--node", "0", "--cluster", "0,:3030,:2020", "--data-dir", "d",
+			      "--peer-secret-file", path};
+	assert_int_equal(parse(ARGC(file), file, &c, err, sizeof err), 0);
+	assert_string_equal(c.peer_secret, "s3cret");
+	config_free(&c);
+	const char *flag[] = {"raftkv", "--node", "0", "--cluster", "0,:3030,:2020", "--data-dir", "d",
+			      "--peer-secret", "abc"};
+	assert_int_equal(parse(ARGC(flag), flag, &c, err, sizeof err), 0);
+	assert_string_equal(c.peer_secret, "abc");
+	config_free(&c);
+	const char *both[] = {"raftkv", "--node", "0", "--cluster", "0,:3030,:2020", "--data-dir", "d",
+			      "--peer-secret", "abc", "--peer-secret-file", path};
+	assert_int_equal(parse(ARGC(both), both, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "not both"));
+	config_free(&c);
+	const char *empty[] = {"raftkv", "--node", "0", "--cluster", "0,:3030,:2020", "--data-dir", "d",
+			       "--peer-secret", ""};
+	assert_int_equal(parse(ARGC(empty), empty, &c, err, sizeof err), -1);
+	config_free(&c);
+	assert_int_equal(truncate(path, 0), 0);
+	assert_int_equal(parse(ARGC(file), file, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "empty"));
+	config_free(&c);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(parse(ARGC(file), file, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, path));
+	config_free(&c);
 }
 
 /* Each bad command line fails with one line (no newline) naming the problem. */
@@ -185,6 +228,7 @@ int main(void)
 		cmocka_unit_test(test_help_and_version_skip_validation),
 		cmocka_unit_test(test_help_lists_every_flag_with_default),
 		cmocka_unit_test(test_mistakes_give_one_line),
+		cmocka_unit_test(test_peer_secret),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,272 @@
+(ns raftkv.nemesis
+  "Fault packages (jepsen.nemesis.combined style: a nemesis, a generator, a
+  final generator that heals, and perf bands), chosen with --nemesis:
+
+    partition     Jepsen's stock partition package over raftkv.net: one
+                  node, a minority third, majority/minority, a majorities
+                  ring, the leader(s) isolated
+    kill          SIGKILL through the agent, or POST /admin/faults/crash
+                  {\"lose_unsynced\":true} (drops what was not fsynced); then
+                  start again
+    pause         SIGSTOP / SIGCONT through the agent
+    clock         bump, strobe, skew, freeze of a node's clock
+                  (/admin/faults/clock), offsets reported for the clock plot
+    disk          kill a node, bitflip or truncate its WAL or snapshot
+                  through /agent/corrupt, start it (wiped if it cannot start)
+    leader-freeze the leader's clock frozen while it is partitioned away
+                  (what an unsafe clock-based lease cannot survive)"
+  (:require [clojure.tools.logging :refer [info warn]]
+            [clojure.set :as set]
+            [dom-top.core :refer [real-pmap]]
+            [jepsen [db :as db]
+                    [generator :as gen]
+                    [nemesis :as n]
+                    [net :as net]]
+            [jepsen.nemesis.combined :as nc]
+            [raftkv.api :as api]))
+
+(def all-faults [:partition :kill :pause :clock :disk])
+(def known-faults (conj all-faults :leader-freeze))
+
+(defn- on-nodes
+  "node -> (f node), in parallel; exceptions become {:error message}."
+  [nodes f]
+  (into (sorted-map)
+        (real-pmap (fn [node]
+                     [node (try (f node)
+                                (catch Exception e
+                                  (warn e node "nemesis action failed")
+                                  {:error (.getMessage e)}))])
+                   nodes)))
+
+(defn- pick [xs] (rand-nth (vec xs)))
+
+;; ------------------------------------------------------------ kill
+
+(defn- crash-lose-unsynced! [test node]
+  (let [a (api/admin test node "POST" "/admin/faults/crash" {"lose_unsynced" true})]
+    ; 202 = the node answered, then died; an I/O error here means it died
+    ; before the answer left, which is the same outcome.
+    (api/await-until (str node " to die") 10000
+                     #(not= "running" (api/agent-state test node)))
+    (if (:status a) :crashed-lose-unsynced :crashed-lose-unsynced-no-answer)))
+
+(defn kill-nemesis [db]
+  (reify
+    n/Reflection
+    (fs [_] #{:kill :crash :start})
+    n/Nemesis
+    (setup! [this test] this)
+    (invoke! [this test {:keys [f value] :as op}]
+      (assoc op :value
+             (case f
+               :kill  (on-nodes (nc/db-nodes test db value) #(db/kill! db test %))
+               :crash (on-nodes (nc/db-nodes test db value) #(crash-lose-unsynced! test %))
+               :start (on-nodes (:nodes test) #(db/start! db test %)))))
+    (teardown! [this test])))
+
+(defn kill-package [{:keys [db interval kill-modes targets] :as opts}]
+  (let [modes (or (seq kill-modes) [:kill :crash])
+        start {:type :info, :f :start, :value :all}
+        kill  (fn [_ _] {:type :info, :f (pick modes), :value (pick targets)})]
+    {:generator       (->> (gen/flip-flop kill (gen/repeat start))
+                           (gen/stagger interval))
+     :final-generator start
+     :nemesis         (kill-nemesis db)
+     :perf            #{{:name "kill", :start #{:kill :crash}, :stop #{:start}
+                         :color "#E9A4A0"}}}))
+
+;; ------------------------------------------------------------ pause
+
+(defn pause-nemesis [db]
+  (reify
+    n/Reflection
+    (fs [_] #{:pause :resume})
+    n/Nemesis
+    (setup! [this test] this)
+    (invoke! [this test {:keys [f value] :as op}]
+      (assoc op :value
+             (case f
+               :pause  (on-nodes (nc/db-nodes test db value) #(db/pause! db test %))
+               :resume (on-nodes (:nodes test) #(db/resume! db test %)))))
+    (teardown! [this test])))
+
+(defn pause-package [{:keys [db interval targets]}]
+  (let [resume {:type :info, :f :resume, :value :all}
+        pause  (fn [_ _] {:type :info, :f :pause, :value (pick targets)})]
+    {:generator       (->> (gen/flip-flop pause (gen/repeat resume))
+                           (gen/stagger interval))
+     :final-generator resume
+     :nemesis         (pause-nemesis db)
+     :perf            #{{:name "pause", :start #{:pause}, :stop #{:resume}
+                         :color "#A0B1E9"}}}))
+
+;; ------------------------------------------------------------ clock
+
+(defn- offset-s
+  "The node's clock offset in seconds from a faults object (0 when none)."
+  [faults]
+  (/ (double (or (get-in faults ["clock" "offset_ms"]) 0)) 1000.0))
+
+(defn- clock! [test node body]
+  (let [a (api/check! (str node " clock " body)
+                      (api/admin test node "POST" "/admin/faults/clock" body))]
+    (offset-s (get (:body a) "faults"))))
+
+(defn- clock-reset! [test node]
+  (let [a (api/admin test node "DELETE" "/admin/faults/clock")]
+    (if (api/ok? a) (offset-s (get (:body a) "faults")) 0.0)))
+
+(defn- clock-offset [test node]
+  (offset-s (get (api/status test node) "faults")))
+
+(defn clock-body
+  "The /admin/faults/clock body for a clock op."
+  [f rng]
+  (case f
+    :clock-bump   {"offset_ms" (* (if (.nextBoolean rng) 1 -1)
+                                  (+ 100 (.nextInt rng 30000)))}
+    :clock-strobe {"strobe" {"delta_ms"  (+ 100 (.nextInt rng 5000))
+                             "period_ms" (+ 10 (.nextInt rng 500))}}
+    :clock-skew   {"rate" (pick [0.1 0.5 0.9 1.5 3.0 10.0])}
+    :clock-freeze {"freeze" true}))
+
+(defn clock-nemesis [db]
+  (let [rng (java.util.Random.)]
+    (reify
+      n/Reflection
+      (fs [_] #{:clock-bump :clock-strobe :clock-skew :clock-freeze :clock-reset
+                :check-clock-offsets})
+      n/Nemesis
+      (setup! [this test] this)
+      (invoke! [this test {:keys [f value] :as op}]
+        (let [offsets (case f
+                        :check-clock-offsets (on-nodes (:nodes test) #(clock-offset test %))
+                        :clock-reset (on-nodes (:nodes test) #(clock-reset! test %))
+                        (on-nodes (nc/db-nodes test db value)
+                                  #(clock! test % (clock-body f rng))))]
+          (assoc op :clock-offsets (into {} (filter (comp number? val) offsets))
+                 :value [value offsets])))
+      (teardown! [this test]
+        (on-nodes (:nodes test) #(clock-reset! test %))))))
+
+(defn clock-package [{:keys [db interval targets]}]
+  (let [reset {:type :info, :f :clock-reset, :value :all}
+        start (fn [_ _] {:type :info
+                         :f (pick [:clock-bump :clock-strobe :clock-skew :clock-freeze])
+                         :value (pick targets)})]
+    {:generator       (->> (gen/phases
+                             {:type :info, :f :check-clock-offsets}
+                             (gen/flip-flop start (gen/repeat reset)))
+                           (gen/stagger interval))
+     :final-generator reset
+     :nemesis         (clock-nemesis db)
+     :perf            #{{:name "clock", :start #{:clock-bump :clock-strobe :clock-skew :clock-freeze}
+                         :stop #{:clock-reset}, :color "#A0E9E3"}}}))
+
+;; ------------------------------------------------------------ disk
+
+(defn- corrupt! [db test node {:keys [target mode count]}]
+  (db/kill! db test node)
+  (api/await-until (str node " down") 10000 #(not= "running" (api/agent-state test node)))
+  (let [a (api/agent test node "POST" "/agent/corrupt"
+                     {"target" target, "mode" mode, "count" count})]
+    (db/start! db test node)
+    (let [up? (try (api/await-until (str node " up after corruption") 15000
+                                    #(api/ok? (api/admin test node "GET" "/healthz")))
+                   true
+                   (catch Exception _ false))]
+      (if up?
+        {:corrupt (:status a), :restarted true}
+        ; The node refused its damaged files (checksums caught it): bring it
+        ; back as a new incarnation, which catches up from its peers.
+        (do (db/kill! db test node)
+            (api/check! (str node " wipe") (api/agent test node "POST" "/agent/wipe"))
+            (db/start! db test node)
+            {:corrupt (:status a), :restarted false, :wiped true})))))
+
+(defn disk-nemesis [db]
+  (reify
+    n/Reflection
+    (fs [_] #{:corrupt})
+    n/Nemesis
+    (setup! [this test] this)
+    (invoke! [this test {:keys [value] :as op}]
+      (let [node (pick (:nodes test))]
+        (assoc op :value {node (try (corrupt! db test node value)
+                                    (catch Exception e
+                                      (warn e node "disk fault")
+                                      (db/start! db test node)
+                                      {:error (.getMessage e)}))})))
+    (teardown! [this test])))
+
+(defn disk-package [{:keys [db interval]}]
+  {:generator (->> (fn [_ _]
+                     {:type :info, :f :corrupt
+                      :value {:target (pick ["wal" "wal" "snapshot" "meta"])
+                              :mode   (pick ["bitflip" "truncate"])
+                              :count  (inc (rand-int 8))}})
+                   (gen/stagger (* 2 interval)))
+   :final-generator nil
+   :nemesis   (disk-nemesis db)
+   :perf      #{{:name "disk", :fs #{:corrupt}, :start #{}, :stop #{}, :color "#99F2E2"}}})
+
+;; ------------------------------------------------------------ leader-freeze
+
+(defn leader-freeze-nemesis [db]
+  (let [frozen (atom nil)]
+    (reify
+      n/Reflection
+      (fs [_] #{:freeze-isolate-leader :heal-leader})
+      n/Nemesis
+      (setup! [this test] this)
+      (invoke! [this test {:keys [f] :as op}]
+        (case f
+          :freeze-isolate-leader
+          (if-let [leader (first (db/primaries db test))]
+            (let [offset (clock! test leader {"freeze" true})
+                  others (remove #{leader} (:nodes test))]
+              (reset! frozen leader)
+              (net/drop-all! test (n/complete-grudge [[leader] others]))
+              (assoc op :value leader :clock-offsets {leader offset}))
+            (assoc op :value :no-leader))
+          :heal-leader
+          (do (net/heal! (:net test) test)
+              (let [offsets (on-nodes (:nodes test) #(clock-reset! test %))]
+                (reset! frozen nil)
+                (assoc op :value :healed
+                       :clock-offsets (into {} (filter (comp number? val) offsets)))))))
+      (teardown! [this test]
+        (net/heal! (:net test) test)
+        (on-nodes (:nodes test) #(clock-reset! test %))))))
+
+(defn leader-freeze-package [{:keys [db interval]}]
+  (let [heal {:type :info, :f :heal-leader}]
+    {:generator       (->> (gen/flip-flop {:type :info, :f :freeze-isolate-leader}
+                                          (gen/repeat heal))
+                           (gen/stagger interval))
+     :final-generator heal
+     :nemesis         (leader-freeze-nemesis db)
+     :perf            #{{:name "leader-freeze", :start #{:freeze-isolate-leader}
+                         :stop #{:heal-leader}, :color "#C9A0E9"}}}))
+
+;; ------------------------------------------------------------ composition
+
+(defn package
+  "The combined package for opts {:faults #{...} :db :interval (s)
+  :targets [node-spec ...] :kill-modes [:kill :crash] :partition-targets}."
+  [{:keys [faults] :as opts}]
+  (let [faults (set faults)
+        pkgs (cond-> []
+               (faults :partition)
+               (conj (nc/partition-package
+                       {:faults #{:partition}, :db (:db opts), :interval (:interval opts)
+                        :partition {:targets (or (seq (:partition-targets opts))
+                                                 [:one :minority-third :majority
+                                                  :majorities-ring :primaries])}}))
+               (faults :kill)          (conj (kill-package opts))
+               (faults :pause)         (conj (pause-package opts))
+               (faults :clock)         (conj (clock-package opts))
+               (faults :disk)          (conj (disk-package opts))
+               (faults :leader-freeze) (conj (leader-freeze-package opts)))]
+    (nc/compose-packages pkgs)))

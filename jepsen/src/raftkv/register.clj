@@ -1,0 +1,56 @@
+(ns raftkv.register
+  "The register workload: independent keys (jepsen.independent), each a
+  register read, written and cas'd over GET/PUT /kv/K and POST /kv/K/cas,
+  checked with Knossos' cas-register model. An absent key reads as :absent,
+  the model's initial value (Knossos would take nil as any value)."
+  (:require [jepsen [checker :as checker]
+                    [client :as client]
+                    [generator :as gen]
+                    [independent :as independent]]
+            [jepsen.checker.timeline :as timeline]
+            [knossos.model :as model]
+            [raftkv.client :as rc]
+            [raftkv.txn :as t]))
+
+(defn- path [prefix k & more] (apply str "/kv/" (t/key-name prefix k) more))
+
+(defrecord Client [node prefix]
+  client/Client
+  (open! [this test node] (assoc this :node node, :prefix (:key-prefix test)))
+  (setup! [this test])
+  (invoke! [this test op]
+    (let [[k v] (:value op)
+          done  (fn [raw read-only? value-fn]
+                  (rc/complete op raw read-only? value-fn))]
+      (case (:f op)
+        :read  (done (rc/call test node "GET" (path prefix k) nil) true
+                     (fn [raw _] (independent/tuple
+                                   k (t/register-value (get (:body raw) "value")))))
+        :write (done (rc/call test node "PUT" (path prefix k) (t/register-body v)) false
+                     (fn [_ _] (:value op)))
+        :cas   (done (rc/call test node "POST" (path prefix k "/cas") (t/cas-body v)) false
+                     (fn [_ _] (:value op))))))
+  (teardown! [this test])
+  (close! [this test]))
+
+(defn r   [_ _] {:type :invoke, :f :read, :value nil})
+(defn w   [_ _] {:type :invoke, :f :write, :value (rand-int 5)})
+(defn cas [_ _] {:type :invoke, :f :cas
+                 :value [(if (< (rand) 0.2) t/absent (rand-int 5)) (rand-int 5)]})
+
+(defn workload
+  "opts: :key-count (keys in flight at once), :ops-per-key."
+  [opts]
+  (let [n (count (:nodes opts))]
+    {:client    (->Client nil nil)
+     :generator (independent/concurrent-generator
+                  (max 1 (min n (:concurrency opts n)))
+                  (range)
+                  (fn [k] (->> (gen/mix [r w cas cas])
+                               (gen/limit (:ops-per-key opts 200)))))
+     :checker   (independent/checker
+                  (checker/compose
+                    {:linear   (checker/linearizable
+                                 {:model     (model/cas-register t/absent)
+                                  :algorithm :linear})
+                     :timeline (timeline/html)}))}))
