@@ -15,7 +15,7 @@
 # Every target that builds runs `deps` (.ci/install-deps) before anything else.
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
-#   library (linked into every program): node/{raft,wal,net,http,kv,snapshot,server,common}/*.c faults/*.c
+#   library (linked into every program): node/{raft,wal,net,http,kv,snapshot,runtime,api,server,common}/*.c faults/*.c
 #   node main: node/main.c            agent: faults/agent/*.c     ctl: node/cli/*.c
 #   workload: tests/workload/*.c      checker: tests/check/*.c (main in main.c)
 #   simulator: tests/sim/*.c          unit tests: tests/unit/test_*.c, one binary each
@@ -83,7 +83,8 @@ RAFT_SRC   := $(wildcard node/raft/*.c)
 WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
 NET_SRC    := $(wildcard node/net/*.c)
-NODE_SRC   := $(wildcard node/kv/*.c node/snapshot/*.c node/server/*.c)
+NODE_SRC   := $(wildcard node/api/*.c node/server/*.c)
+RT_SRC     := $(wildcard node/runtime/*.c node/kv/*.c node/snapshot/*.c)
 FAULTS_SRC := $(wildcard faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -97,8 +98,9 @@ LIBHTTP   := $(BUILD)/libhttp.a
 LIBNET    := $(BUILD)/libnet.a
 LIBFAULTS := $(BUILD)/libfaults.a
 LIBNODE   := $(BUILD)/libnode.a
+LIBRT     := $(BUILD)/libruntime.a
 LIBCHECK  := $(BUILD)/libcheck.a
-ALL_LIBS  := $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
+ALL_LIBS  := $(LIBNODE) $(LIBRT) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCHECK) $(LIBCOMMON)
 
 PROGRAMS  := $(BIN)/raftkv $(BIN)/raftkv-agent $(BIN)/raftkv-ctl $(BIN)/raftkv-workload $(BIN)/raftkv-check
 UNIT_SRC  := $(wildcard tests/unit/test_*.c)
@@ -134,13 +136,14 @@ $(eval $(call archive,$(LIBHTTP),$(HTTP_SRC)))
 $(eval $(call archive,$(LIBNET),$(NET_SRC)))
 $(eval $(call archive,$(LIBFAULTS),$(FAULTS_SRC)))
 $(eval $(call archive,$(LIBNODE),$(NODE_SRC)))
+$(eval $(call archive,$(LIBRT),$(RT_SRC)))
 $(eval $(call archive,$(LIBCHECK),$(CHECK_SRC)))
 
 define LINK
 @mkdir -p $(dir $@)
 $(call say,LD,$@)$(CC) $(LDFLAGS) $^ $(LDLIBS) -o $@
 endef
-$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
+$(BIN)/raftkv: $(call obj,node/main.c) $(LIBNODE) $(LIBRT) $(LIBFAULTS) $(LIBNET) $(LIBHTTP) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 $(BIN)/raftkv-agent: $(call obj,$(wildcard faults/agent/*.c)) $(LIBHTTP) $(LIBCOMMON)
 	$(LINK)
@@ -154,8 +157,9 @@ $(BIN)/raftkv-check: $(call obj,tests/check/main.c) $(LIBCHECK) $(LIBCOMMON)
 TOOLS     := $(BIN)/raftkv-peer-send
 $(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
-# The simulator links a second build of the core with the planted bugs
-# compiled in (raft_config.planted_bug); production builds contain none.
+# The simulator links a second build of the core and of the runtime with the
+# planted bugs compiled in (raft_config.planted_bug, rt_options.planted_bug);
+# production builds contain none.
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -163,7 +167,11 @@ $(BUILD)/obj-bugs/%.o: %.c
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
-$(SIM_BIN): $(call obj,$(wildcard tests/sim/*.c)) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
+LIBRTBUGS := $(BUILD)/libruntime-bugs.a
+$(LIBRTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RT_SRC))
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction
@@ -302,7 +310,7 @@ bench: all
 
 # Snapshot cost while serving: inline vs background copy vs fork (figures).
 SNAPBENCH := $(BUILD)/raftkv-snapbench
-$(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBNODE) $(LIBCOMMON)
+$(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBRT) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 bench-snapshot: deps
 	@$(MAKE) snapbench-bin

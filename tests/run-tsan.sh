@@ -5,7 +5,7 @@
 # "tsan: N passed, N failed".
 #
 # Neither the unit tests nor the simulator start the node's WAL worker
-# (node/server/wal_pipeline.c, a libuv threadpool job): with TSAN_BATS=1 two
+# (node/server/server_wal.c, a libuv threadpool job): with TSAN_BATS=1 two
 # bats files (cluster basics and workloads; faults, with disk faults changed
 # while writes run) also run against TSan-built nodes, whose reports go to
 # files; any report fails the run.

@@ -21,6 +21,7 @@
 #include <cjson/cJSON.h>
 #include <uv.h>
 
+#include "../../node/common/files.h"
 #include "../../node/http/http_server.h"
 
 typedef enum node_state {
@@ -96,7 +97,7 @@ int agent_corrupt(agent *a, const char *body, size_t len, char **out);
 /* wipe.c */
 int agent_wipe(agent *a, char **out);
 
-/* util.c */
+/* util.c (directories: files_mkdir_p in node/common/files.h) */
 void agent_log(agent *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void reply_json(http_request *req, int code, cJSON *obj); /* takes obj */
 void reply_error(http_request *req, int code, const char *error, const char *fmt, ...)
@@ -104,6 +105,5 @@ void reply_error(http_request *req, int code, const char *error, const char *fmt
 char *error_json(const char *error, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 char *path_join(const char *dir, const char *name); /* malloc'd or NULL */
 uint64_t agent_rand(agent *a);
-int mkdir_p(const char *path, char *err, size_t errlen);
 
 #endif

@@ -203,7 +203,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	a.rng = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^ (uint64_t)getpid();
 
-	if (mkdir_p(a.data_dir, err, sizeof err) != 0) {
+	if (files_mkdir_p(a.data_dir, false, err, sizeof err) != 0) {
 		fprintf(stderr, "raftkv-agent: data dir: %s\n", err);
 		free(a.log_path);
 		return 1;

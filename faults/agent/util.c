@@ -118,39 +118,3 @@ uint64_t agent_rand(agent *a)
 {
 	return splitmix64_next(&a->rng);
 }
-
-int mkdir_p(const char *path, char *err, size_t errlen)
-{
-	if (path[0] == '\0') {
-		snprintf(err, errlen, "empty directory name");
-		return -1;
-	}
-	char *p = strdup(path);
-	if (p == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	/* Create each prefix in turn; an existing directory is fine. */
-	for (char *s = p + 1;; s++) {
-		if (*s != '/' && *s != '\0')
-			continue;
-		char c = *s;
-		*s = '\0';
-		if (mkdir(p, 0755) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "cannot create %s: %s", p, strerror(errno));
-			free(p);
-			return -1;
-		}
-		*s = c;
-		if (c == '\0')
-			break;
-	}
-	struct stat st;
-	if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
-		snprintf(err, errlen, "%s is not a directory", path);
-		free(p);
-		return -1;
-	}
-	free(p);
-	return 0;
-}

@@ -61,7 +61,7 @@ int agent_wipe(agent *a, char **out)
 		return 500;
 	}
 	char err[512];
-	if (mkdir_p(a->data_dir, err, sizeof err) != 0) {
+	if (files_mkdir_p(a->data_dir, false, err, sizeof err) != 0) {
 		*out = error_json("wipe failed", "%s", err);
 		return 500;
 	}

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../common/le.h"
+
 /* ---- writing: the size is computed first so one malloc suffices ---- */
 
 static size_t bytes_size(kv_bytes b)
@@ -37,16 +39,14 @@ static size_t payload_size(const kv_command *c)
 
 static uint8_t *put_u32(uint8_t *p, uint32_t v)
 {
-	for (int i = 0; i < 4; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
+	le_put32(p, v);
+	return p + 4;
 }
 
 static uint8_t *put_u64(uint8_t *p, uint64_t v)
 {
-	for (int i = 0; i < 8; i++)
-		*p++ = (uint8_t)(v >> (8 * i));
-	return p;
+	le_put64(p, v);
+	return p + 8;
 }
 
 static uint8_t *put_bytes(uint8_t *p, kv_bytes b)
@@ -127,9 +127,7 @@ static uint64_t get_uint(reader *r, int nbytes)
 		r->bad = true;
 		return 0;
 	}
-	uint64_t v = 0;
-	for (int i = 0; i < nbytes; i++)
-		v |= (uint64_t)r->p[i] << (8 * i);
+	uint64_t v = nbytes == 8 ? le_get64(r->p) : nbytes == 4 ? le_get32(r->p) : r->p[0];
 	r->p += nbytes;
 	r->left -= (size_t)nbytes;
 	return v;

@@ -7,9 +7,9 @@
  * in node/net/WIRE.md (length prefix, version, type, checksum). A frame that
  * fails to decode closes that connection and is counted; the node goes on.
  *
- * The transport does not filter or delay: the node passes every message in
- * and out through its single hook (node/server/peer_io.c) which consults the
- * fault layer, then calls transport_send_frame / gets transport_recv_cb.
+ * The transport does not decode, filter or delay: it cuts frames and hands
+ * them to the runtime (node/runtime/rt_peer.c), which alone filters, decodes
+ * and steps them, and which sends through transport_send_frame.
  */
 #ifndef RAFTKV_TRANSPORT_H
 #define RAFTKV_TRANSPORT_H
@@ -22,9 +22,11 @@
 
 typedef struct transport transport;
 
-/* Called for each decoded message; m and its entries are valid only during
- * the call (copy what you keep; raft_step copies). */
-typedef void (*transport_recv_cb)(void *ud, const raft_msg *m);
+/* Called for each complete frame from peer `from` (as it introduced itself);
+ * the frame is valid only during the call. The receiver filters, decodes and
+ * steps it (node/runtime/rt_peer.c); it returns -1 for a frame that does not
+ * decode or names another sender, and the transport closes that connection. */
+typedef int (*transport_recv_cb)(void *ud, uint32_t from, const uint8_t *frame, size_t len);
 
 typedef struct transport_stats {
 	uint64_t frames_sent, frames_received, bytes_sent, bytes_received;

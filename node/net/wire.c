@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "../common/crc32c.h"
+#include "../common/le.h"
 
 #define HDR_LEN 10        /* length u32 | version u8 | type u8 | crc u32 */
 #define FIXED_LEN 69      /* the raft_msg fields before the entries */
@@ -19,36 +20,6 @@
 #define HELLO_BODY_LEN (12 + WIRE_MAC_LEN) /* magic u32 | from u32 | to u32 | mac */
 #define CHALLENGE_BODY_LEN (4 + WIRE_NONCE_LEN) /* magic u32 | nonce */
 #define HELLO_MAGIC 0x3156524bu /* "KRV1" read little-endian: a recognisable constant */
-
-/* ------------------------------------------------------------ byte order */
-
-static void put_u32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-	uint32_t v = 0;
-	for (int i = 3; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
-
-static uint64_t get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = (v << 8) | p[i];
-	return v;
-}
 
 /* A cursor that refuses to move past its end. */
 typedef struct rd {
@@ -70,7 +41,7 @@ static int rd_u32(rd *r, uint32_t *v)
 {
 	if (r->left < 4)
 		return -1;
-	*v = get_u32(r->p);
+	*v = le_get32(r->p);
 	r->p += 4;
 	r->left -= 4;
 	return 0;
@@ -80,7 +51,7 @@ static int rd_u64(rd *r, uint64_t *v)
 {
 	if (r->left < 8)
 		return -1;
-	*v = get_u64(r->p);
+	*v = le_get64(r->p);
 	r->p += 8;
 	r->left -= 8;
 	return 0;
@@ -103,10 +74,10 @@ static uint32_t frame_crc(const uint8_t *f, size_t body_len)
 
 void wire_put_header(uint8_t *f, size_t body_len, uint8_t type)
 {
-	put_u32(f, (uint32_t)(body_len + HDR_LEN - 4));
+	le_put32(f, (uint32_t)(body_len + HDR_LEN - 4));
 	f[4] = WIRE_VERSION;
 	f[5] = type;
-	put_u32(f + 6, frame_crc(f, body_len));
+	le_put32(f + 6, frame_crc(f, body_len));
 }
 
 int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
@@ -126,24 +97,24 @@ int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
 	if (f == NULL)
 		return -1;
 	uint8_t *p = f + HDR_LEN;
-	put_u32(p, m->from);
-	put_u32(p + 4, m->to);
-	put_u64(p + 8, m->term);
-	put_u64(p + 16, m->log_term);
-	put_u64(p + 24, m->index);
-	put_u64(p + 32, m->commit);
-	put_u64(p + 40, m->ctx);
+	le_put32(p, m->from);
+	le_put32(p + 4, m->to);
+	le_put64(p + 8, m->term);
+	le_put64(p + 16, m->log_term);
+	le_put64(p + 24, m->index);
+	le_put64(p + 32, m->commit);
+	le_put64(p + 40, m->ctx);
 	p[48] = m->reject ? 1 : 0;
-	put_u64(p + 49, m->hint_index);
-	put_u64(p + 57, m->hint_term);
-	put_u32(p + 65, (uint32_t)m->n_entries);
+	le_put64(p + 49, m->hint_index);
+	le_put64(p + 57, m->hint_term);
+	le_put32(p + 65, (uint32_t)m->n_entries);
 	p += FIXED_LEN;
 	for (size_t i = 0; i < m->n_entries; i++) {
 		const raft_entry *e = &m->entries[i];
-		put_u64(p, e->term);
-		put_u64(p + 8, e->index);
+		le_put64(p, e->term);
+		le_put64(p + 8, e->index);
 		p[16] = e->type;
-		put_u32(p + 17, e->len);
+		le_put32(p + 17, e->len);
 		p += ENTRY_HDR_LEN;
 		if (e->len > 0) {
 			memcpy(p, e->data, e->len);
@@ -158,9 +129,9 @@ int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
 
 void wire_encode_hello(uint32_t from, uint32_t to, const uint8_t *mac, uint8_t out[WIRE_HELLO_LEN])
 {
-	put_u32(out + HDR_LEN, HELLO_MAGIC);
-	put_u32(out + HDR_LEN + 4, from);
-	put_u32(out + HDR_LEN + 8, to);
+	le_put32(out + HDR_LEN, HELLO_MAGIC);
+	le_put32(out + HDR_LEN + 4, from);
+	le_put32(out + HDR_LEN + 8, to);
 	if (mac != NULL)
 		memcpy(out + HDR_LEN + 12, mac, WIRE_MAC_LEN);
 	else
@@ -170,7 +141,7 @@ void wire_encode_hello(uint32_t from, uint32_t to, const uint8_t *mac, uint8_t o
 
 void wire_encode_challenge(const uint8_t nonce[WIRE_NONCE_LEN], uint8_t out[WIRE_CHALLENGE_LEN])
 {
-	put_u32(out + HDR_LEN, HELLO_MAGIC);
+	le_put32(out + HDR_LEN, HELLO_MAGIC);
 	memcpy(out + HDR_LEN + 4, nonce, WIRE_NONCE_LEN);
 	wire_put_header(out, CHALLENGE_BODY_LEN, WIRE_MSG_CHALLENGE);
 }
@@ -183,7 +154,7 @@ long wire_frame_length(const uint8_t *buf, size_t avail)
 	 * random bytes) is refused at once instead of waiting for a huge frame. */
 	if (avail < 6)
 		return 0;
-	uint32_t rest = get_u32(buf);
+	uint32_t rest = le_get32(buf);
 	if (rest < HDR_LEN - 4 || rest > WIRE_MAX_FRAME - 4)
 		return -1;
 	if (buf[4] != WIRE_VERSION || !type_known(buf[5]))
@@ -199,7 +170,7 @@ const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
 		*why = "frame shorter than its header";
 		return NULL;
 	}
-	if ((size_t)get_u32(f) + 4 != len) {
+	if ((size_t)le_get32(f) + 4 != len) {
 		*why = "length prefix does not match frame";
 		return NULL;
 	}
@@ -212,7 +183,7 @@ const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
 		return NULL;
 	}
 	*body_len = len - HDR_LEN;
-	if (frame_crc(f, *body_len) != get_u32(f + 6)) {
+	if (frame_crc(f, *body_len) != le_get32(f + 6)) {
 		*why = "checksum mismatch";
 		return NULL;
 	}
@@ -320,12 +291,12 @@ int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t
 	if (body == NULL)
 		return -1;
 	if (frame[5] != WIRE_MSG_HELLO || blen != HELLO_BODY_LEN ||
-	    get_u32(body) != HELLO_MAGIC) {
+	    le_get32(body) != HELLO_MAGIC) {
 		*why = "expected a hello frame";
 		return -1;
 	}
-	*from = get_u32(body + 4);
-	*to = get_u32(body + 8);
+	*from = le_get32(body + 4);
+	*to = le_get32(body + 8);
 	if (mac != NULL)
 		memcpy(mac, body + 12, WIRE_MAC_LEN);
 	return 0;
@@ -342,7 +313,7 @@ int wire_decode_challenge(const uint8_t *frame, size_t len, uint8_t nonce[WIRE_N
 	if (body == NULL)
 		return -1;
 	if (frame[5] != WIRE_MSG_CHALLENGE || blen != CHALLENGE_BODY_LEN ||
-	    get_u32(body) != HELLO_MAGIC) {
+	    le_get32(body) != HELLO_MAGIC) {
 		*why = "expected a challenge frame";
 		return -1;
 	}

@@ -11,33 +11,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define META_MAX_BYTES (1u << 20)
+#include "../common/files.h"
+#include "../raft/raft.h"
+#include "../runtime/rt_members.h"
 
-static int mkdir_p(const char *dir, char *err, size_t errlen)
-{
-	char *path = strdup(dir);
-	if (path == NULL) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	int rc = 0;
-	for (char *p = path + 1; ; p++) {
-		if (*p != '/' && *p != '\0')
-			continue;
-		char saved = *p;
-		*p = '\0';
-		if (mkdir(path, 0755) != 0 && errno != EEXIST) {
-			snprintf(err, errlen, "data dir %s: cannot create %s: %s", dir, path, strerror(errno));
-			rc = -1;
-			break;
-		}
-		*p = saved;
-		if (saved == '\0')
-			break;
-	}
-	free(path);
-	return rc;
-}
+#define META_MAX_BYTES (1u << 20)
 
 static char *join(const char *dir, const char *name)
 {
@@ -48,80 +26,62 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-static int fsync_path(const char *path, int flags)
+static int write_meta(const char *dir, uint32_t node, const char *cluster, char *err, size_t errlen)
 {
-	int fd = open(path, flags | O_CLOEXEC);
-	if (fd < 0)
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+	if (o == NULL || cJSON_AddNumberToObject(o, "node", node) == NULL ||
+	    cJSON_AddStringToObject(o, "cluster", cluster) == NULL ||
+	    (text = cJSON_PrintUnformatted(o)) == NULL) {
+		cJSON_Delete(o);
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	int rc = fsync(fd);
-	int saved = errno;
-	if (close(fd) != 0 && rc == 0)
+	}
+	cJSON_Delete(o);
+	size_t n = strlen(text);
+	char *line = realloc(text, n + 2);
+	if (line == NULL) {
+		free(text);
+		snprintf(err, errlen, "out of memory");
 		return -1;
-	errno = saved;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	char why[400];
+	int rc = files_write_atomic(dir, "meta.json", line, n + 1, why, sizeof why);
+	free(line);
+	if (rc != 0)
+		snprintf(err, errlen, "data dir %s: %s", dir, why);
 	return rc;
 }
 
-static int write_all(int fd, const char *p, size_t n)
+/* The member ids stored at first start must be the ones of --cluster now
+ * (issue 10 item 7): until membership change exists, a different list could
+ * let two disjoint majorities elect leaders. */
+static int check_members(const char *path, const cJSON *stored, const char *cluster, char *err,
+			 size_t errlen)
 {
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
+	uint32_t a[RAFT_MAX_NODES], b[RAFT_MAX_NODES];
+	int na = cJSON_IsString(stored) ? rt_members_parse(stored->valuestring, a, RAFT_MAX_NODES) : -1;
+	int nb = rt_members_parse(cluster, b, RAFT_MAX_NODES);
+	if (na < 0) {
+		snprintf(err, errlen, "%s is damaged (no valid \"cluster\"); refusing to start", path);
+		return -1;
+	}
+	if (nb < 0) {
+		snprintf(err, errlen, "--cluster does not parse");
+		return -1;
+	}
+	char why[400];
+	if (rt_members_check(a, (size_t)na, b, (size_t)nb, why, sizeof why) != 0) {
+		snprintf(err, errlen, "%s: %s", path, why);
+		return -1;
 	}
 	return 0;
 }
 
-static int write_meta(const char *dir, const char *path, uint32_t node, const char *cluster,
-		      char *err, size_t errlen)
-{
-	int rc = -1;
-	char *tmp = join(dir, "meta.json.tmp");
-	cJSON *o = cJSON_CreateObject();
-	char *text = NULL;
-	if (tmp == NULL || o == NULL || cJSON_AddNumberToObject(o, "node", node) == NULL ||
-	    cJSON_AddStringToObject(o, "cluster", cluster) == NULL ||
-	    (text = cJSON_PrintUnformatted(o)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		snprintf(err, errlen, "data dir %s is not writable: %s", dir, strerror(errno));
-		goto out;
-	}
-	int wrc = write_all(fd, text, strlen(text));
-	if (wrc == 0)
-		wrc = write_all(fd, "\n", 1);
-	if (wrc == 0)
-		wrc = fsync(fd);
-	int saved = errno;
-	if (close(fd) != 0 && wrc == 0) {
-		wrc = -1;
-		saved = errno;
-	}
-	if (wrc != 0) {
-		snprintf(err, errlen, "data dir %s: writing meta.json: %s", dir, strerror(saved));
-		goto out;
-	}
-	if (rename(tmp, path) != 0 || fsync_path(dir, O_RDONLY | O_DIRECTORY) != 0) {
-		snprintf(err, errlen, "data dir %s: installing meta.json: %s", dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	free(text);
-	cJSON_Delete(o);
-	free(tmp);
-	return rc;
-}
-
 /* Reads meta.json; -1 with err when unreadable or unparsable. */
-static int check_meta(const char *path, uint32_t node, char *err, size_t errlen)
+static int check_meta(const char *path, uint32_t node, const char *cluster, char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "rb");
 	if (fp == NULL) {
@@ -150,6 +110,8 @@ static int check_meta(const char *path, uint32_t node, char *err, size_t errlen)
 		snprintf(err, errlen, "%s belongs to node %u, not --node %u; refusing to start",
 			 path, (uint32_t)id->valuedouble, node);
 		rc = -1;
+	} else {
+		rc = check_members(path, cJSON_GetObjectItemCaseSensitive(o, "cluster"), cluster, err, errlen);
 	}
 	cJSON_Delete(o);
 	return rc;
@@ -159,8 +121,11 @@ int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_
 		 char *err, size_t errlen)
 {
 	*lock_fd = -1;
-	if (mkdir_p(dir, err, errlen) != 0)
+	char why[400];
+	if (files_mkdir_p(dir, false, why, sizeof why) != 0) {
+		snprintf(err, errlen, "data dir %s: %s", dir, why);
 		return -1;
+	}
 	char *lock = join(dir, "LOCK");
 	char *path = join(dir, "meta.json");
 	int rc = -1;
@@ -180,9 +145,9 @@ int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_
 	}
 	*lock_fd = fd;
 	if (access(path, F_OK) == 0)
-		rc = check_meta(path, node, err, errlen);
+		rc = check_meta(path, node, cluster, err, errlen);
 	else
-		rc = write_meta(dir, path, node, cluster, err, errlen);
+		rc = write_meta(dir, node, cluster, err, errlen);
 out:
 	free(lock);
 	free(path);

@@ -6,7 +6,9 @@
  * The file is written once, on first start, atomically (write a temporary,
  * fsync it, rename, fsync the directory), so a crash leaves either no file or
  * a whole one. A later start with another --node is refused: pointing node 1
- * at node 0's log would let one disk vote twice.
+ * at node 0's log would let one disk vote twice. So is a start whose
+ * --cluster names another set of member ids than the stored one
+ * (node/runtime/rt_members.c): two disjoint majorities could elect leaders.
  */
 #ifndef RAFTKV_META_H
 #define RAFTKV_META_H

@@ -21,15 +21,12 @@ typedef struct histogram {
 	uint64_t count;
 } histogram;
 
+/* The node's own counters; the runtime keeps its own (rt_stats: proposals,
+ * peer messages, WAL writes, applied entries), rendered beside these. */
 typedef struct node_metrics {
-	uint64_t proposals;          /* raft_propose accepted */
-	uint64_t proposals_refused;  /* raft_propose said no: answered 503 */
-	uint64_t reads_linearizable, reads_lease, reads_stale, reads_log;
-	uint64_t responses_5xx, timeouts;
-	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
-	uint64_t msgs_delayed, msgs_duplicated;
-	uint64_t wal_writes, wal_entries, wal_bytes_unsynced;
-	uint64_t applied_entries;
+	uint64_t reads_lease, reads_stale, reads_log;
+	uint64_t responses_5xx;
+	uint64_t msgs_dropped_transport; /* handed to the transport, refused there */
 	histogram batch_entries;  /* entries per WAL write */
 	histogram fsync_seconds;  /* WAL write+fsync duration */
 	histogram request_seconds;/* HTTP request latency, arrival to answer */

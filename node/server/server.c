@@ -15,8 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "http_reply.h"
-#include "log.h"
+#include "../api/api.h"
+#include "../api/api_reply.h"
+#include "notice.h"
+#include "../runtime/rt_boot.h"
 #include "meta.h"
 #include "server_internal.h"
 
@@ -27,7 +29,7 @@ _Noreturn void server_fatal(const char *fmt, ...)
 	va_start(ap, fmt);
 	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);
-	log_info("fatal: %s", n < 0 ? fmt : line);
+	notice("fatal: %s", n < 0 ? fmt : line);
 	/* _exit, not exit: no atexit work, no flushing of state that may be
 	 * inconsistent; stderr is unbuffered so the line is already out. */
 	_exit(2);
@@ -36,7 +38,8 @@ _Noreturn void server_fatal(const char *fmt, ...)
 void server_refresh_status(server *s)
 {
 	raft_status st;
-	raft_get_status(s->raft, &st);
+	raft_get_status(rt_raft(s->rt), &st);
+	s->applied = rt_applied(s->rt);
 	s->term = st.term;
 	s->commit = st.commit;
 	s->role = st.role;
@@ -51,10 +54,13 @@ static void on_check(uv_check_t *h)
 	/* A requested crash dies here, after the poll phase has written the
 	 * answer to the crash request (202). */
 	server_check_crash(s);
-	ready_process(s);
+	if (s->rt == NULL)
+		return;
+	rt_process(s->rt);
+	server_refresh_status(s);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */
-	if (s->stopping || s->paused || (!raft_has_ready(s->raft) && s->reads.open == NULL)) {
+	if (s->stopping || !rt_has_work(s->rt)) {
 		int rc = uv_idle_stop(&s->idle);
 		(void)rc; /* uv_idle_stop cannot fail on an initialised handle */
 	}
@@ -75,32 +81,16 @@ void server_kick(server *s)
 
 /* ---------------------------------------------------------- request timeouts */
 
-static void expire(server *s, pending *p)
-{
-	s->metrics.timeouts++;
-	if (p->kind == PENDING_READ || p->kind == PENDING_LOG_READ)
-		pending_answer_error(s, p, 503, "timeout",
-				     "The read did not complete in time; it had no effect.");
-	else if (p->proposed)
-		pending_answer_error(s, p, 504, "timeout",
-				     "The command was proposed but not seen committed in time; it may or may not take effect.");
-	else
-		pending_answer_error(s, p, 503, "not proposed",
-				     "The command was not proposed.");
-}
-
 static void on_timeout_timer(uv_timer_t *t)
 {
 	server *s = t->data;
 	uint64_t now = server_real_ms(s);
 	/* A paused node answers nothing, as a stopped process would; what
 	 * expired meanwhile is answered right after resume. */
+	(void)now;
 	if (s->paused)
 		return;
-	pending *p;
-	while ((p = pending_oldest(&s->pending)) != NULL && p->deadline_ms <= now)
-		expire(s, p);
-	reads_gc(s, now);
+	rt_expire(s->rt);
 }
 
 /* ---------------------------------------------------------- shutdown */
@@ -132,18 +122,14 @@ static void begin_shutdown(server *s)
 {
 	if (s->stopping)
 		return;
-	pending *p;
-	while ((p = pending_oldest(&s->pending)) != NULL) {
-		if (p->proposed && p->kind != PENDING_READ && p->kind != PENDING_LOG_READ)
-			pending_answer_error(s, p, 504, "shutting down",
-					     "The node stopped before the command was seen committed; it may or may not take effect.");
-		else
-			pending_answer_error(s, p, 503, "shutting down", "The node is stopping.");
-	}
+	/* Every waiting request ends (api_outcome.c answers 504 for what was
+	 * proposed, 503 for the rest). */
+	if (s->rt != NULL)
+		rt_stop(s->rt);
 	while (s->paused_head != NULL) {
 		http_request *r = s->paused_head;
 		s->paused_head = r->user;
-		reply_error(s, r, 503, "shutting down", "The node is stopping.");
+		api_reply_error(s, r, 503, "shutting down", "The node is stopping.");
 	}
 	s->paused_tail = NULL;
 	s->stopping = true;
@@ -151,7 +137,7 @@ static void begin_shutdown(server *s)
 		http_server_close(s->http, on_http_closed, s);
 	if (s->transport != NULL)
 		transport_close(s->transport, on_transport_closed, s);
-	peer_io_close_all(s);
+	server_io_close_delays(s);
 	close_handle((uv_handle_t *)&s->tick_timer);
 	close_handle((uv_handle_t *)&s->timeout_timer);
 	close_handle((uv_handle_t *)&s->check);
@@ -163,25 +149,20 @@ static void begin_shutdown(server *s)
 static void on_signal(uv_signal_t *h, int signum)
 {
 	server *s = h->data;
-	log_info("signal %d: stopping", signum);
+	notice("signal %d: stopping", signum);
 	begin_shutdown(s);
 }
 
 /* ---------------------------------------------------------- start-up */
 
-static uint64_t boot_nonce(void)
+/* Seeds for the core's and the fault layer's PRNGs: random per boot (the
+ * boot nonce, a counter, is an identity, not a seed). */
+static uint64_t random_seed(void)
 {
-	/* Increasing across restarts of one node (wall-clock microseconds), so
-	 * de-duplication can tell an older boot's commands; random low bits
-	 * keep two boots in one microsecond apart. */
-	struct timespec ts;
-	uint64_t n = 0;
-	if (clock_gettime(CLOCK_REALTIME, &ts) == 0)
-		n = ((uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u) << 8;
-	uint8_t r = 0;
+	uint64_t r = 0;
 	if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r)
-		r = (uint8_t)getpid();
-	return n | r;
+		r = (uint64_t)getpid() * 0x9E3779B97F4A7C15ULL ^ (uint64_t)time(NULL);
+	return r;
 }
 
 static int start_handles(server *s)
@@ -246,14 +227,21 @@ static int open_wal(server *s, char *err, size_t errlen)
 	rc_cfg.election_ticks = c->election_ticks;
 	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
 	rc_cfg.pre_vote = c->pre_vote;
-	rc_cfg.seed = s->nonce ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
-	s->raft = raft_new(&rc_cfg);
-	if (s->raft == NULL) {
+	rc_cfg.seed = random_seed() ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
+	rt_options ro = {
+		.nonce = s->nonce,
+		.request_timeout_ms = c->request_timeout_ms,
+		.faults = s->faults,
+	};
+	rt_io io;
+	server_io_init(s, &io);
+	s->rt = rt_new(&rc_cfg, &ro, &io);
+	if (s->rt == NULL) {
 		wal_recovered_free(&rec);
 		snprintf(err, errlen, "cannot create the Raft core (bad configuration or out of memory)");
 		return -1;
 	}
-	rc = raft_load(s->raft, &rec.hs, rec.snap_index, rec.snap_term, rec.entries, rec.n_entries);
+	rc = rt_load(s->rt, &rec);
 	if (rc != RAFT_OK) {
 		wal_recovered_free(&rec);
 		snprintf(err, errlen, "WAL in %s/wal holds state the Raft core refuses (error %d)",
@@ -263,7 +251,7 @@ static int open_wal(server *s, char *err, size_t errlen)
 	char vote[16] = "none";
 	if (rec.hs.vote != RAFT_NONE)
 		snprintf(vote, sizeof vote, "%u", rec.hs.vote);
-	log_info("recovered term %llu, vote %s, commit %llu, %zu entries%s",
+	notice("recovered term %llu, vote %s, commit %llu, %zu entries%s",
 		 (unsigned long long)rec.hs.term, vote, (unsigned long long)rec.hs.commit, rec.n_entries,
 		 rec.torn_bytes_cut ? " (torn tail cut)" : "");
 	wal_recovered_free(&rec);
@@ -275,9 +263,11 @@ static int start(server *s, char *err, size_t errlen)
 	const node_config *c = s->cfg;
 	if (meta_prepare(c->data_dir, c->id, c->cluster, &s->lock_fd, err, errlen) != 0)
 		return -1;
-	s->faults = faults_new(c->id, s->nonce);
-	if (s->faults == NULL || kv_machine_init(&s->kv) != 0 ||
-	    pending_table_init(&s->pending) != 0 || wal_pipeline_init(&s->wp) != 0) {
+	/* A durable counter, bumped before use (issue 10 item 5). */
+	if (rt_boot_next(c->data_dir, &s->nonce, err, errlen) != 0)
+		return -1;
+	s->faults = faults_new(c->id, random_seed());
+	if (s->faults == NULL) {
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
@@ -291,13 +281,13 @@ static int start(server *s, char *err, size_t errlen)
 		.header_timeout_ms = c->header_timeout_ms,
 		.body_timeout_ms = c->body_timeout_ms,
 	};
-	if (http_server_start(s->loop, c->http_addr, &lim, http_on_request, s, &s->http, err, errlen) != 0) {
+	if (http_server_start(s->loop, c->http_addr, &lim, api_on_request, s, &s->http, err, errlen) != 0) {
 		s->http = NULL;
 		return -1;
 	}
-	http_server_set_common_headers(s->http, http_common_headers, s);
+	http_server_set_common_headers(s->http, api_common_headers, s);
 	const node_member *self = config_member(c, c->id);
-	if (transport_start(s->loop, c->id, self->raft_addr, peer_io_recv, s, &s->transport, err, errlen) != 0) {
+	if (transport_start(s->loop, c->id, self->raft_addr, server_on_frame, s, &s->transport, err, errlen) != 0) {
 		s->transport = NULL;
 		return -1;
 	}
@@ -317,7 +307,6 @@ static int start(server *s, char *err, size_t errlen)
 	if (open_wal(s, err, errlen) != 0)
 		return -1;
 	server_refresh_status(s);
-	s->applied = 0;
 	int rc = start_handles(s);
 	if (rc != 0) {
 		snprintf(err, errlen, "event loop set-up failed: %s", uv_strerror(rc));
@@ -330,20 +319,16 @@ static void free_all(server *s)
 {
 	if (s->wal != NULL)
 		wal_close(s->wal);
-	wal_pipeline_destroy(&s->wp);
-	reads_destroy(&s->reads);
-	pending_table_destroy(&s->pending);
-	raft_free(s->raft);
-	kv_machine_destroy(&s->kv);
+	rt_free(s->rt);
 	faults_free(s->faults);
 	bytebuf_free(&s->out);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
-		log_info("closing the data dir lock failed");
+		notice("closing the data dir lock failed");
 }
 
 int server_run(const node_config *cfg)
 {
-	log_set_node(cfg->id);
+	notice_set_node(cfg->id);
 	uv_loop_t loop;
 	int rc = uv_loop_init(&loop);
 	if (rc != 0) {
@@ -358,12 +343,8 @@ int server_run(const node_config *cfg)
 	s->loop = &loop;
 	s->cfg = cfg;
 	s->lock_fd = -1;
-	s->nonce = boot_nonce();
-	s->next_cmd_id = 0;
-	s->next_read_id = 0;
 	s->leader = RAFT_NONE;
 	metrics_init(&s->metrics);
-	reads_init(&s->reads);
 	char err[512] = "";
 	int status = 0;
 	if (start(s, err, sizeof err) != 0) {
@@ -371,7 +352,7 @@ int server_run(const node_config *cfg)
 		status = 1;
 		begin_shutdown(s);
 	} else {
-		log_info("serving HTTP on %s, Raft on %s, data in %s", cfg->http_addr,
+		notice("serving HTTP on %s, Raft on %s, data in %s", cfg->http_addr,
 			 config_member(cfg, cfg->id)->raft_addr, cfg->data_dir);
 	}
 	rc = uv_run(&loop, UV_RUN_DEFAULT);
@@ -379,9 +360,9 @@ int server_run(const node_config *cfg)
 	free_all(s);
 	rc = uv_loop_close(&loop);
 	if (rc != 0)
-		log_info("event loop closed with handles still open: %s", uv_strerror(rc));
+		notice("event loop closed with handles still open: %s", uv_strerror(rc));
 	if (status == 0)
-		log_info("stopped");
+		notice("stopped");
 	free(s);
 	return status;
 }

@@ -2,68 +2,60 @@
  * ticker.c — Raft's logical time from the node's clock.
  *
  * A real-time uv timer wakes every tick_ms, but the number of ticks it feeds
- * raft_tick is computed from faults_clock_ms (the only clock the node reads
- * for Raft), so a bumped, skewed, frozen or strobing clock bends elections,
+ * the core (rt_clock, node/runtime/rt_clock.c) is computed from
+ * faults_clock_ms (the only clock the node reads for Raft), so a bumped, skewed, frozen or strobing clock bends elections,
  * heartbeats and leases exactly as it would in a process whose clock lied.
  *
- *   ticks_due = (clock_now - clock_last) / tick_ms, at most MAX_BURST
+ *   ticks_due = (clock_now - clock_last) / tick_ms, at most election_ticks
  *
  * A clock that goes backwards re-anchors (no ticks until it moves forward
- * again). The cap keeps a huge jump from spinning the loop: a burst of
- * 2 x election_ticks + 1 already fires every timer a jump could.
+ * again). A jump is one jump: at most one election timeout of ticks, so each
+ * timer it made due fires once (node/runtime/rt_clock.c).
  *
  * Pause: no ticks at all, and the anchor follows the clock, so a resumed
  * node carries on from where it stopped (its lease included: the unsafe
  * lease_reads switch is meant to be caught by exactly that).
  */
-#include "log.h"
+#include "../api/api.h"
+#include "notice.h"
 #include "server_internal.h"
 
-static void on_tick(uv_timer_t *t)
+/* Pause and resume follow the fault layer at once. true while paused. */
+bool ticker_sync_pause(server *s)
 {
-	server *s = t->data;
-	if (s->stopping)
-		return;
 	uint64_t real = server_real_ms(s);
 	uint64_t now = faults_clock_ms(s->faults, real);
 	if (faults_paused(s->faults, real)) {
 		if (!s->paused)
-			log_info("paused (fault)");
+			notice("paused (fault)");
 		s->paused = true;
-		s->clock_last = now;
-		return;
+		rt_set_paused(s->rt, true);
+		rt_clock_anchor(s->rt, now);
+		return true;
 	}
 	if (s->paused || s->paused_head != NULL) {
 		if (s->paused)
-			log_info("resumed");
+			notice("resumed");
 		s->paused = false;
-		s->clock_last = now;
-		http_replay_paused(s);
+		rt_set_paused(s->rt, false);
+		rt_clock_anchor(s->rt, now);
+		api_replay_paused(s);
 		server_kick(s);
 	}
-	if (now < s->clock_last) {
-		s->clock_last = now;
+	return false;
+}
+
+static void on_tick(uv_timer_t *t)
+{
+	server *s = t->data;
+	if (s->stopping || ticker_sync_pause(s))
 		return;
-	}
-	uint64_t tick = s->cfg->tick_ms;
-	uint64_t due = (now - s->clock_last) / tick;
-	if (due == 0)
-		return;
-	uint64_t max_burst = 2u * (uint64_t)s->cfg->election_ticks + 1u;
-	if (due > max_burst) {
-		s->clock_last = now;
-		due = max_burst;
-	} else {
-		s->clock_last += due * tick;
-	}
-	for (uint64_t i = 0; i < due; i++)
-		raft_tick(s->raft);
-	server_kick(s);
+	rt_clock(s->rt, faults_clock_ms(s->faults, server_real_ms(s)), s->cfg->tick_ms);
 }
 
 int ticker_start(server *s)
 {
-	s->clock_last = faults_clock_ms(s->faults, server_real_ms(s));
+	rt_clock_anchor(s->rt, faults_clock_ms(s->faults, server_real_ms(s)));
 	int rc = uv_timer_init(s->loop, &s->tick_timer);
 	if (rc != 0)
 		return rc;

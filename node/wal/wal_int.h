@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/uio.h>
 
+#include "../common/le.h"
 #include "wal.h"
 
 /* ------------------------------------------------------------ planted bugs */
@@ -59,29 +60,11 @@ enum wal_rec_type {
 
 #define WAL_DEFAULT_SEGMENT_BYTES ((size_t)64 << 20)
 
-/* Little-endian stores and loads, byte by byte so alignment and host order
- * never matter; gcc turns each into a single move on x86. */
-static inline void wal_put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-	p[2] = (uint8_t)(v >> 16);
-	p[3] = (uint8_t)(v >> 24);
-}
-static inline void wal_put64(uint8_t *p, uint64_t v)
-{
-	wal_put32(p, (uint32_t)v);
-	wal_put32(p + 4, (uint32_t)(v >> 32));
-}
-static inline uint32_t wal_get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-static inline uint64_t wal_get64(const uint8_t *p)
-{
-	return (uint64_t)wal_get32(p) | (uint64_t)wal_get32(p + 4) << 32;
-}
+/* Little-endian stores and loads: the project's one codec (common/le.h). */
+#define wal_put32 le_put32
+#define wal_put64 le_put64
+#define wal_get32 le_get32
+#define wal_get64 le_get64
 
 /* ------------------------------------------------------------ records (wal_record.c) */
 

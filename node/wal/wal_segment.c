@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "../common/crc32c.h"
+#include "../common/files.h"
 #include "wal_int.h"
 
 void wal_errf(char *err, size_t errlen, const char *fmt, ...)
@@ -189,63 +190,15 @@ int wal_read_file(int dirfd, const char *name, uint8_t **buf_out, size_t *n_out)
 	return 0;
 }
 
-static int fsync_path(const char *path)
-{
-	int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int r = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return r;
-}
-
+/* A directory we create only survives a crash once its parent is fsynced:
+ * files_mkdir_p(durable) does that for each one. */
 int wal_mkdirs(const char *dir, char *err, size_t errlen)
 {
-	size_t len = strlen(dir);
-	char *p = malloc(len + 1);
-	if (!p) {
-		wal_errf(err, errlen, "wal: out of memory");
+	char why[300];
+	if (files_mkdir_p(dir, true, why, sizeof why) != 0) {
+		wal_errf(err, errlen, "wal: %s", why);
 		return -1;
 	}
-	memcpy(p, dir, len + 1);
-	/* Each component in turn: "a", "a/b", "a/b/c". A directory we create
-	 * only survives a crash once its parent is fsynced. */
-	for (size_t i = 1; i <= len; i++) {
-		if (p[i] != '/' && p[i] != '\0')
-			continue;
-		if (p[i - 1] == '/')
-			continue; /* "//" */
-		char saved = p[i];
-		p[i] = '\0';
-		if (mkdir(p, 0755) == 0) {
-			char *slash = strrchr(p, '/');
-			int r;
-			if (!slash) {
-				r = fsync_path(".");
-			} else if (slash == p) {
-				r = fsync_path("/");
-			} else {
-				*slash = '\0';
-				r = fsync_path(p);
-				*slash = '/';
-			}
-			if (r != 0) {
-				wal_errf(err, errlen, "wal: cannot fsync the parent of %s: %s", p,
-					 strerror(errno));
-				free(p);
-				return -1;
-			}
-		} else if (errno != EEXIST) {
-			wal_errf(err, errlen, "wal: cannot create directory %s: %s", p,
-				 strerror(errno));
-			free(p);
-			return -1;
-		}
-		p[i] = saved;
-	}
-	free(p);
 	return 0;
 }
 

@@ -20,16 +20,22 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftkv-sim [--seeds N] [--first S] [--seed S] [--jobs J] [--trace]\n"
-		"                  [--nodes 3..5] [--time-ms T] [--bug 1..6] [--expect-find]\n"
+		"                  [--nodes 3..5] [--time-ms T] [--bug 1..12] [--expect-find]\n"
 		"  --seeds N      run N seeds starting at --first (default 1)\n"
 		"  --seed S       run one seed (add --trace for every event)\n"
 		"  --jobs J       run seeds in J processes (default 1)\n"
 		"  --nodes N      cluster size (default: chosen by each seed, 3..5)\n"
 		"  --time-ms T    simulated time with faults per seed (default 4000)\n"
-		"  --bug B        plant bug B in the core (1 stale vote grants, 2 commit an\n"
+		"  --bug B        plant bug B: in the core 1 stale vote grants, 2 commit an\n"
 		"                 earlier-term entry by counting, 3 vote not persisted,\n"
-		"                 4 ReadIndex before the leader's no-op commits, 5 a follower's\n"
-		"                 log trusted at its word, 6 must-sync rule forgets term/vote)\n"
+		"                 4 ReadIndex before the leader's no-op commits, 5 a\n"
+		"                 follower's log trusted at its word, 6 must-sync rule\n"
+		"                 forgets term/vote; in the runtime 7 vote answer sent\n"
+		"                 before its fsync, 8 hard state queued before the\n"
+		"                 entries it covers, 9 member list not checked at\n"
+		"                 restart, 10 boot nonce from the wall clock, 11 WAL\n"
+		"                 completion acts while paused, 12 a clock jump\n"
+		"                 delivers 2T+1 ticks\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -116,7 +122,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 6)
+			else if (!strcmp(a, "--bug") && v <= 12)
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);

@@ -61,47 +61,7 @@ int sim_queue_pop(sim_queue *q, sim_event *out)
 void sim_queue_free(sim_queue *q)
 {
 	for (size_t i = 0; i < q->n; i++)
-		sim_msg_free(q->ev[i].msg);
+		free(q->ev[i].frame);
 	free(q->ev);
 	memset(q, 0, sizeof *q);
-}
-
-raft_msg *sim_msg_copy(const raft_msg *m)
-{
-	raft_msg *c = malloc(sizeof *c);
-	if (!c)
-		return NULL;
-	*c = *m;
-	c->entries = NULL;
-	if (m->n_entries == 0)
-		return c;
-	c->entries = calloc(m->n_entries, sizeof *c->entries);
-	if (!c->entries) {
-		free(c);
-		return NULL;
-	}
-	for (size_t i = 0; i < m->n_entries; i++) {
-		c->entries[i] = m->entries[i];
-		c->entries[i].data = NULL;
-		if (m->entries[i].len) {
-			c->entries[i].data = malloc(m->entries[i].len);
-			if (!c->entries[i].data) {
-				c->n_entries = i;
-				sim_msg_free(c);
-				return NULL;
-			}
-			memcpy(c->entries[i].data, m->entries[i].data, m->entries[i].len);
-		}
-	}
-	return c;
-}
-
-void sim_msg_free(raft_msg *m)
-{
-	if (!m)
-		return;
-	for (size_t i = 0; i < m->n_entries; i++)
-		free(m->entries[i].data);
-	free(m->entries);
-	free(m);
 }

@@ -6,18 +6,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../../node/raft/raft.h"
 
 enum sim_ev_kind {
-	EV_DELIVER,   /* msg to node */
+	EV_DELIVER,   /* a frame to node (from = arg) */
 	EV_TICK,      /* node's timer */
 	EV_CLIENT,    /* client issues its next operation */
 	EV_CRASH,     /* node crashes */
 	EV_RESTART,   /* node restarts from its data dir */
 	EV_PARTITION, /* a new random partition */
 	EV_HEAL,      /* partition ends */
-	EV_TIMEOUT,   /* a client's pending op gives up */
-	EV_FSYNC,     /* a node's fsync returns */
+	EV_FSYNC,     /* a node's WAL write is durable */
+	EV_DEFER,     /* a frame held by a node's delay fault is due */
+	EV_PAUSE,     /* a node is paused (the pause fault) */
+	EV_RESUME,    /* ... and resumed */
+	EV_JUMP,      /* a node's clock jumps forward */
 };
 
 typedef struct sim_event {
@@ -26,8 +28,9 @@ typedef struct sim_event {
 	uint8_t kind;
 	uint32_t node;
 	uint64_t arg;  /* client id, epoch, ... */
-	uint64_t arg2; /* op sequence for timeouts */
-	raft_msg *msg; /* EV_DELIVER: owned deep copy */
+	uint8_t *frame; /* EV_DELIVER: owned encoded message */
+	size_t len;
+	void *ptr;      /* EV_DEFER: the runtime's rt_deferred (valid while arg = epoch) */
 } sim_event;
 
 typedef struct sim_queue {
@@ -39,9 +42,5 @@ typedef struct sim_queue {
 int sim_queue_push(sim_queue *q, sim_event e); /* 0 or -1 ENOMEM */
 int sim_queue_pop(sim_queue *q, sim_event *out); /* 0, or -1 when empty */
 void sim_queue_free(sim_queue *q);
-
-/* Deep copy of a message (entries and their data); NULL on ENOMEM. */
-raft_msg *sim_msg_copy(const raft_msg *m);
-void sim_msg_free(raft_msg *m);
 
 #endif

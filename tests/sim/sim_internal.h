@@ -2,8 +2,12 @@
 #ifndef RAFTKV_SIM_INTERNAL_H
 #define RAFTKV_SIM_INTERNAL_H
 
+#include "../../faults/faults.h"
+#include "../../node/runtime/rt.h"
 #include "queue.h"
 #include "sim.h"
+
+#define SIM_OP_TIMEOUT_MS 1500u /* a node's request deadline */
 
 /* A client's one outstanding operation. */
 typedef struct sim_op {
@@ -16,8 +20,6 @@ typedef struct sim_op {
 	char val2[32];   /* cas new value */
 	uint32_t node;   /* where it was sent */
 	uint64_t epoch;  /* that node's incarnation when sent */
-	uint64_t read_ctx;
-	uint64_t read_index; /* 0 until the read point is known */
 } sim_op;
 
 typedef struct sim_client {
@@ -29,30 +31,19 @@ typedef struct sim_client {
 } sim_client;
 
 typedef struct sim_node {
+	struct sim *s;
 	uint32_t id;
 	bool up;
 	uint64_t epoch;
-	raft *r;
+	rt *rt;                 /* the node's runtime: the same one the real node runs */
 	wal *w;
+	faults *f;              /* the node's fault filter: partitions go through it */
 	char dir[512];
 	double rate;            /* clock rate: ticks per simulated 10 ms */
-	/* what this node's disk holds: term and content hash per index (1-based) */
-	uint64_t *log_term, *log_hash;
-	uint64_t log_len, log_cap;
-	uint64_t commit_max;    /* commit index never goes back (per incarnation) */
-	uint8_t role;
-	/* the state machine, rebuilt by replay after a restart */
-	uint64_t applied;
-	char *kv[SIM_KEYS];
-	uint64_t *last_seq;     /* dedup: highest applied seq per process */
-	size_t last_seq_n;
-	/* group commit: written but not yet fsynced; messages wait for the fsync */
-	raft_msg **held;
-	size_t n_held, cap_held;
-	uint64_t held_index, held_term;
-	bool sync_scheduled;
-	bool sync_needed;       /* a must-sync write (rd.must_sync) awaits that fsync */
-	uint64_t fsync_us;      /* this disk's fsync latency */
+	uint64_t clock_ms;      /* its node clock (what faults_clock_ms gives the node) */
+	uint64_t jump_ms;       /* a clock jump to apply at its next tick */
+	bool paused;            /* the pause fault holds it: it must do nothing */
+	bool write_sync;        /* the write in flight must be fsynced (rd.must_sync) */
 	/* disk {"fsync":false}: this incarnation's fsyncs do nothing, so a crash
 	 * loses what it acknowledged. It then comes back amnesiac: the network
 	 * drops its votes and vote requests (what the contract asks of a node
@@ -62,6 +53,21 @@ typedef struct sim_node {
 	bool fsync_lies;
 	bool amnesiac;
 	uint64_t amnesia_commit, amnesia_term;
+	/* what this node's log holds: term and content hash per index (1-based) */
+	uint64_t *log_term, *log_hash;
+	uint64_t log_len, log_cap;
+	uint64_t commit_max;    /* commit index never goes back (per incarnation) */
+	uint64_t applied;       /* last index applied (order check) */
+	uint8_t role;
+	uint64_t fsync_us;      /* this disk's write + fsync latency */
+	uint64_t wall_offset_us;/* its wall clock: virtual time + this (steps back at restarts) */
+	/* commands applied by this incarnation (hashes, open addressing): dedup
+	 * must never skip the first copy of a command */
+	uint64_t *cmds;
+	size_t cmds_n, cmds_cap;
+	uint64_t skipped_seen;  /* kv_machine's skipped count at the last apply */
+	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
+	size_t n_voters;
 } sim_node;
 
 typedef struct sim {
@@ -76,7 +82,6 @@ typedef struct sim {
 	int n;
 	uint32_t voters[SIM_MAX_NODES];
 	sim_node nodes[SIM_MAX_NODES];
-	bool link[SIM_MAX_NODES][SIM_MAX_NODES]; /* link[a][b]: a can reach b */
 	double loss, dup;
 	uint64_t delay_min, delay_max;
 	uint64_t calm_delay_max;   /* the normal network the calm phase returns to */
@@ -92,6 +97,11 @@ typedef struct sim {
 	uint64_t slow_msg_max;
 	double quick_restart_p;  /* a crashed node is back within 10 ms */
 	uint64_t think_max;      /* client pause between operations */
+	double vote_crash_p;     /* a node crashes right after granting a vote */
+	double overwrite_crash_p;/* a node crashes while writing over part of its log */
+	double wrong_members_p;  /* a restart is tried with a wrong member list */
+	double clock_back_p;     /* a restart finds its wall clock stepped back */
+	bool pauses, jumps;      /* pause and clock-jump faults in this seed */
 	/* lying disks: a separate stream, so seeds without them replay as before */
 	sim_rng disk_rng;
 	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
@@ -110,23 +120,30 @@ typedef struct sim {
 	uint64_t value_counter;
 } sim;
 
-/* sim_node.c */
-int sim_node_start(sim *s, sim_node *nd);       /* open WAL, load core */
+/* sim_node.c: a node is the runtime over sim_io.c's I/O */
+/* Checks the member list, opens the WAL, loads the core. 1 when the start
+ * was refused (a member list other than the one the dir was made with). */
+int sim_node_start(sim *s, sim_node *nd);
 void sim_node_crash(sim *s, sim_node *nd);      /* drop memory, tear the tail */
 int sim_node_process_ready(sim *s, sim_node *nd);
-void sim_node_fsync(sim *s, sim_node *nd);       /* the pending fsync completes */
+void sim_node_fsync(sim *s, sim_node *nd);       /* the write in flight is durable */
 void sim_node_free(sim_node *nd);
-void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a (re)start: fault "fsync off" */
-bool sim_node_vote_dropped(const sim *s, const raft_msg *m); /* an amnesiac's vote traffic */
+void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a new leader: fault "fsync off" */
+bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len);
 void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
+
+/* sim_io.c: the runtime's I/O table on the event queue and virtual clock */
+void sim_io_init(sim_node *nd, rt_io *io);
 
 /* sim_run.c */
 void sim_fail(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void sim_trace(sim *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void sim_send(sim *s, const raft_msg *m);
+void sim_send(sim *s, uint32_t from, uint32_t to, uint8_t *frame, size_t len);
+void sim_push(sim *s, sim_event e);
 void sim_applied(sim *s, sim_node *nd, const raft_entry *e);
-void sim_read_state(sim *s, sim_node *nd, const raft_read_state *rs);
-void sim_node_applied_reads(sim *s, sim_node *nd);
+void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o);
+void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd);
 void sim_check_leader(sim *s, sim_node *nd);
+int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n);
 
 #endif

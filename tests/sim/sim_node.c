@@ -1,10 +1,16 @@
-/* sim_node.c — one simulated node: the real core over the real WAL.
+/* sim_node.c — one simulated node: the real runtime (node/runtime: ready
+ * step, WAL ordering, node/kv with its dedup, ReadIndex, peer frames through
+ * the real fault filter) over the real WAL, with sim_io.c as its I/O.
  *
- * Each ready is written at once but fsynced later (an EV_FSYNC after this
- * disk's latency), as the node's group commit does; messages wait for that
- * fsync. A crash keeps only what was fsynced (wal_drop_unsynced) plus,
- * sometimes, a torn final write that the WAL's recovery must cut. */
+ * A crash keeps only what was fsynced (wal_drop_unsynced) plus, sometimes,
+ * a torn final write that the WAL's recovery must cut. */
 #include "sim_internal.h"
+
+#include "../../node/common/files.h"
+#include "../../node/net/wire.h"
+#include "../../node/runtime/rt_boot.h"
+#include "../../node/runtime/rt_members.h"
+#include "../../node/runtime/rt_planted.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -41,7 +47,7 @@ static int mirror_reserve(sim_node *nd, uint64_t n)
 }
 
 /* Mirrors a persisted run of entries: replaces everything from the first. */
-static int mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
+int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 {
 	if (n == 0)
 		return 0;
@@ -58,20 +64,53 @@ static int mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 	return 0;
 }
 
-static void kv_reset(sim_node *nd)
+/* The member list this node's dir was created with, kept beside it
+ * ("<dir>.members"), checked at every restart as the node checks meta.json. */
+static int check_members(sim *s, sim_node *nd)
 {
-	for (int k = 0; k < SIM_KEYS; k++) {
-		free(nd->kv[k]);
-		nd->kv[k] = NULL;
+	char path[600], line[128] = "";
+	snprintf(path, sizeof path, "%s.members", nd->dir);
+	size_t k = 0;
+	for (size_t i = 0; i < nd->n_voters && k < sizeof line; i++)
+		k += (size_t)snprintf(line + k, sizeof line - k, "%s%u,x", i ? ";" : "", nd->voters[i]);
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		char dir[600], name[600], err[300];
+		snprintf(dir, sizeof dir, "%s", nd->dir);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			return -1;
+		*slash = '\0';
+		snprintf(name, sizeof name, "%s.members", slash + 1);
+		if (files_write_atomic(dir, name, line, strlen(line), err, sizeof err) != 0) {
+			sim_fail(s, "node %u: %s", nd->id, err);
+			return -1;
+		}
+		return 0;
 	}
-	free(nd->last_seq);
-	nd->last_seq = NULL;
-	nd->last_seq_n = 0;
-	nd->applied = 0;
+	char stored[128] = "";
+	size_t n = fread(stored, 1, sizeof stored - 1, f);
+	fclose(f);
+	stored[n] = '\0';
+	uint32_t a[SIM_MAX_NODES];
+	int na = rt_members_parse(stored, a, SIM_MAX_NODES);
+	char err[400];
+	if (na < 0) {
+		sim_fail(s, "node %u: its member list file does not parse", nd->id);
+		return -1;
+	}
+	if (rt_members_check(a, (size_t)na, nd->voters, nd->n_voters, err, sizeof err) != 0) {
+		sim_trace(s, "node %u refuses to start: %s", nd->id, err);
+		return 1;
+	}
+	return 0;
 }
 
 int sim_node_start(sim *s, sim_node *nd)
 {
+	int mc = check_members(s, nd);
+	if (mc != 0)
+		return mc;
 	char err[256];
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
@@ -79,11 +118,21 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
 		return -1;
 	}
+	/* The node's boot nonce, from the same durable counter. Planted bug 10
+	 * is the old way: the wall clock, which may have stepped back. */
+	uint64_t nonce = 0;
+	if (s->p.planted_bug == RT_BUG_WALL_CLOCK_NONCE) {
+		nonce = (s->now + nd->wall_offset_us) << 8 | nd->id;
+	} else if (rt_boot_next(nd->dir, &nonce, err, sizeof err) != 0) {
+		wal_recovered_free(&rec);
+		sim_fail(s, "node %u: %s", nd->id, err);
+		return -1;
+	}
 	raft_config c;
 	raft_config_defaults(&c);
 	c.id = nd->id;
-	c.voters = s->voters;
-	c.n_voters = (size_t)s->n;
+	c.voters = nd->voters;
+	c.n_voters = nd->n_voters;
 	c.election_ticks = 10;
 	c.heartbeat_ticks = 2;
 	c.pre_vote = s->pre_vote;
@@ -93,15 +142,26 @@ int sim_node_start(sim *s, sim_node *nd)
 	c.max_msg_entries = s->max_msg_entries;
 	c.seed = s->p.seed * 1000003u + nd->id * 7919u + nd->epoch;
 	c.planted_bug = s->p.planted_bug;
-	nd->r = raft_new(&c);
-	if (!nd->r) {
+	rt_options o = {
+		.nonce = nonce,
+		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
+		.faults = nd->f,
+		.planted_bug = s->p.planted_bug,
+	};
+	rt_io io;
+	nd->s = s;
+	sim_io_init(nd, &io);
+	nd->rt = rt_new(&c, &o, &io);
+	if (!nd->rt) {
 		wal_recovered_free(&rec);
-		sim_fail(s, "node %u: raft_new failed", nd->id);
+		sim_fail(s, "node %u: rt_new failed", nd->id);
 		return -1;
 	}
+	rt_clock_anchor(nd->rt, nd->clock_ms);
+	nd->jump_ms = 0;
+	nd->paused = false;
 	nd->log_len = 0;
-	if (mirror_write(nd, rec.entries, rec.n_entries) < 0 ||
-	    raft_load(nd->r, &rec.hs, rec.snap_index, rec.snap_term, rec.entries, rec.n_entries) != RAFT_OK) {
+	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);
 		sim_fail(s, "node %u: could not load its recovered log", nd->id);
 		return -1;
@@ -110,19 +170,22 @@ int sim_node_start(sim *s, sim_node *nd)
 		  nd->id, (unsigned long long)nd->epoch, (unsigned long long)rec.hs.term, (int)rec.hs.vote,
 		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
 	wal_recovered_free(&rec);
-	kv_reset(nd);
+	nd->applied = 0;
+	nd->cmds_n = 0;
+	memset(nd->cmds, 0, nd->cmds_cap * sizeof *nd->cmds);
+	nd->skipped_seen = 0;
 	nd->commit_max = 0;
 	nd->role = RAFT_FOLLOWER;
 	nd->up = true;
 	return 0;
 }
 
-/* Appends a few random bytes to the newest segment: a write the crash tore. */
-static void tear_tail(sim *s, sim_node *nd)
+/* The newest WAL segment's path into path; false when there is none. */
+static bool newest_segment(sim_node *nd, char *path, size_t n)
 {
 	DIR *d = opendir(nd->dir);
 	if (!d)
-		return;
+		return false;
 	char last[256] = "";
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
@@ -133,11 +196,26 @@ static void tear_tail(sim *s, sim_node *nd)
 	}
 	closedir(d);
 	if (!last[0])
-		return;
-	char path[800];
-	snprintf(path, sizeof path, "%s/%s", nd->dir, last);
+		return false;
+	snprintf(path, n, "%s/%s", nd->dir, last);
+	return true;
+}
+
+static void append_bytes(const char *path, const void *p, size_t n)
+{
 	int fd = open(path, O_WRONLY | O_APPEND);
 	if (fd < 0)
+		return;
+	ssize_t w = write(fd, p, n);
+	(void)w; /* a short write is just a different torn tail */
+	close(fd);
+}
+
+/* Appends a few random bytes to the newest segment: a write the crash tore. */
+static void tear_tail(sim *s, sim_node *nd)
+{
+	char path[800];
+	if (!newest_segment(nd, path, sizeof path))
 		return;
 	unsigned char junk[64];
 	size_t n = 1 + sim_below(&s->rng, sizeof junk);
@@ -145,20 +223,28 @@ static void tear_tail(sim *s, sim_node *nd)
 		junk[i] = (unsigned char)sim_rand(&s->rng);
 	if (sim_chance(&s->rng, 0.3))
 		memset(junk, 0, n); /* a zero-filled tail, as after preallocation */
-	ssize_t w = write(fd, junk, n);
-	(void)w; /* a short write is just a different torn tail */
-	close(fd);
-	sim_trace(s, "node %u: torn tail of %zu bytes on %s", nd->id, n, last);
+	append_bytes(path, junk, n);
+	sim_trace(s, "node %u: torn tail of %zu bytes", nd->id, n);
 }
 
-static void drop_held(sim_node *nd)
+/* The unsynced tail of the newest segment (the write in flight: one batch
+ * of many records, hard states and entries of several readies). NULL when
+ * there is none or it does not fit the segment. */
+static uint8_t *read_unsynced(sim_node *nd, uint64_t u, char *path, size_t pn)
 {
-	for (size_t i = 0; i < nd->n_held; i++)
-		sim_msg_free(nd->held[i]);
-	nd->n_held = 0;
-	nd->held_index = nd->held_term = 0;
-	nd->sync_scheduled = false;
-	nd->sync_needed = false;
+	if (u == 0 || !newest_segment(nd, path, pn))
+		return NULL;
+	int fd = open(path, O_RDONLY);
+	if (fd < 0)
+		return NULL;
+	off_t end = lseek(fd, 0, SEEK_END);
+	uint8_t *buf = (end >= (off_t)u) ? malloc(u) : NULL;
+	if (buf && pread(fd, buf, u, end - (off_t)u) != (ssize_t)u) {
+		free(buf);
+		buf = NULL;
+	}
+	close(fd);
+	return buf;
 }
 
 void sim_node_maybe_lie(sim *s, sim_node *nd)
@@ -170,10 +256,8 @@ void sim_node_maybe_lie(sim *s, sim_node *nd)
 	s->lying = (int)nd->id;
 	sim_trace(s, "node %u: fsync off (its fsyncs now lie)", nd->id);
 	/* the lie shows only at a crash: one comes soon, and it is back at once */
-	sim_event e = { .at = s->now + 5000 + sim_below(&s->disk_rng, 200000), .kind = EV_CRASH,
-			.node = nd->id, .arg = 2 };
-	if (sim_queue_push(&s->q, e) != 0)
-		sim_fail(s, "out of memory");
+	sim_push(s, (sim_event){ .at = s->now + 5000 + sim_below(&s->disk_rng, 200000), .kind = EV_CRASH,
+				 .node = nd->id, .arg = 2 });
 }
 
 /* A crash of a node whose fsyncs lied: it may have acknowledged entries and
@@ -181,7 +265,7 @@ void sim_node_maybe_lie(sim *s, sim_node *nd)
 static void become_amnesiac(sim *s, sim_node *nd)
 {
 	raft_status st;
-	raft_get_status(nd->r, &st);
+	raft_get_status(rt_raft(nd->rt), &st);
 	uint64_t k = nd->log_len > s->applied_max ? nd->log_len : s->applied_max;
 	for (int i = 0; i < s->n; i++)
 		if (s->nodes[i].commit_max > k)
@@ -197,7 +281,7 @@ static void become_amnesiac(sim *s, sim_node *nd)
 void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st)
 {
 	if (!nd->amnesiac || st->commit < nd->amnesia_commit || st->term <= nd->amnesia_term ||
-	    nd->sync_needed || nd->sync_scheduled)
+	    rt_write_in_flight(nd->rt) || wal_unsynced_bytes(nd->w) > 0)
 		return;
 	nd->amnesiac = false;
 	s->lying = -1;
@@ -205,148 +289,74 @@ void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st)
 		  (unsigned long long)st->commit, (unsigned long long)st->term);
 }
 
-bool sim_node_vote_dropped(const sim *s, const raft_msg *m)
+/* An amnesiac node's vote traffic is dropped (decoded only then: rare). */
+bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len)
 {
-	if (!s->nodes[m->from].amnesiac)
+	if (from >= (uint32_t)s->n || !s->nodes[from].amnesiac)
 		return false;
-	return m->type == RAFT_MSG_PREVOTE || m->type == RAFT_MSG_PREVOTE_RESP ||
-	       m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_VOTE_RESP;
+	raft_msg m;
+	const char *why = NULL;
+	if (wire_decode(frame, len, &m, &why) != 0)
+		return false;
+	bool vote = m.type == RAFT_MSG_PREVOTE || m.type == RAFT_MSG_PREVOTE_RESP ||
+		    m.type == RAFT_MSG_VOTE || m.type == RAFT_MSG_VOTE_RESP;
+	wire_msg_free(&m);
+	return vote;
 }
 
 void sim_node_crash(sim *s, sim_node *nd)
 {
 	if (nd->fsync_lies)
 		become_amnesiac(s, nd);
+	/* Half the crashes tear the write in flight at any byte: the disk kept
+	 * a prefix of the batch (kill -9 during a multi-page write), not all
+	 * or nothing. The rest lose every unsynced byte. */
+	uint64_t u = wal_unsynced_bytes(nd->w), keep = 0;
+	char path[800];
+	uint8_t *tail = NULL;
+	if (u > 0 && sim_chance(&s->rng, 0.5)) {
+		keep = sim_below(&s->rng, u + 1);
+		tail = read_unsynced(nd, u, path, sizeof path);
+	}
 	if (wal_drop_unsynced(nd->w) != 0)
 		sim_fail(s, "node %u: wal_drop_unsynced failed", nd->id);
-	drop_held(nd);
-	raft_free(nd->r);
-	nd->r = NULL;
+	rt_free(nd->rt); /* its waiting requests are the clients' to give up */
+	nd->rt = NULL;
 	wal_close(nd->w);
 	nd->w = NULL;
 	nd->up = false;
 	nd->epoch++;
-	kv_reset(nd);
+	if (tail) {
+		append_bytes(path, tail, (size_t)keep);
+		sim_trace(s, "node %u: the write in flight torn after %llu of %llu bytes", nd->id,
+			  (unsigned long long)keep, (unsigned long long)u);
+		free(tail);
+	}
 	if (sim_chance(&s->rng, 0.5))
 		tear_tail(s, nd);
 }
 
 void sim_node_free(sim_node *nd)
 {
-	if (nd->r)
-		raft_free(nd->r);
+	rt_free(nd->rt);
 	if (nd->w)
 		wal_close(nd->w);
-	kv_reset(nd);
-	drop_held(nd);
-	free(nd->held);
+	faults_free(nd->f);
+	free(nd->cmds);
 	free(nd->log_term);
 	free(nd->log_hash);
 	memset(nd, 0, sizeof *nd);
 }
 
+/* Runs the ready step until the runtime has nothing left to do now. */
 int sim_node_process_ready(sim *s, sim_node *nd)
 {
-	int guard = 0;
-	while (nd->up && raft_has_ready(nd->r) && !s->failed) {
-		if (++guard > 1000) {
+	for (int guard = 0; nd->up && rt_has_work(nd->rt) && !s->failed; guard++) {
+		if (guard > 16) {
 			sim_fail(s, "node %u: ready loop does not settle", nd->id);
 			return -1;
 		}
-		raft_ready rd;
-		raft_get_ready(nd->r, &rd);
-		/* 2. persist hard state and entries, fsynced */
-		if (rd.hs_changed || rd.n_entries) {
-			wal_batch *b = wal_batch_new();
-			char err[256];
-			if (!b || (rd.hs_changed && wal_batch_add_hard_state(b, &rd.hs) != 0) ||
-			    (rd.n_entries && wal_batch_add_entries(b, rd.entries, rd.n_entries) != 0) ||
-			    wal_write(nd->w, b, false, err, sizeof err) != 0) {
-				wal_batch_free(b);
-				sim_fail(s, "node %u: WAL write failed", nd->id);
-				return -1;
-			}
-			wal_batch_free(b);
-			/* a lying disk that overwrites part of its log crashes soon
-			 * after: the older image comes back while the leader still
-			 * counts the acknowledged overwrite (issue 10 item 3) */
-			if (nd->fsync_lies && rd.n_entries && rd.entries[0].index <= nd->log_len &&
-			    s->faults_on && sim_chance(&s->disk_rng, 0.5)) {
-				sim_event e = { .at = s->now + 1000 + sim_below(&s->disk_rng, 40000),
-						.kind = EV_CRASH, .node = nd->id, .arg = 2 };
-				if (sim_queue_push(&s->q, e) != 0) {
-					wal_batch_free(b);
-					sim_fail(s, "out of memory");
-					return -1;
-				}
-			}
-			if (mirror_write(nd, rd.entries, rd.n_entries) < 0) {
-				sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)",
-					 nd->id, (unsigned long long)rd.entries[0].index,
-					 (unsigned long long)nd->log_len);
-				return -1;
-			}
-		}
-		/* 3. send: votes and acks after the fsync of every pending
-		 * must-sync write (rd.must_sync, raft_msg_waits_for_disk), the
-		 * rest at once, as the node does. A commit-only hard state
-		 * change was written above but needs no fsync. */
-		bool must_wait = rd.must_sync || nd->sync_needed;
-		if (rd.must_sync)
-			nd->sync_needed = true;
-		for (size_t i = 0; i < rd.n_msgs; i++) {
-			if (!must_wait || !raft_msg_waits_for_disk(rd.msgs[i].type)) {
-				sim_send(s, &rd.msgs[i]);
-				continue;
-			}
-			if (nd->n_held == nd->cap_held) {
-				size_t cap = nd->cap_held ? nd->cap_held * 2 : 64;
-				raft_msg **h = realloc(nd->held, cap * sizeof *h);
-				if (!h) {
-					sim_fail(s, "out of memory");
-					return -1;
-				}
-				nd->held = h;
-				nd->cap_held = cap;
-			}
-			if (!(nd->held[nd->n_held] = sim_msg_copy(&rd.msgs[i]))) {
-				sim_fail(s, "out of memory");
-				return -1;
-			}
-			nd->n_held++;
-		}
-		if ((rd.must_sync || nd->n_held) && !nd->sync_scheduled) {
-			nd->sync_scheduled = true;
-			sim_event e = { .at = s->now + nd->fsync_us, .kind = EV_FSYNC, .node = nd->id, .arg = nd->epoch };
-			if (sim_queue_push(&s->q, e) != 0) {
-				sim_fail(s, "out of memory");
-				return -1;
-			}
-		}
-		/* 4. apply */
-		for (size_t i = 0; i < rd.n_committed && !s->failed; i++)
-			sim_applied(s, nd, &rd.committed[i]);
-		/* 5. reads */
-		for (size_t i = 0; i < rd.n_reads; i++)
-			sim_read_state(s, nd, &rd.reads[i]);
-		if (rd.soft_changed)
-			nd->role = rd.role;
-		/* a follower that just learned of a new leader may still hold the
-		 * old leader's uncommitted tail: the disk fault starts then, so
-		 * that the overwrite is what the lying fsync loses */
-		if (rd.soft_changed && rd.leader != RAFT_NONE && rd.leader != nd->id)
-			sim_node_maybe_lie(s, nd);
-		uint64_t last_i = 0, last_t = 0;
-		if (rd.n_entries) {
-			last_i = rd.entries[rd.n_entries - 1].index;
-			last_t = rd.entries[rd.n_entries - 1].term;
-		}
-		raft_advance(nd->r, &rd);
-		if (last_i) {
-			nd->held_index = last_i;
-			nd->held_term = last_t;
-		}
-		sim_node_applied_reads(s, nd);
+		rt_process(nd->rt);
 	}
 	if (nd->up && !s->failed)
 		sim_check_leader(s, nd);
@@ -356,22 +366,16 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 void sim_node_fsync(sim *s, sim_node *nd)
 {
 	char err[256];
-	wal_batch *b = wal_batch_new();
-	if (!b || wal_write(nd->w, b, !nd->fsync_lies, err, sizeof err) != 0) {
+	int rc = 0;
+	if (nd->write_sync) { /* a lying disk's fsync does nothing */
+		wal_batch *b = wal_batch_new();
+		rc = b ? wal_write(nd->w, b, !nd->fsync_lies, err, sizeof err) : -1;
 		wal_batch_free(b);
+	}
+	if (rc != 0) {
 		sim_fail(s, "node %u: fsync failed", nd->id);
 		return;
 	}
-	wal_batch_free(b);
-	nd->sync_scheduled = false;
-	nd->sync_needed = false;
-	for (size_t i = 0; i < nd->n_held; i++) {
-		sim_send(s, nd->held[i]);
-		sim_msg_free(nd->held[i]);
-	}
-	nd->n_held = 0;
-	if (nd->held_index)
-		raft_persisted(nd->r, nd->held_index, nd->held_term);
-	nd->held_index = nd->held_term = 0;
+	rt_write_done(nd->rt, 0, NULL);
 	sim_node_process_ready(s, nd);
 }

@@ -1,15 +1,18 @@
 /* sim_run.c — the event loop, fault schedule, clients and invariants. */
 #include "sim_internal.h"
 
+#include "../../node/net/wire.h"
+#include "../../node/runtime/rt_members.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ftw.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #define TICK_US 10000u       /* a node's tick at clock rate 1.0 */
-#define OP_TIMEOUT_US 1500000u
 
 /* ---------------------------------------------------------------- reporting */
 
@@ -37,61 +40,6 @@ void sim_trace(sim *s, const char *fmt, ...)
 	vprintf(fmt, ap);
 	putchar('\n');
 	va_end(ap);
-}
-
-/* ---------------------------------------------------------------- commands */
-/* An entry's data: f, key, process, seq, len(val), has_val, val, len(val2), val2 */
-
-static size_t cmd_encode(uint8_t *buf, const sim_client *c)
-{
-	const sim_op *o = &c->op;
-	size_t n = 0;
-	buf[n++] = (uint8_t)o->f;
-	buf[n++] = (uint8_t)o->key;
-	memcpy(buf + n, &c->process, 8);
-	n += 8;
-	memcpy(buf + n, &o->seq, 8);
-	n += 8;
-	buf[n++] = o->has_val;
-	uint8_t l1 = (uint8_t)strlen(o->val), l2 = (uint8_t)strlen(o->val2);
-	buf[n++] = l1;
-	memcpy(buf + n, o->val, l1);
-	n += l1;
-	buf[n++] = l2;
-	memcpy(buf + n, o->val2, l2);
-	n += l2;
-	return n;
-}
-
-typedef struct sim_cmd {
-	check_fn f;
-	int key;
-	int64_t process;
-	uint64_t seq;
-	bool has_val;
-	char val[32], val2[32];
-} sim_cmd;
-
-static int cmd_decode(const uint8_t *d, size_t len, sim_cmd *c)
-{
-	if (len < 21)
-		return -1;
-	memset(c, 0, sizeof *c);
-	c->f = (check_fn)d[0];
-	c->key = d[1];
-	memcpy(&c->process, d + 2, 8);
-	memcpy(&c->seq, d + 10, 8);
-	c->has_val = d[18];
-	size_t p = 19, l1 = d[p++];
-	if (l1 >= sizeof c->val || p + l1 + 1 > len)
-		return -1;
-	memcpy(c->val, d + p, l1);
-	p += l1;
-	size_t l2 = d[p++];
-	if (l2 >= sizeof c->val2 || p + l2 > len || c->key >= SIM_KEYS)
-		return -1;
-	memcpy(c->val2, d + p, l2);
-	return 0;
 }
 
 /* ---------------------------------------------------------------- history */
@@ -155,31 +103,43 @@ static void complete(sim *s, sim_client *c, check_type type, const char *readval
 
 /* ---------------------------------------------------------------- network */
 
-void sim_send(sim *s, const raft_msg *m)
+void sim_push(sim *s, sim_event e)
 {
-	if (m->to >= (uint32_t)s->n || m->from >= (uint32_t)s->n)
+	if (sim_queue_push(&s->q, e) != 0) {
+		free(e.frame);
+		sim_fail(s, "out of memory");
+	}
+}
+
+/* The wire between two nodes: latency, loss, duplication and long detours.
+ * Partitions are not here: they are the nodes' own fault filters
+ * (faults/filter.c, run by the runtime on every frame out and in). */
+void sim_send(sim *s, uint32_t from, uint32_t to, uint8_t *frame, size_t len)
+{
+	if (to >= (uint32_t)s->n || from >= (uint32_t)s->n ||
+	    (s->faults_on && sim_chance(&s->rng, s->loss))) {
+		free(frame);
 		return;
-	if (!s->link[m->from][m->to] || (s->faults_on && sim_chance(&s->rng, s->loss)))
-		return;
-	if (sim_node_vote_dropped(s, m))
-		return;
+	}
 	int copies = (s->faults_on && sim_chance(&s->rng, s->dup)) ? 2 : 1;
 	for (int i = 0; i < copies; i++) {
-		raft_msg *c = sim_msg_copy(m);
-		if (!c) {
-			sim_fail(s, "out of memory");
-			return;
+		uint8_t *c = frame;
+		if (i + 1 < copies) {
+			c = malloc(len);
+			if (!c) {
+				free(frame);
+				sim_fail(s, "out of memory");
+				return;
+			}
+			memcpy(c, frame, len);
 		}
 		uint64_t d = s->delay_min + sim_below(&s->rng, s->delay_max - s->delay_min + 1);
 		/* a long detour: the message overtakes nothing but is overtaken
 		 * by whole rounds of later traffic */
 		if (s->faults_on && s->slow_msg_p > 0 && sim_chance(&s->rng, s->slow_msg_p))
 			d += sim_below(&s->rng, s->slow_msg_max);
-		sim_event e = { .at = s->now + d, .kind = EV_DELIVER, .node = m->to, .msg = c };
-		if (sim_queue_push(&s->q, e) != 0) {
-			sim_msg_free(c);
-			sim_fail(s, "out of memory");
-		}
+		sim_push(s, (sim_event){ .at = s->now + d, .kind = EV_DELIVER, .node = to, .arg = from,
+					 .frame = c, .len = len });
 	}
 }
 
@@ -204,8 +164,68 @@ static int grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill)
 
 /* State machine safety: no two nodes apply different entries at one index,
  * and a restarted node replays exactly what was applied before. */
+/* Records command hash h as applied on nd; true when it was new. */
+static bool cmd_first(sim *s, sim_node *nd, uint64_t h)
+{
+	if (h == 0)
+		h = 1;
+	if (2 * (nd->cmds_n + 1) > nd->cmds_cap) {
+		size_t cap = nd->cmds_cap ? nd->cmds_cap * 2 : 256;
+		uint64_t *t = calloc(cap, sizeof *t);
+		if (!t) {
+			sim_fail(s, "out of memory");
+			return true;
+		}
+		for (size_t i = 0; i < nd->cmds_cap; i++)
+			for (size_t j = nd->cmds[i] % cap; nd->cmds[i]; j = (j + 1) % cap)
+				if (!t[j]) {
+					t[j] = nd->cmds[i];
+					break;
+				}
+		free(nd->cmds);
+		nd->cmds = t;
+		nd->cmds_cap = cap;
+	}
+	for (size_t j = h % nd->cmds_cap;; j = (j + 1) % nd->cmds_cap) {
+		if (nd->cmds[j] == h)
+			return false;
+		if (!nd->cmds[j]) {
+			nd->cmds[j] = h;
+			nd->cmds_n++;
+			return true;
+		}
+	}
+}
+
+/* De-duplication may skip only a command this node already applied, or one
+ * of an older boot of its proposer: a skipped first copy of a live boot's
+ * command means a client's command was silently lost (answered "unknown"
+ * although nothing could have applied it). */
+static void check_dedup(sim *s, sim_node *nd, const raft_entry *e)
+{
+	kv_command c;
+	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0 || kv_command_decode(e->data, e->len, &c) != 0)
+		return;
+	uint64_t h = ((uint64_t)c.origin * 0x9E3779B97F4A7C15ull) ^ (c.nonce * 0xBF58476D1CE4E5B9ull) ^
+		     (c.req_id * 0x94D049BB133111EBull);
+	bool first = cmd_first(s, nd, h);
+	uint64_t skipped = rt_kv(nd->rt)->skipped_duplicates;
+	/* A skipped command of an older boot of its origin is fine (nobody
+	 * waits for it, and its outcome was "unknown"); one whose proposer is
+	 * up in the same boot is a client's command silently lost. */
+	const sim_node *o = c.origin < (uint32_t)s->n ? &s->nodes[c.origin] : NULL;
+	bool proposer_waits = o && o->up && rt_nonce(o->rt) == c.nonce;
+	if (skipped != nd->skipped_seen && first && proposer_waits)
+		sim_fail(s, "dedup: node %u skipped the first copy of a command at index %llu (origin %u, nonce %llu, id %llu)",
+			 nd->id, (unsigned long long)e->index, c.origin, (unsigned long long)c.nonce,
+			 (unsigned long long)c.req_id);
+	kv_command_release(&c);
+	nd->skipped_seen = skipped;
+}
+
 void sim_applied(sim *s, sim_node *nd, const raft_entry *e)
 {
+	check_dedup(s, nd, e);
 	if (e->index != nd->applied + 1) {
 		sim_fail(s, "node %u applied index %llu after %llu (not in order)", nd->id,
 			 (unsigned long long)e->index, (unsigned long long)nd->applied);
@@ -235,85 +255,143 @@ void sim_applied(sim *s, sim_node *nd, const raft_entry *e)
 			 (unsigned long long)s->applied_term[e->index]);
 		return;
 	}
-	if (e->type != RAFT_ENTRY_NORMAL)
-		return;
-	sim_cmd cmd;
-	if (cmd_decode(e->data, e->len, &cmd) != 0) {
-		sim_fail(s, "node %u applied an undecodable command at %llu", nd->id, (unsigned long long)e->index);
-		return;
-	}
-	/* dedup: a duplicated forwarded proposal must not apply twice */
-	if ((size_t)cmd.process >= nd->last_seq_n) {
-		size_t n = (size_t)cmd.process + 16;
-		uint64_t *ls = realloc(nd->last_seq, n * sizeof *ls);
-		if (!ls) {
-			sim_fail(s, "out of memory");
-			return;
-		}
-		for (size_t i = nd->last_seq_n; i < n; i++)
-			ls[i] = 0;
-		nd->last_seq = ls;
-		nd->last_seq_n = n;
-	}
-	if (cmd.seq <= nd->last_seq[cmd.process])
-		return;
-	nd->last_seq[cmd.process] = cmd.seq;
-	char **slot = &nd->kv[cmd.key];
-	bool mismatch = false;
-	if (cmd.f == CHECK_WRITE || cmd.f == CHECK_CAS) {
-		if (cmd.f == CHECK_CAS) {
-			bool cur_present = *slot != NULL;
-			mismatch = cmd.has_val ? !(cur_present && strcmp(*slot, cmd.val) == 0) : cur_present;
-		}
-		if (!mismatch) {
-			char *v = strdup(cmd.f == CHECK_CAS ? cmd.val2 : cmd.val);
-			if (!v) {
-				sim_fail(s, "out of memory");
-				return;
-			}
-			free(*slot);
-			*slot = v;
-		}
-	}
-	/* answer the waiting client if it sent this op to this incarnation */
-	for (int i = 0; i < s->n_clients; i++) {
-		sim_client *c = &s->clients[i];
-		if (c->op.active && c->process == cmd.process && c->op.seq == cmd.seq &&
-		    c->op.node == nd->id && c->op.epoch == nd->epoch && c->op.f != CHECK_READ) {
-			sim_trace(s, "client %d: %s on k%d %s at node %u index %llu", i,
-				  cmd.f == CHECK_CAS ? "cas" : "write", cmd.key, mismatch ? "mismatch" : "ok",
-				  nd->id, (unsigned long long)e->index);
-			complete(s, c, mismatch ? CHECK_FAIL : CHECK_OK, NULL, mismatch);
-		}
-	}
 }
 
-void sim_read_state(sim *s, sim_node *nd, const raft_read_state *rs)
+/* Copies a value (always < 32 bytes: decimal counters) into a 32-byte slot. */
+static void copy_val(char dst[32], const uint8_t *p, size_t len)
 {
-	for (int i = 0; i < s->n_clients; i++) {
-		sim_client *c = &s->clients[i];
-		if (!c->op.active || c->op.f != CHECK_READ || c->op.read_ctx != rs->ctx ||
-		    c->op.node != nd->id || c->op.epoch != nd->epoch)
-			continue;
-		if (rs->index == 0) {
-			complete(s, c, CHECK_FAIL, NULL, false);
-			return;
-		}
-		c->op.read_index = rs->index;
-	}
+	if (len > 31)
+		len = 31;
+	if (len)
+		memcpy(dst, p, len);
+	dst[len] = '\0';
 }
 
-void sim_node_applied_reads(sim *s, sim_node *nd)
+/* A request to nd's runtime ended: the client hears it, as over HTTP
+ * (api_outcome.c's mapping: applied -> ok, not proposed -> fail, unknown ->
+ * info). */
+void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o)
 {
-	for (int i = 0; i < s->n_clients; i++) {
-		sim_client *c = &s->clients[i];
-		if (c->op.active && c->op.f == CHECK_READ && c->op.node == nd->id &&
-		    c->op.epoch == nd->epoch && c->op.read_index && nd->applied >= c->op.read_index) {
-			sim_trace(s, "client %d: read k%d = %s at node %u (read index %llu)", i, c->op.key,
-				  nd->kv[c->op.key] ? nd->kv[c->op.key] : "absent", nd->id,
-				  (unsigned long long)c->op.read_index);
-			complete(s, c, CHECK_OK, nd->kv[c->op.key], false);
+	sim_client *c = o->ctx;
+	if (!c->op.active || c->op.seq != o->stamp || c->op.node != nd->id || c->op.epoch != nd->epoch)
+		return;
+	int ci = (int)(c - s->clients);
+	if (o->end == RT_NOT_PROPOSED) {
+		sim_trace(s, "client %d: %s at node %u not done (why %d)", ci,
+			  c->op.f == CHECK_READ ? "read" : "command", nd->id, o->why);
+		complete(s, c, CHECK_FAIL, NULL, false);
+		return;
+	}
+	if (o->end == RT_UNKNOWN) {
+		sim_trace(s, "client %d: outcome unknown at node %u (why %d)", ci, nd->id, o->why);
+		complete(s, c, c->op.f == CHECK_READ ? CHECK_FAIL : CHECK_INFO, NULL, false);
+		return;
+	}
+	if (c->op.f == CHECK_READ) {
+		char v[32];
+		if (o->res->value.found)
+			copy_val(v, o->res->value.p, o->res->value.len);
+		sim_trace(s, "client %d: read k%d = %s at node %u", ci, c->op.key,
+			  o->res->value.found ? v : "absent", nd->id);
+		complete(s, c, CHECK_OK, o->res->value.found ? v : NULL, false);
+		return;
+	}
+	bool mismatch = o->res->status == KV_CAS_MISMATCH;
+	sim_trace(s, "client %d: %s on k%d %s at node %u index %llu", ci,
+		  c->op.f == CHECK_CAS ? "cas" : "write", c->op.key, mismatch ? "mismatch" : "ok", nd->id,
+		  (unsigned long long)o->index);
+	complete(s, c, mismatch ? CHECK_FAIL : CHECK_OK, NULL, mismatch);
+}
+
+/* Each ready of a node, before the runtime handles it: what its log now
+ * holds (for the log matching and leader completeness checks) and its role. */
+void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
+{
+	/* buggify: a node crashes while it writes a batch that overwrites part
+	 * of its log and moves its commit (the crash tears that batch at a
+	 * random byte, sim_node_crash) */
+	if (s->faults_on && s->overwrite_crash_p > 0 && rd->hs_changed && rd->n_entries &&
+	    rd->entries[0].index <= nd->log_len && sim_chance(&s->rng, s->overwrite_crash_p))
+		sim_push(s, (sim_event){ .at = s->now + sim_below(&s->rng, nd->fsync_us), .kind = EV_CRASH,
+					 .node = nd->id, .arg = 3 });
+	/* a lying disk that overwrites part of its log crashes soon after: the
+	 * older image comes back while the leader still counts the
+	 * acknowledged overwrite (issue 10 item 3) */
+	if (nd->fsync_lies && rd->n_entries && rd->entries[0].index <= nd->log_len && s->faults_on &&
+	    sim_chance(&s->disk_rng, 0.5))
+		sim_push(s, (sim_event){ .at = s->now + 1000 + sim_below(&s->disk_rng, 40000), .kind = EV_CRASH,
+					 .node = nd->id, .arg = 2 });
+	if (sim_mirror_write(nd, rd->entries, rd->n_entries) < 0) {
+		sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)", nd->id,
+			 (unsigned long long)rd->entries[0].index, (unsigned long long)nd->log_len);
+		return;
+	}
+	if (rd->soft_changed)
+		nd->role = rd->role;
+	/* a follower that just learned of a new leader may still hold the old
+	 * leader's uncommitted tail: the disk fault starts then, so that the
+	 * overwrite is what the lying fsync loses */
+	if (rd->soft_changed && rd->leader != RAFT_NONE && rd->leader != nd->id)
+		sim_node_maybe_lie(s, nd);
+	/* buggify: a node that just granted a vote crashes before its disk
+	 * could have made that vote durable (the runtime must not have let the
+	 * grant out yet) */
+	if (!s->faults_on || s->vote_crash_p <= 0)
+		return;
+	for (size_t i = 0; i < rd->n_msgs; i++)
+		if (rd->msgs[i].type == RAFT_MSG_VOTE_RESP && !rd->msgs[i].reject &&
+		    sim_chance(&s->rng, s->vote_crash_p)) {
+			sim_push(s, (sim_event){ .at = s->now + sim_below(&s->rng, nd->fsync_us), .kind = EV_CRASH,
+						 .node = nd->id, .arg = 4 });
+			break;
 		}
+}
+
+/* ---------------------------------------------------------------- partitions */
+/* Partitions are set on every node's fault filter through the admin API the
+ * tester uses (faults_admin), so the runtime's filter does the cutting. */
+
+static void fault_set(sim *s, sim_node *nd, const char *method, const char *name, const char *body)
+{
+	char *resp = NULL;
+	int code = faults_admin(nd->f, method, name, body, body ? strlen(body) : 0, s->now / 1000, &resp);
+	if (code != 200)
+		sim_fail(s, "node %u: fault %s %s refused (%d): %s", nd->id, method, name, code,
+			 resp ? resp : "no answer");
+	free(resp);
+}
+
+/* Appends the ids of the nodes on `side` as a JSON array to buf. */
+static size_t side_json(sim *s, const int *side, int which, char *buf, size_t n)
+{
+	size_t k = (size_t)snprintf(buf, n, "[");
+	bool first = true;
+	for (int i = 0; i < s->n && k < n; i++)
+		if (side[i] == which) {
+			k += (size_t)snprintf(buf + k, n - k, "%s%d", first ? "" : ",", i);
+			first = false;
+		}
+	if (k < n)
+		k += (size_t)snprintf(buf + k, n - k, "]");
+	return k;
+}
+
+/* Two sides; one-way: side 1 cannot reach side 0, side 0 can reach side 1. */
+static void apply_sides(sim *s, const int *side, bool oneway)
+{
+	char a[64], b[64], body[200];
+	side_json(s, side, 0, a, sizeof a);
+	side_json(s, side, 1, b, sizeof b);
+	for (int i = 0; i < s->n; i++) {
+		sim_node *nd = &s->nodes[i];
+		fault_set(s, nd, "DELETE", "", NULL);
+		if (!oneway)
+			snprintf(body, sizeof body, "{\"groups\":[%s,%s]}", a, b);
+		else if (side[i] == 1)
+			snprintf(body, sizeof body, "{\"drop_to\":%s}", a);
+		else
+			snprintf(body, sizeof body, "{\"drop_from\":%s}", b);
+		fault_set(s, nd, "POST", oneway ? "net" : "partition", body);
 	}
 }
 
@@ -322,20 +400,19 @@ void sim_node_applied_reads(sim *s, sim_node *nd)
  * partition chain. */
 static void isolate(sim *s, uint32_t x, const char *why)
 {
-	for (int a = 0; a < s->n; a++)
-		for (int b = 0; b < s->n; b++)
-			s->link[a][b] = ((uint32_t)a == x) == ((uint32_t)b == x);
+	int side[SIM_MAX_NODES];
+	for (int i = 0; i < s->n; i++)
+		side[i] = (uint32_t)i == x;
+	apply_sides(s, side, false);
 	sim_trace(s, "isolate node %u (%s)", x, why);
-	sim_event e = { .at = s->now + 50000 + sim_below(&s->rng, 600000), .kind = EV_HEAL, .arg = 1 };
-	if (sim_queue_push(&s->q, e) != 0)
-		sim_fail(s, "out of memory");
+	sim_push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->rng, 600000), .kind = EV_HEAL, .arg = 1 });
 }
 
 /* Election safety, leader completeness, monotonic commit. */
 void sim_check_leader(sim *s, sim_node *nd)
 {
 	raft_status st;
-	raft_get_status(nd->r, &st);
+	raft_get_status(rt_raft(nd->rt), &st);
 	if (st.commit < nd->commit_max) {
 		sim_fail(s, "node %u commit index went back from %llu to %llu", nd->id,
 			 (unsigned long long)nd->commit_max, (unsigned long long)st.commit);
@@ -467,31 +544,46 @@ static void client_issue(sim *s, int ci)
 		snprintf(o->val2, sizeof o->val2, "%llu", (unsigned long long)++s->value_counter);
 	}
 	sim_node *nd = &s->nodes[o->node];
+	if (nd->up && nd->paused) {
+		/* a paused node holds requests until it resumes (the node's API
+		 * queues them): the operation starts then */
+		o->active = false;
+		c->seq--;
+		schedule_client(s, ci, 20000);
+		return;
+	}
 	o->epoch = nd->epoch;
 	record(s, c, CHECK_INVOKE, NULL, false);
 	if (!nd->up) { /* connection refused: definitely not done */
 		complete(s, c, CHECK_FAIL, NULL, false);
 		return;
 	}
-	int rc;
+	sim_trace(s, "client %d (p%lld): %s k%d via node %u", ci, (long long)c->process,
+		  o->f == CHECK_READ ? "read" : o->f == CHECK_WRITE ? "write" : "cas", o->key, o->node);
+	const char *key = key_name(o->key);
 	if (o->f == CHECK_READ) {
-		o->read_ctx = ((uint64_t)ci << 40) | o->seq;
-		rc = raft_read_index(nd->r, o->read_ctx);
+		rt_read(nd->rt, key, strlen(key), c, o->seq);
 	} else {
 		if (o->f == CHECK_WRITE)
 			c->seen_valid[o->key] = true, copy32(c->last_seen[o->key], o->val);
-		uint8_t buf[128];
-		size_t len = cmd_encode(buf, c);
-		uint64_t idx = 0;
-		rc = raft_propose(nd->r, buf, len, &idx);
+		kv_command cmd;
+		memset(&cmd, 0, sizeof cmd);
+		cmd.key.p = (const uint8_t *)key;
+		cmd.key.len = (uint32_t)strlen(key);
+		if (o->f == CHECK_WRITE) {
+			cmd.op = KV_OP_PUT;
+			cmd.value.p = (const uint8_t *)o->val;
+			cmd.value.len = (uint32_t)strlen(o->val);
+		} else {
+			cmd.op = KV_OP_CAS;
+			cmd.from_present = o->has_val;
+			cmd.from.p = (const uint8_t *)o->val;
+			cmd.from.len = (uint32_t)strlen(o->val);
+			cmd.value.p = (const uint8_t *)o->val2;
+			cmd.value.len = (uint32_t)strlen(o->val2);
+		}
+		rt_propose(nd->rt, &cmd, RT_KIND_WRITE, key, strlen(key), c, o->seq, false);
 	}
-	sim_trace(s, "client %d (p%lld): %s k%d via node %u -> %d", ci, (long long)c->process,
-		  o->f == CHECK_READ ? "read" : o->f == CHECK_WRITE ? "write" : "cas", o->key, o->node, rc);
-	if (rc != RAFT_OK) {
-		complete(s, c, CHECK_FAIL, NULL, false);
-		return;
-	}
-	push(s, (sim_event){ .at = s->now + OP_TIMEOUT_US, .kind = EV_TIMEOUT, .arg = (uint64_t)ci, .arg2 = o->seq });
 	sim_node_process_ready(s, nd);
 }
 
@@ -518,71 +610,131 @@ static void new_partition(sim *s)
 			side[i] = (int)sim_below(&s->rng, 2);
 	}
 	bool oneway = sim_chance(&s->rng, 0.2); /* asymmetric: only one direction cut */
-	for (int a = 0; a < s->n; a++)
-		for (int b = 0; b < s->n; b++)
-			s->link[a][b] = side[a] == side[b] || (oneway && side[a] < side[b]);
+	apply_sides(s, side, oneway);
 	sim_trace(s, "partition%s: %d%d%d%d%d", oneway ? " (one-way)" : "", side[0], side[1],
 		  s->n > 2 ? side[2] : 0, s->n > 3 ? side[3] : 0, s->n > 4 ? side[4] : 0);
 }
 
 static void heal(sim *s)
 {
-	for (int a = 0; a < s->n; a++)
-		for (int b = 0; b < s->n; b++)
-			s->link[a][b] = true;
+	for (int i = 0; i < s->n; i++)
+		fault_set(s, &s->nodes[i], "DELETE", "", NULL);
 	sim_trace(s, "heal");
+}
+
+/* Trace only: what a frame carries. */
+static void trace_frame(sim *s, const sim_event *e)
+{
+	raft_msg m;
+	const char *why = NULL;
+	if (wire_decode(e->frame, e->len, &m, &why) != 0) {
+		sim_trace(s, "deliver an undecodable frame %llu->%u", (unsigned long long)e->arg, e->node);
+		return;
+	}
+	sim_trace(s, "deliver %s %u->%u term %llu index %llu commit %llu n=%zu%s", raft_msg_type_name(m.type),
+		  m.from, m.to, (unsigned long long)m.term, (unsigned long long)m.index,
+		  (unsigned long long)m.commit, m.n_entries, m.reject ? " reject" : "");
+	wire_msg_free(&m);
 }
 
 static void handle(sim *s, sim_event *e)
 {
 	sim_node *nd = e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_CRASH ||
-				   e->kind == EV_RESTART || e->kind == EV_FSYNC
+				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER ||
+				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
 	case EV_DELIVER:
-		if (nd->up && s->link[e->msg->from][e->node]) {
+		if (nd->up) {
 			if (s->p.trace)
-				sim_trace(s, "deliver %s %u->%u term %llu index %llu commit %llu n=%zu%s",
-					  raft_msg_type_name(e->msg->type), e->msg->from, e->msg->to,
-					  (unsigned long long)e->msg->term, (unsigned long long)e->msg->index,
-					  (unsigned long long)e->msg->commit, e->msg->n_entries,
-					  e->msg->reject ? " reject" : "");
-			raft_step(nd->r, e->msg);
+				trace_frame(s, e);
+			if (rt_step_frame(nd->rt, (uint32_t)e->arg, e->frame, e->len) != 0)
+				sim_fail(s, "node %u refused a frame from %llu", nd->id, (unsigned long long)e->arg);
 			sim_node_process_ready(s, nd);
 		}
-		sim_msg_free(e->msg);
-		e->msg = NULL;
+		free(e->frame);
+		e->frame = NULL;
 		break;
 	case EV_FSYNC:
 		if (nd->up && e->arg == nd->epoch)
 			sim_node_fsync(s, nd);
 		break;
-	case EV_TICK:
+	case EV_DEFER:
+		if (nd->up && e->arg == nd->epoch) {
+			rt_deferred_due(nd->rt, e->ptr);
+			sim_node_process_ready(s, nd);
+		}
+		break;
+	case EV_TICK: {
 		if (!nd->up || e->arg != nd->epoch)
 			break;
-		raft_tick(nd->r);
+		/* the node's clock moves one tick, plus any jump; rt_clock turns
+		 * it into ticks as the node's ticker does */
+		raft_status before, after;
+		raft_get_status(rt_raft(nd->rt), &before);
+		uint64_t jump = nd->jump_ms;
+		nd->jump_ms = 0;
+		nd->clock_ms += TICK_US / 1000 + jump;
+		rt_clock(nd->rt, nd->clock_ms, TICK_US / 1000);
+		raft_get_status(rt_raft(nd->rt), &after);
+		if (jump > 0 && after.term > before.term + 1)
+			sim_fail(s, "clock jump of %llu ms at node %u started more than one election (term %llu -> %llu)",
+				 (unsigned long long)jump, nd->id, (unsigned long long)before.term,
+				 (unsigned long long)after.term);
+		rt_expire(nd->rt);
 		sim_node_process_ready(s, nd);
 		schedule_tick(s, nd);
+		break;
+	}
+	case EV_PAUSE:
+		if (s->faults_on && e->arg == 0)
+			push(s, (sim_event){ .at = s->now + 100000 + sim_below(&s->rng, 800000), .kind = EV_PAUSE,
+					     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+		if (nd->up && !nd->paused && s->faults_on) {
+			uint64_t ms = 20 + sim_below(&s->rng, 400);
+			char body[64];
+			snprintf(body, sizeof body, "{\"ms\":%llu}", (unsigned long long)ms);
+			fault_set(s, nd, "POST", "pause", body);
+			nd->paused = true;
+			rt_set_paused(nd->rt, true);
+			sim_trace(s, "pause node %u for %llu ms", nd->id, (unsigned long long)ms);
+			push(s, (sim_event){ .at = s->now + ms * 1000, .kind = EV_RESUME, .node = nd->id, .arg = nd->epoch });
+		}
+		break;
+	case EV_RESUME:
+		if (nd->up && nd->paused && e->arg == nd->epoch) {
+			nd->paused = false;
+			rt_set_paused(nd->rt, false);
+			sim_trace(s, "resume node %u", nd->id);
+			sim_node_process_ready(s, nd);
+		}
+		break;
+	case EV_JUMP:
+		if (s->faults_on) {
+			/* two to four election timeouts at once */
+			uint64_t ms = (2 + sim_below(&s->rng, 3)) * 10 * (TICK_US / 1000);
+			nd->jump_ms += ms;
+			sim_trace(s, "clock of node %u jumps %llu ms", nd->id, (unsigned long long)ms);
+			push(s, (sim_event){ .at = s->now + 200000 + sim_below(&s->rng, 1000000), .kind = EV_JUMP,
+					     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+		}
 		break;
 	case EV_CLIENT:
 		client_issue(s, (int)e->arg);
 		break;
-	case EV_TIMEOUT: {
-		sim_client *c = &s->clients[e->arg];
-		if (c->op.active && c->op.seq == e->arg2)
-			complete(s, c, c->op.f == CHECK_READ ? CHECK_FAIL : CHECK_INFO, NULL, false);
-		break;
-	}
 	case EV_CRASH:
 		if (nd->up && s->faults_on) {
 			sim_trace(s, "crash node %u", nd->id);
 			s->out->crashes++;
 			abandon_ops_at(s, nd->id);
+			if (nd->paused) /* a new process is not paused */
+				fault_set(s, nd, "POST", "resume", NULL);
+			nd->paused = false;
 			sim_node_crash(s, nd);
 			/* some restarts are quick, so the node is back while the
 			 * election it took part in is still going on; arg 2 (a
-			 * lying disk's crash after an overwrite) is back at once */
+			 * lying disk's crash) is back at once */
 			uint64_t down = e->arg == 2 || sim_chance(&s->rng, s->quick_restart_p)
 						? 500 + sim_below(&s->rng, 10000)
 						: 20000 + sim_below(&s->rng, 400000);
@@ -592,13 +744,32 @@ static void handle(sim *s, sim_event *e)
 			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->rng, 600000),
 					     .kind = EV_CRASH, .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 		break;
-	case EV_RESTART:
-		if (!nd->up && sim_node_start(s, nd) == 0) {
+	case EV_RESTART: {
+		if (nd->up)
+			break;
+		/* buggify: the operator restarts it with a wrong --cluster (only
+		 * itself); the start must be refused, then it is retried right */
+		bool wrong = s->faults_on && s->wrong_members_p > 0 && sim_chance(&s->rng, s->wrong_members_p);
+		if (wrong) {
+			nd->voters[0] = nd->id;
+			nd->n_voters = 1;
+		}
+		/* the wall clock may have been stepped back while it was down */
+		if (s->clock_back_p > 0 && sim_chance(&s->rng, s->clock_back_p))
+			nd->wall_offset_us -= sim_below(&s->rng, 3000000);
+		int rc = sim_node_start(s, nd);
+		nd->n_voters = (size_t)s->n;
+		for (int i = 0; i < s->n; i++)
+			nd->voters[i] = s->voters[i];
+		if (rc == 1) {
+			push(s, (sim_event){ .at = s->now + 1000 + sim_below(&s->rng, 20000), .kind = EV_RESTART, .node = nd->id });
+		} else if (rc == 0) {
 			nd->rate = 0.7 + 0.6 * (double)sim_below(&s->rng, 1000) / 1000.0;
 			schedule_tick(s, nd);
 			sim_node_process_ready(s, nd);
 		}
 		break;
+	}
 	case EV_PARTITION:
 		if (!s->faults_on)
 			break;
@@ -636,17 +807,25 @@ static int make_dirs(sim *s)
 	return 0;
 }
 
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) != 0 ? -1 : 0;
+}
+
+/* Removes the seed's data dirs in-process: a shell per seed (rm -rf) used
+ * to cost more CPU than the simulation itself. */
 static void remove_dirs(sim *s)
 {
-	char cmd[700];
 	char base[512];
 	snprintf(base, sizeof base, "%s", s->nodes[0].dir);
 	char *slash = strrchr(base, '/');
 	if (!slash)
 		return;
 	*slash = '\0';
-	snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-	int rc = system(cmd);
+	int rc = nftw(base, remove_one, 16, FTW_DEPTH | FTW_PHYS);
 	(void)rc; /* leftover temp files are not a test failure */
 }
 
@@ -658,6 +837,9 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	memset(out, 0, sizeof *out);
 	out->ok = true;
 	s->p = *p;
+#ifdef RAFT_PLANTED_BUGS
+	rt_members_planted_bug = p->planted_bug;
+#endif
 	s->out = out;
 	s->rng.s = p->seed * 0x2545F4914F6CDD1Dull + 1;
 	s->n = p->n_nodes ? p->n_nodes : 3 + (int)sim_below(&s->rng, 3);
@@ -693,10 +875,14 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		s->slow_msg_max = 20000 + sim_below(&s->rng, 300000);
 		s->quick_restart_p = 0.1 * (double)sim_below(&s->rng, 8);
 		s->think_max = 2000 + sim_below(&s->rng, 30000);
+		s->vote_crash_p = 0.05 * (double)sim_below(&s->rng, 4);
+		s->overwrite_crash_p = 0.2 * (double)sim_below(&s->rng, 4);
+		s->wrong_members_p = 0.1 * (double)sim_below(&s->rng, 3);
+		s->clock_back_p = 0.2 * (double)sim_below(&s->rng, 3);
 	}
 	/* Some seeds give one node at a time a disk whose fsync lies (the
 	 * contract's disk {"fsync":false}, then a crash). Drawn from their own
-	 * stream so that every other seed replays exactly as before. */
+	 * stream. */
 	s->disk_rng.s = p->seed * 0x9E3779B97F4A7C15ull + 7;
 	s->lying = -1;
 	if (sim_chance(&s->disk_rng, 0.25))
@@ -717,10 +903,20 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		rc = -1;
 		goto done;
 	}
-	heal(s);
 	for (int i = 0; i < s->n; i++) {
 		s->voters[i] = (uint32_t)i;
 		s->nodes[i].id = (uint32_t)i;
+		s->nodes[i].s = s;
+		s->nodes[i].n_voters = (size_t)s->n;
+		s->nodes[i].wall_offset_us = 1700000000000000ull + (uint64_t)i * 7000000ull;
+		for (int k = 0; k < s->n; k++)
+			s->nodes[i].voters[k] = (uint32_t)k;
+		/* the node's fault filter outlives its crashes: it stands for the
+		 * network around it, which a restart does not heal */
+		if (!(s->nodes[i].f = faults_new((uint32_t)i, p->seed * 31u + (uint64_t)i))) {
+			rc = -1;
+			goto done;
+		}
 	}
 	for (int i = 0; i < s->n; i++) {
 		sim_node *nd = &s->nodes[i];
@@ -737,6 +933,14 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		schedule_client(s, i, 50000 + sim_below(&s->rng, 100000));
 	}
 	push(s, (sim_event){ .at = 200000 + sim_below(&s->rng, 1000000), .kind = EV_PARTITION });
+	s->pauses = sim_chance(&s->rng, 0.5);
+	s->jumps = sim_chance(&s->rng, 0.5);
+	if (s->pauses)
+		push(s, (sim_event){ .at = 100000 + sim_below(&s->rng, 1000000), .kind = EV_PAUSE,
+				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+	if (s->jumps)
+		push(s, (sim_event){ .at = 100000 + sim_below(&s->rng, 1000000), .kind = EV_JUMP,
+				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 	push(s, (sim_event){ .at = 300000 + sim_below(&s->rng, 1500000), .kind = EV_CRASH,
 			     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 	uint64_t end = p->duration_us, calm_end = end + 3000000;
@@ -749,7 +953,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 			calm_down(s);
 		}
 		if (e.at >= calm_end) {
-			sim_msg_free(e.msg);
+			free(e.frame);
 			break;
 		}
 		s->now = e.at;

@@ -13,8 +13,8 @@
 #include <cjson/cJSON.h>
 #include <cmocka.h>
 
-#include "../../node/server/json_out.h"
-#include "../../node/server/utf8.h"
+#include "../../node/api/json_out.h"
+#include "../../node/api/utf8.h"
 
 #define V(s) utf8_valid(s, sizeof(s) - 1)
 

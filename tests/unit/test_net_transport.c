@@ -42,10 +42,20 @@ typedef struct node {
 
 static uv_loop_t loop;
 
-static void on_recv(void *ud, const raft_msg *m)
+/* What the node's runtime does with a frame (rt_peer.c): decode it, check it
+ * names the connection's peer and us, or report it bad. */
+static int on_recv(void *ud, uint32_t from, const uint8_t *frame, size_t len)
 {
 	node *n = ud;
-	assert_int_equal(m->to, n->id);
+	raft_msg mm;
+	const raft_msg *m = &mm;
+	const char *why = NULL;
+	if (wire_decode(frame, len, &mm, &why) != 0)
+		return -1;
+	if (mm.from != from || n == NULL || mm.to != n->id) {
+		wire_msg_free(&mm);
+		return -1;
+	}
 	if (n->got < MAX_GOT) {
 		n->type[n->got] = m->type;
 		n->from[n->got] = m->from;
@@ -55,6 +65,8 @@ static void on_recv(void *ud, const raft_msg *m)
 			assert_int_equal(m->entries[i].len, 3);
 	}
 	n->got++;
+	wire_msg_free(&mm);
+	return 0;
 }
 
 static void on_closed(void *ud)

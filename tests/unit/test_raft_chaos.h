@@ -10,7 +10,8 @@
  *   - liveness at the end: once healed, a leader is elected and commits.
  * Seeds are fixed, so a failure replays. With soft checks (used to show that
  * planted bugs are caught) a violation ends the run and is returned instead
- * of failing the test. Shared by test_raft_chaos.c and test_raft_bugs.c.
+ * of failing the test. Used by test_raft_bugs.c (the cluster-wide random
+ * runs themselves are the simulator's, tests/sim).
  */
 #ifndef TEST_RAFT_CHAOS_H
 #define TEST_RAFT_CHAOS_H

@@ -11,7 +11,7 @@
 
 #include <cmocka.h>
 
-#include "../../node/server/json_out.h"
+#include "../../node/api/json_out.h"
 
 #define HAS(s) json_has_nul_escape(s, sizeof(s) - 1)
 

@@ -1,11 +1,11 @@
-/* http_reply.c — response helpers (see http_reply.h). */
-#include "http_reply.h"
+/* http_reply.c — response helpers (see api_reply.h). */
+#include "api_reply.h"
 
 #include <string.h>
 
 #include "json_out.h"
 
-void reply_body(server *s, http_request *req, int status, const char *ctype,
+void api_reply_body(server *s, http_request *req, int status, const char *ctype,
 		const void *body, size_t len)
 {
 	if (status >= 500)
@@ -17,9 +17,9 @@ void reply_body(server *s, http_request *req, int status, const char *ctype,
 	bytebuf_shrink(&s->out, 64u << 10);
 }
 
-void reply_out(server *s, http_request *req, int status)
+void api_reply_out(server *s, http_request *req, int status)
 {
-	reply_body(s, req, status, NULL, s->out.data, s->out.len);
+	api_reply_body(s, req, status, NULL, s->out.data, s->out.len);
 }
 
 /* Writes the error body into s->out. On ENOMEM a fixed body is used. */
@@ -37,14 +37,14 @@ static const char *error_body(server *s, const char *error, const char *detail, 
 	return oom;
 }
 
-void reply_error(server *s, http_request *req, int status, const char *error, const char *detail)
+void api_reply_error(server *s, http_request *req, int status, const char *error, const char *detail)
 {
 	size_t len;
 	const char *body = error_body(s, error, detail, &len);
-	reply_body(s, req, status, NULL, body, len);
+	api_reply_body(s, req, status, NULL, body, len);
 }
 
-void out_value(server *s, const void *key, size_t klen, bool found, const void *val, size_t vlen)
+void api_out_value(server *s, const void *key, size_t klen, bool found, const void *val, size_t vlen)
 {
 	bytebuf *b = &s->out;
 	b->len = 0;
@@ -54,7 +54,7 @@ void out_value(server *s, const void *key, size_t klen, bool found, const void *
 		b->len = 0; /* an empty body on ENOMEM; the status still tells */
 }
 
-void out_index(server *s, const void *key, size_t klen, uint64_t index)
+void api_out_index(server *s, const void *key, size_t klen, uint64_t index)
 {
 	bytebuf *b = &s->out;
 	b->len = 0;
@@ -63,31 +63,11 @@ void out_index(server *s, const void *key, size_t klen, uint64_t index)
 		b->len = 0;
 }
 
-static void finish(server *s, pending *p)
-{
-	pending_remove(&s->pending, p);
-	histogram_observe(&s->metrics.request_seconds, (double)(uv_hrtime() - p->start_ns) / 1e9);
-	pending_free(p);
-}
-
-void pending_answer_out(server *s, pending *p, int status)
-{
-	reply_out(s, p->req, status);
-	finish(s, p);
-}
-
-void pending_answer_error(server *s, pending *p, int status, const char *error,
-			  const char *detail)
-{
-	reply_error(s, p->req, status, error, detail);
-	finish(s, p);
-}
-
-void reply_local_read(server *s, http_request *req, const char *key, size_t klen)
+void api_reply_local_read(server *s, http_request *req, const char *key, size_t klen)
 {
 	const uint8_t *v = NULL;
 	size_t vlen = 0;
-	bool found = kv_store_get(s->kv.store, (const uint8_t *)key, klen, &v, &vlen);
-	out_value(s, key, klen, found, v, vlen);
-	reply_out(s, req, found ? 200 : 404);
+	bool found = kv_store_get(rt_kv(s->rt)->store, (const uint8_t *)key, klen, &v, &vlen);
+	api_out_value(s, key, klen, found, v, vlen);
+	api_reply_out(s, req, found ? 200 : 404);
 }

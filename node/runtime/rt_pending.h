@@ -1,35 +1,26 @@
 /*
- * pending.h — client requests waiting for Raft (a commit, a read index, an
+ * rt_pending.h — requests waiting for Raft (a commit, a read index, an
  * apply). Each is found by id when its answer arrives (hash table) and sits
  * in one FIFO ordered by deadline: every request gets the same timeout, so
  * arrival order is deadline order and expiring them costs O(1) each.
  */
-#ifndef RAFTKV_PENDING_H
-#define RAFTKV_PENDING_H
+#ifndef RAFTKV_RT_PENDING_H
+#define RAFTKV_RT_PENDING_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../http/http_server.h"
-
 /* Ids of reads (never in the log) carry this bit, so they cannot collide
  * with the ids of commands, which are kept dense for de-duplication. */
 #define PENDING_READ_BIT ((uint64_t)1 << 63)
 
-enum pending_kind {
-	PENDING_WRITE = 0,   /* put, delete, cas, append: answered on apply */
-	PENDING_TXN = 1,
-	PENDING_LOG_READ = 2,/* consistency=log */
-	PENDING_READ = 3,    /* linearizable read: ReadIndex, then applied >= index */
-};
-
 typedef struct pending {
 	uint64_t id;
-	http_request *req;
-	uint8_t kind;        /* enum pending_kind */
-	bool proposed;       /* once true a failure is "unknown outcome" (504) */
-	uint64_t start_ns;   /* arrival, for the latency histogram */
+	void *ctx;           /* the host's request */
+	uint64_t stamp;      /* the host's, given back in the outcome */
+	uint8_t kind;        /* enum rt_kind */
+	bool proposed;       /* once true a failure is "unknown outcome" */
 	uint64_t deadline_ms;/* real ms */
 	char *key;           /* copy of the key (malloc'd), for answers and reads */
 	size_t klen;
@@ -48,10 +39,10 @@ int pending_table_init(pending_table *t);
 void pending_table_destroy(pending_table *t); /* frees the table, not the requests */
 
 /* Creates an entry (key copied) and links it. NULL on ENOMEM. */
-pending *pending_add(pending_table *t, uint64_t id, http_request *req, uint8_t kind,
-		     const char *key, size_t klen, uint64_t deadline_ms, uint64_t start_ns);
+pending *pending_add(pending_table *t, uint64_t id, void *ctx, uint64_t stamp, uint8_t kind,
+		     const char *key, size_t klen, uint64_t deadline_ms);
 pending *pending_find(pending_table *t, uint64_t id);
-/* Unlinks p; the caller answers p->req and frees p with pending_free. */
+/* Unlinks p; the caller ends it and frees it with pending_free. */
 void pending_remove(pending_table *t, pending *p);
 void pending_free(pending *p);
 /* The oldest entry, or NULL. */

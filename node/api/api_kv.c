@@ -1,5 +1,5 @@
 /*
- * http_kv.c — the key routes: GET/PUT/DELETE /kv/{key}, POST /kv/{key}/cas,
+ * api_kv.c — the key routes: GET/PUT/DELETE /kv/{key}, POST /kv/{key}/cas,
  * POST /kv/{key}/append, and goraft's GET /set?key=&value= and /get?key=.
  *
  * A key in a /kv/ path may contain '/' (literally or as %2F): only a last
@@ -12,15 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_api.h"
-#include "http_reply.h"
+#include "api.h"
+#include "api_reply.h"
 #include "json_out.h"
 
 static void method_not_allowed(server *s, http_request *req, const char *allowed)
 {
 	char detail[96];
 	snprintf(detail, sizeof detail, "This path accepts %s.", allowed);
-	reply_error(s, req, 405, "method not allowed", detail);
+	api_reply_error(s, req, 405, "method not allowed", detail);
 }
 
 static void propose_simple(server *s, http_request *req, uint8_t op, const char *key,
@@ -33,30 +33,30 @@ static void propose_simple(server *s, http_request *req, uint8_t op, const char 
 	c.key.len = (uint32_t)klen;
 	c.value.p = val;
 	c.value.len = (uint32_t)vlen;
-	propose_command(s, req, &c, PENDING_WRITE, key, klen);
+	api_propose(s, req, &c, RT_KIND_WRITE, key, klen);
 }
 
 /* {"from": string|null (absent = null), "to": string} */
 static void kv_cas(server *s, http_request *req, const char *key, size_t klen)
 {
-	if (check_body(s, req) != 0)
+	if (api_check_body(s, req) != 0)
 		return;
 	if (json_has_nul_escape(req->body, req->body_len)) {
-		reply_error(s, req, 400, "bad value",
+		api_reply_error(s, req, 400, "bad value",
 			    "NUL characters (\\u0000) are not accepted in JSON bodies; PUT the raw bytes instead.");
 		return;
 	}
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
-		reply_error(s, req, 400, "bad json", "The body must be {\"from\":string|null,\"to\":string}.");
+		api_reply_error(s, req, 400, "bad json", "The body must be {\"from\":string|null,\"to\":string}.");
 		return;
 	}
 	const cJSON *from = cJSON_GetObjectItemCaseSensitive(o, "from");
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(o, "to");
 	if (!cJSON_IsString(to) || (from != NULL && !cJSON_IsNull(from) && !cJSON_IsString(from))) {
 		cJSON_Delete(o);
-		reply_error(s, req, 400, "bad cas", "\"to\" must be a string and \"from\" a string or null.");
+		api_reply_error(s, req, 400, "bad cas", "\"to\" must be a string and \"from\" a string or null.");
 		return;
 	}
 	kv_command c;
@@ -71,9 +71,9 @@ static void kv_cas(server *s, http_request *req, const char *key, size_t klen)
 		c.from.p = (const uint8_t *)from->valuestring;
 		c.from.len = (uint32_t)strlen(from->valuestring);
 	}
-	if (check_value(s, req, "\"to\" value", c.value.p, c.value.len) == 0 &&
-	    check_value(s, req, "\"from\" value", c.from.p, c.from.len) == 0)
-		propose_command(s, req, &c, PENDING_WRITE, key, klen);
+	if (api_check_value(s, req, "\"to\" value", c.value.p, c.value.len) == 0 &&
+	    api_check_value(s, req, "\"from\" value", c.from.p, c.from.len) == 0)
+		api_propose(s, req, &c, RT_KIND_WRITE, key, klen);
 	cJSON_Delete(o);
 }
 
@@ -83,14 +83,14 @@ static void kv_key(server *s, http_request *req, const char *key, size_t klen)
 	if (strcmp(m, "GET") == 0) {
 		char *consistency = NULL;
 		int has = http_query_get(req, "consistency", &consistency) == 0;
-		serve_read(s, req, key, klen, has ? consistency : NULL);
+		api_read(s, req, key, klen, has ? consistency : NULL);
 		free(consistency);
 		return;
 	}
-	if (check_key(s, req, key, klen) != 0)
+	if (api_check_key(s, req, key, klen) != 0)
 		return;
 	if (strcmp(m, "PUT") == 0) {
-		if (check_value(s, req, "value", req->body, req->body_len) == 0)
+		if (api_check_value(s, req, "value", req->body, req->body_len) == 0)
 			propose_simple(s, req, KV_OP_PUT, key, klen, req->body, req->body_len);
 	} else if (strcmp(m, "DELETE") == 0) {
 		propose_simple(s, req, KV_OP_DELETE, key, klen, NULL, 0);
@@ -99,7 +99,7 @@ static void kv_key(server *s, http_request *req, const char *key, size_t klen)
 	}
 }
 
-void http_kv(server *s, http_request *req, const char *rest)
+void api_kv(server *s, http_request *req, const char *rest)
 {
 	/* The last segment names the operation when it is cas or append;
 	 * otherwise the whole rest is the key, so keys may contain '/' (as
@@ -116,17 +116,17 @@ void http_kv(server *s, http_request *req, const char *rest)
 		method_not_allowed(s, req, "POST");
 		return;
 	}
-	if (check_key(s, req, rest, klen) != 0)
+	if (api_check_key(s, req, rest, klen) != 0)
 		return;
 	if (cas) {
 		kv_cas(s, req, rest, klen);
 		return;
 	}
-	if (check_value(s, req, "value", req->body, req->body_len) == 0)
+	if (api_check_value(s, req, "value", req->body, req->body_len) == 0)
 		propose_simple(s, req, KV_OP_APPEND, rest, klen, req->body, req->body_len);
 }
 
-void http_goraft_set(server *s, http_request *req)
+void api_goraft_set(server *s, http_request *req)
 {
 	if (strcmp(req->method, "GET") != 0 && strcmp(req->method, "POST") != 0) {
 		method_not_allowed(s, req, "GET and POST");
@@ -134,16 +134,16 @@ void http_goraft_set(server *s, http_request *req)
 	}
 	char *key = NULL, *value = NULL;
 	if (http_query_get(req, "key", &key) != 0 || http_query_get(req, "value", &value) != 0) {
-		reply_error(s, req, 400, "missing parameter", "/set needs key and value query parameters.");
-	} else if (check_key(s, req, key, strlen(key)) == 0 &&
-		   check_value(s, req, "value", value, strlen(value)) == 0) {
+		api_reply_error(s, req, 400, "missing parameter", "/set needs key and value query parameters.");
+	} else if (api_check_key(s, req, key, strlen(key)) == 0 &&
+		   api_check_value(s, req, "value", value, strlen(value)) == 0) {
 		propose_simple(s, req, KV_OP_PUT, key, strlen(key), value, strlen(value));
 	}
 	free(key);
 	free(value);
 }
 
-void http_goraft_get(server *s, http_request *req)
+void api_goraft_get(server *s, http_request *req)
 {
 	if (strcmp(req->method, "GET") != 0) {
 		method_not_allowed(s, req, "GET");
@@ -151,12 +151,12 @@ void http_goraft_get(server *s, http_request *req)
 	}
 	char *key = NULL, *relaxed = NULL, *consistency = NULL;
 	if (http_query_get(req, "key", &key) != 0) {
-		reply_error(s, req, 400, "missing parameter", "/get needs a key query parameter.");
+		api_reply_error(s, req, 400, "missing parameter", "/get needs a key query parameter.");
 		return;
 	}
 	bool stale = http_query_get(req, "relaxed", &relaxed) == 0 && strcmp(relaxed, "true") == 0;
 	int has = http_query_get(req, "consistency", &consistency) == 0;
-	serve_read(s, req, key, strlen(key), stale ? "stale" : has ? consistency : NULL);
+	api_read(s, req, key, strlen(key), stale ? "stale" : has ? consistency : NULL);
 	free(key);
 	free(relaxed);
 	free(consistency);

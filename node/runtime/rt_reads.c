@@ -1,5 +1,5 @@
 /*
- * reads.c — linearizable reads by ReadIndex, batched.
+ * rt_reads.c — linearizable reads by ReadIndex, batched.
  *
  * Reads arriving in one loop turn share one raft_read_index call (one
  * heartbeat round on the leader, one READ_INDEX message from a follower):
@@ -17,16 +17,15 @@
  * raft_read_index call made after every read in it arrived.
  *
  * A read is served from the local state machine once applied >= the batch's
- * read index. A refusal (index 0: no leader, leadership lost) answers 503:
- * a read has no effect, so failing it is always a definite answer.
+ * read index. A refusal (index 0: no leader, leadership lost) ends the
+ * read as not done: a read has no effect, so failing it is always definite.
  * Batches hold request ids, not pointers: a read that timed out meanwhile is
  * simply no longer in the pending table.
  */
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "http_reply.h"
-#include "server_internal.h"
+#include "rt_internal.h"
 
 /* How long a new batch waits for the round in flight before asking anyway
  * (real ms; checked at least every tick). */
@@ -72,16 +71,16 @@ void reads_destroy(read_queue *q)
 	reads_init(q);
 }
 
-int reads_add(server *s, pending *p)
+int reads_add(rt *r, pending *p)
 {
-	read_queue *q = &s->reads;
+	read_queue *q = &r->reads;
 	read_batch *b = parked(q);
 	if (b == NULL) {
 		if (q->open == NULL) {
 			q->open = calloc(1, sizeof *q->open);
 			if (q->open == NULL)
 				return -1;
-			q->open->created_ms = server_real_ms(s);
+			q->open->created_ms = r->io.now_ms(r->io.ud);
 		}
 		b = q->open;
 	}
@@ -94,35 +93,38 @@ int reads_add(server *s, pending *p)
 		b->cap = cap;
 	}
 	b->ids[b->n++] = p->id;
-	server_kick(s);
+	r->io.kick(r->io.ud);
 	return 0;
 }
 
 /* Answers every read of b still waiting: served locally, or failed. */
-static void finish_batch(server *s, read_batch *b, bool serve)
+static void finish_batch(rt *r, read_batch *b, bool serve)
 {
 	for (size_t i = 0; i < b->n; i++) {
-		pending *p = pending_find(&s->pending, b->ids[i]);
+		pending *p = pending_find(&r->pending, b->ids[i]);
 		if (p == NULL)
 			continue;
 		if (serve) {
 			const uint8_t *v = NULL;
 			size_t vlen = 0;
-			bool found = kv_store_get(s->kv.store, (const uint8_t *)p->key, p->klen, &v, &vlen);
-			out_value(s, p->key, p->klen, found, v, vlen);
-			pending_answer_out(s, p, found ? 200 : 404);
+			bool found = kv_store_get(r->kv.store, (const uint8_t *)p->key, p->klen, &v, &vlen);
+			/* Points into the store, valid during the outcome call. */
+			kv_result res = { .status = KV_OK };
+			res.value.found = found;
+			res.value.p = (uint8_t *)v;
+			res.value.len = vlen;
+			rt_end(r, p, RT_APPLIED, RT_WHY_NONE, 0, NULL, &res);
 		} else {
-			pending_answer_error(s, p, 503, "no leader",
-					     "The read could not be confirmed with a leader; it had no effect.");
+			rt_end(r, p, RT_NOT_PROPOSED, RT_WHY_NO_LEADER, 0, NULL, NULL);
 		}
 	}
 	batch_free(b);
 }
 
-void reads_flush(server *s)
+void reads_flush(rt *r)
 {
-	read_queue *q = &s->reads;
-	uint64_t now = server_real_ms(s);
+	read_queue *q = &r->reads;
+	uint64_t now = r->io.now_ms(r->io.ud);
 	read_batch *b = parked(q);
 	if (q->open != NULL) {
 		if (b == NULL) {
@@ -149,16 +151,16 @@ void reads_flush(server *s)
 		return; /* answered soon: reads_on_state kicks the loop */
 	b->ctx = q->next_ctx++;
 	b->created_ms = now; /* from here: when it was asked */
-	if (raft_read_index(s->raft, b->ctx) != RAFT_OK) {
+	if (raft_read_index(r->raft, b->ctx) != RAFT_OK) {
 		if (prev != NULL)
 			prev->next = NULL;
 		else
 			q->asked = NULL;
 		q->asked_tail = prev;
-		finish_batch(s, b, false);
+		finish_batch(r, b, false);
 		return;
 	}
-	s->metrics.reads_linearizable += b->n;
+	r->st.reads_linearizable += b->n;
 }
 
 /* Inserts b into the waiting list, kept sorted by read index. Indexes arrive
@@ -172,9 +174,9 @@ static void wait_for_apply(read_queue *q, read_batch *b)
 	*pp = b;
 }
 
-void reads_on_state(server *s, const raft_read_state *rs)
+void reads_on_state(rt *r, const raft_read_state *rs)
 {
-	read_queue *q = &s->reads;
+	read_queue *q = &r->reads;
 	read_batch *prev = NULL, *b = q->asked;
 	while (b != NULL && b->ctx != rs->ctx) {
 		prev = b;
@@ -191,22 +193,22 @@ void reads_on_state(server *s, const raft_read_state *rs)
 	b->next = NULL;
 	/* A batch parked behind this round can be asked now. */
 	if (parked(q) != NULL)
-		server_kick(s);
+		r->io.kick(r->io.ud);
 	if (rs->index == 0) {
-		finish_batch(s, b, false);
+		finish_batch(r, b, false);
 		return;
 	}
 	b->index = rs->index;
 	wait_for_apply(q, b);
 }
 
-void reads_on_applied(server *s)
+void reads_on_applied(rt *r)
 {
-	read_queue *q = &s->reads;
-	while (q->waiting != NULL && q->waiting->index <= s->applied) {
+	read_queue *q = &r->reads;
+	while (q->waiting != NULL && q->waiting->index <= r->applied) {
 		read_batch *b = q->waiting;
 		q->waiting = b->next;
-		finish_batch(s, b, true);
+		finish_batch(r, b, true);
 	}
 }
 
@@ -229,12 +231,12 @@ static void gc_list(read_batch **head, read_batch **tail, uint64_t cutoff)
 		*tail = prev;
 }
 
-void reads_gc(server *s, uint64_t now_ms)
+void reads_gc(rt *r, uint64_t now_ms)
 {
-	uint64_t horizon = (uint64_t)s->cfg->request_timeout_ms + 1000;
+	uint64_t horizon = (uint64_t)r->o.request_timeout_ms + 1000;
 	if (now_ms < horizon)
 		return;
 	uint64_t cutoff = now_ms - horizon;
-	gc_list(&s->reads.asked, &s->reads.asked_tail, cutoff);
-	gc_list(&s->reads.waiting, NULL, cutoff);
+	gc_list(&r->reads.asked, &r->reads.asked_tail, cutoff);
+	gc_list(&r->reads.waiting, NULL, cutoff);
 }

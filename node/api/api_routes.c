@@ -1,5 +1,5 @@
 /*
- * http_routes.c — the first stop of every HTTP request: admin and health
+ * api_routes.c — the first stop of every HTTP request: admin and health
  * routes are always served; client routes wait while the node is paused (a
  * paused node processes no client work, but its admin API must stay up so
  * the pause can be lifted); the rest is dispatched by path.
@@ -10,10 +10,10 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http_api.h"
-#include "http_reply.h"
+#include "api.h"
+#include "api_reply.h"
 
-int http_common_headers(void *ud, const char **names, char values[][64], int n)
+int api_common_headers(void *ud, const char **names, char values[][64], int n)
 {
 	server *s = ud;
 	if (n < 3)
@@ -36,30 +36,30 @@ static bool is_admin_path(const char *p)
 	       strcmp(p, "/healthz") == 0 || strcmp(p, "/readyz") == 0 || strcmp(p, "/metrics") == 0;
 }
 
-void http_dispatch_client(server *s, http_request *req)
+void api_dispatch_client(server *s, http_request *req)
 {
 	const char *path = req->path;
 	if (strncmp(path, "/kv/", 4) == 0)
-		http_kv(s, req, path + 4);
+		api_kv(s, req, path + 4);
 	else if (strcmp(path, "/txn") == 0)
-		http_txn(s, req);
+		api_txn(s, req);
 	else if (strcmp(path, "/set") == 0)
-		http_goraft_set(s, req);
+		api_goraft_set(s, req);
 	else if (strcmp(path, "/get") == 0)
-		http_goraft_get(s, req);
+		api_goraft_get(s, req);
 	else
-		reply_error(s, req, 404, "not found", "No such endpoint.");
+		api_reply_error(s, req, 404, "not found", "No such endpoint.");
 }
 
-void http_on_request(void *ud, http_request *req)
+void api_on_request(void *ud, http_request *req)
 {
 	server *s = ud;
 	if (s->stopping) {
-		reply_error(s, req, 503, "shutting down", "The node is stopping.");
+		api_reply_error(s, req, 503, "shutting down", "The node is stopping.");
 		return;
 	}
 	if (is_admin_path(req->path)) {
-		http_admin(s, req);
+		api_admin(s, req);
 		return;
 	}
 	if (s->paused || faults_paused(s->faults, server_real_ms(s))) {
@@ -73,17 +73,17 @@ void http_on_request(void *ud, http_request *req)
 		s->paused_tail = req;
 		return;
 	}
-	http_dispatch_client(s, req);
+	api_dispatch_client(s, req);
 }
 
-void http_replay_paused(server *s)
+void api_replay_paused(server *s)
 {
 	http_request *r = s->paused_head;
 	s->paused_head = s->paused_tail = NULL;
 	while (r != NULL) {
 		http_request *next = r->user;
 		r->user = NULL;
-		http_dispatch_client(s, r);
+		api_dispatch_client(s, r);
 		r = next;
 	}
 }

@@ -1,5 +1,5 @@
-/* log.c — one line per event on stderr (see log.h). */
-#include "log.h"
+/* notice.c — one line per event on stderr (see notice.h). */
+#include "notice.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -7,18 +7,18 @@
 static uint32_t node_id;
 static int node_known;
 
-void log_set_node(uint32_t id)
+void notice_set_node(uint32_t id)
 {
 	node_id = id;
 	node_known = 1;
 }
 
-void log_info(const char *fmt, ...)
+void notice(const char *fmt, ...)
 {
 	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	/* vsnprintf truncates a long line rather than overflow: a log line is
+	/* vsnprintf truncates a long line rather than overflow: a line is
 	 * for people, losing its tail is acceptable. */
 	int n = vsnprintf(line, sizeof line, fmt, ap);
 	va_end(ap);

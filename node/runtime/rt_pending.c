@@ -1,5 +1,5 @@
-/* pending.c — the table of waiting requests (see pending.h). */
-#include "pending.h"
+/* rt_pending.c — the table of waiting requests (see rt_pending.h). */
+#include "rt_pending.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +50,8 @@ static void grow(pending_table *t)
 	free(old.buckets);
 }
 
-pending *pending_add(pending_table *t, uint64_t id, http_request *req, uint8_t kind,
-		     const char *key, size_t klen, uint64_t deadline_ms, uint64_t start_ns)
+pending *pending_add(pending_table *t, uint64_t id, void *ctx, uint64_t stamp, uint8_t kind,
+		     const char *key, size_t klen, uint64_t deadline_ms)
 {
 	pending *p = calloc(1, sizeof *p);
 	if (p == NULL)
@@ -67,10 +67,10 @@ pending *pending_add(pending_table *t, uint64_t id, http_request *req, uint8_t k
 		p->klen = klen;
 	}
 	p->id = id;
-	p->req = req;
+	p->ctx = ctx;
+	p->stamp = stamp;
 	p->kind = kind;
 	p->deadline_ms = deadline_ms;
-	p->start_ns = start_ns;
 	if (t->count >= t->n_buckets)
 		grow(t);
 	size_t j = slot(t, id);

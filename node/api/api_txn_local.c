@@ -1,5 +1,5 @@
 /*
- * txn_local.c — a /txn answered from this node's own state machine, without
+ * api_txn_local.c — a /txn answered from this node's own state machine, without
  * the log. Only the unsafe bug switches do this (stale_reads for read-only
  * transactions, ack_before_commit for the rest), so that a tester checking
  * /txn sees the same violations it sees on /kv.
@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http_reply.h"
+#include "api_reply.h"
 
 static bool same_key(const kv_txn_op *a, const kv_txn_op *b)
 {
@@ -23,7 +23,7 @@ static int read_local(server *s, const kv_command *c, uint32_t i, kv_value *out)
 	const kv_txn_op *r = &c->txn[i];
 	const uint8_t *v = NULL;
 	size_t len = 0;
-	bool found = kv_store_get(s->kv.store, r->key.p, r->key.len, &v, &len);
+	bool found = kv_store_get(rt_kv(s->rt)->store, r->key.p, r->key.len, &v, &len);
 	uint8_t *buf = malloc(len + 1);
 	if (buf == NULL)
 		return -1;
@@ -54,7 +54,7 @@ static int read_local(server *s, const kv_command *c, uint32_t i, kv_value *out)
 	return 0;
 }
 
-bool txn_read_only(const kv_command *c)
+bool api_txn_read_only(const kv_command *c)
 {
 	for (uint32_t i = 0; i < c->n_txn; i++)
 		if (c->txn[i].kind != KV_TXN_READ)
@@ -62,7 +62,7 @@ bool txn_read_only(const kv_command *c)
 	return true;
 }
 
-int txn_out_local(server *s, const kv_command *c, uint64_t index)
+int api_txn_out_local(server *s, const kv_command *c, uint64_t index)
 {
 	kv_result res;
 	memset(&res, 0, sizeof res);
@@ -77,7 +77,7 @@ int txn_out_local(server *s, const kv_command *c, uint64_t index)
 		if (c->txn[i].kind == KV_TXN_READ)
 			rc = read_local(s, c, i, &res.txn_reads[i]);
 	if (rc == 0)
-		rc = out_txn(s, c, &res, index);
+		rc = api_out_txn(s, c, &res, index);
 	kv_result_release(&res);
 	return rc;
 }

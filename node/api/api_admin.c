@@ -1,5 +1,5 @@
 /*
- * http_admin.c — the admin routes /admin/... (status, faults, bugs, transfer), /healthz,
+ * api_admin.c — the admin routes /admin/... (status, faults, bugs, transfer), /healthz,
  * /readyz and /metrics.
  *
  * With --admin-token every /admin/... request needs "Authorization: Bearer T"
@@ -13,8 +13,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "http_api.h"
-#include "http_reply.h"
+#include "api.h"
+#include "api_reply.h"
 #include "json_out.h"
 
 static bool token_ok(const server *s, const http_request *req)
@@ -50,22 +50,22 @@ static const cJSON *add_raw(cJSON *o, const char *name, char *json)
 	return r;
 }
 
-static void reply_cjson(server *s, http_request *req, int status, cJSON *o)
+static void api_reply_cjson(server *s, http_request *req, int status, cJSON *o)
 {
 	char *text = o != NULL ? cJSON_PrintUnformatted(o) : NULL;
 	cJSON_Delete(o);
 	if (text == NULL) {
-		reply_error(s, req, 500, "out of memory", "The answer could not be built.");
+		api_reply_error(s, req, 500, "out of memory", "The answer could not be built.");
 		return;
 	}
-	reply_body(s, req, status, NULL, text, strlen(text));
+	api_reply_body(s, req, status, NULL, text, strlen(text));
 	free(text);
 }
 
 static void status(server *s, http_request *req)
 {
 	raft_status st;
-	raft_get_status(s->raft, &st);
+	raft_get_status(rt_raft(s->rt), &st);
 	const node_config *c = s->cfg;
 	cJSON *o = cJSON_CreateObject();
 	cJSON *members = cJSON_CreateArray();
@@ -115,17 +115,17 @@ static void status(server *s, http_request *req)
 		cJSON_Delete(o);
 		o = NULL;
 	}
-	reply_cjson(s, req, 200, o);
+	api_reply_cjson(s, req, 200, o);
 }
 
 static void readyz(server *s, http_request *req)
 {
 	if (s->leader == RAFT_NONE)
-		reply_error(s, req, 503, "not ready", "No leader is known.");
+		api_reply_error(s, req, 503, "not ready", "No leader is known.");
 	else if (s->applied < s->commit)
-		reply_error(s, req, 503, "not ready", "Applying committed entries (catching up).");
+		api_reply_error(s, req, 503, "not ready", "Applying committed entries (catching up).");
 	else
-		reply_body(s, req, 200, NULL, "{\"ready\":true}", 14);
+		api_reply_body(s, req, 200, NULL, "{\"ready\":true}", 14);
 }
 
 static int gauge(bytebuf *b, const char *name, const char *help, const char *type, uint64_t v)
@@ -138,14 +138,15 @@ static int gauge(bytebuf *b, const char *name, const char *help, const char *typ
 	return bytebuf_append(b, line, (size_t)n);
 }
 
-static void reply_content(server *s, http_request *req, int status, const char *ctype)
+static void api_reply_content(server *s, http_request *req, int status, const char *ctype)
 {
-	reply_body(s, req, status, ctype, s->out.data, s->out.len);
+	api_reply_body(s, req, status, ctype, s->out.data, s->out.len);
 }
 
 static void metrics(server *s, http_request *req)
 {
 	const node_metrics *m = &s->metrics;
+	const rt_stats *st = rt_get_stats(s->rt);
 	transport_stats ts;
 	memset(&ts, 0, sizeof ts);
 	if (s->transport != NULL)
@@ -165,36 +166,36 @@ static void metrics(server *s, http_request *req)
 	rc |= gauge(b, "raftkv_commit_index", "Highest index known committed.", "gauge", s->commit);
 	rc |= gauge(b, "raftkv_applied_index", "Highest index applied to the state machine.", "gauge", s->applied);
 	rc |= gauge(b, "raftkv_leader_known", "1 when a leader is known.", "gauge", s->leader != RAFT_NONE);
-	rc |= gauge(b, "raftkv_proposals_total", "Commands accepted by raft_propose.", "counter", m->proposals);
-	rc |= gauge(b, "raftkv_proposals_refused_total", "Commands refused before proposing (503).", "counter", m->proposals_refused);
-	rc |= gauge(b, "raftkv_reads_linearizable_total", "Reads confirmed by ReadIndex.", "counter", m->reads_linearizable);
+	rc |= gauge(b, "raftkv_proposals_total", "Commands accepted by raft_propose.", "counter", st->proposals);
+	rc |= gauge(b, "raftkv_proposals_refused_total", "Commands refused before proposing (503).", "counter", st->proposals_refused);
+	rc |= gauge(b, "raftkv_reads_linearizable_total", "Reads confirmed by ReadIndex.", "counter", st->reads_linearizable);
 	rc |= gauge(b, "raftkv_reads_log_total", "Reads through the log.", "counter", m->reads_log);
 	rc |= gauge(b, "raftkv_reads_stale_total", "Reads served locally without confirmation.", "counter", m->reads_stale);
 	rc |= gauge(b, "raftkv_reads_lease_total", "Reads served on the (unsafe) lease.", "counter", m->reads_lease);
-	rc |= gauge(b, "raftkv_request_timeouts_total", "Requests answered 503/504 for lack of time.", "counter", m->timeouts);
+	rc |= gauge(b, "raftkv_request_timeouts_total", "Requests answered 503/504 for lack of time.", "counter", st->timeouts);
 	rc |= gauge(b, "raftkv_responses_5xx_total", "Responses with a 5xx status.", "counter", m->responses_5xx);
-	rc |= gauge(b, "raftkv_pending_requests", "Requests waiting for Raft.", "gauge", s->pending.count);
-	rc |= gauge(b, "raftkv_messages_sent_total", "Peer messages handed to the transport.", "counter", m->msgs_sent);
-	rc |= gauge(b, "raftkv_messages_received_total", "Peer messages stepped into the core.", "counter", m->msgs_received);
-	rc |= gauge(b, "raftkv_messages_dropped_fault_total", "Peer messages dropped by the fault layer.", "counter", m->msgs_dropped_fault);
-	rc |= gauge(b, "raftkv_messages_dropped_queue_total", "Peer messages dropped (peer down, queue full, no memory).", "counter", m->msgs_dropped_queue);
-	rc |= gauge(b, "raftkv_messages_delayed_total", "Peer messages delayed by the fault layer.", "counter", m->msgs_delayed);
-	rc |= gauge(b, "raftkv_messages_duplicated_total", "Extra copies made by the fault layer.", "counter", m->msgs_duplicated);
+	rc |= gauge(b, "raftkv_pending_requests", "Requests waiting for Raft.", "gauge", rt_pending_count(s->rt));
+	rc |= gauge(b, "raftkv_messages_sent_total", "Peer messages handed to the transport.", "counter", st->msgs_sent - m->msgs_dropped_transport);
+	rc |= gauge(b, "raftkv_messages_received_total", "Peer messages stepped into the core.", "counter", st->msgs_received);
+	rc |= gauge(b, "raftkv_messages_dropped_fault_total", "Peer messages dropped by the fault layer.", "counter", st->msgs_dropped_fault);
+	rc |= gauge(b, "raftkv_messages_dropped_queue_total", "Peer messages dropped (peer down, queue full, no memory).", "counter", st->msgs_dropped_queue + m->msgs_dropped_transport);
+	rc |= gauge(b, "raftkv_messages_delayed_total", "Peer messages delayed by the fault layer.", "counter", st->msgs_delayed);
+	rc |= gauge(b, "raftkv_messages_duplicated_total", "Extra copies made by the fault layer.", "counter", st->msgs_duplicated);
 	rc |= gauge(b, "raftkv_transport_bad_frames_total", "Peer frames that failed to decode.", "counter", ts.bad_frames);
-	rc |= gauge(b, "raftkv_wal_writes_total", "WAL writes (one fsync each).", "counter", m->wal_writes);
-	rc |= gauge(b, "raftkv_wal_entries_total", "Entries written to the WAL.", "counter", m->wal_entries);
+	rc |= gauge(b, "raftkv_wal_writes_total", "WAL writes (one fsync each).", "counter", st->wal_writes);
+	rc |= gauge(b, "raftkv_wal_entries_total", "Entries written to the WAL.", "counter", st->wal_entries);
 	rc |= gauge(b, "raftkv_wal_unsynced_bytes", "Bytes written but not fsynced.", "gauge", s->wal ? wal_unsynced_bytes(s->wal) : 0);
-	rc |= gauge(b, "raftkv_applied_entries_total", "Entries applied.", "counter", m->applied_entries);
-	rc |= gauge(b, "raftkv_duplicates_skipped_total", "Commands skipped by de-duplication.", "counter", s->kv.skipped_duplicates);
-	rc |= gauge(b, "raftkv_keys", "Keys in the state machine.", "gauge", kv_store_count(s->kv.store));
+	rc |= gauge(b, "raftkv_applied_entries_total", "Entries applied.", "counter", st->applied_entries);
+	rc |= gauge(b, "raftkv_duplicates_skipped_total", "Commands skipped by de-duplication.", "counter", rt_kv(s->rt)->skipped_duplicates);
+	rc |= gauge(b, "raftkv_keys", "Keys in the state machine.", "gauge", kv_store_count(rt_kv(s->rt)->store));
 	rc |= histogram_write(b, "raftkv_wal_batch_entries", "Entries per WAL write (group commit).", &m->batch_entries);
 	rc |= histogram_write(b, "raftkv_wal_write_seconds", "Duration of a WAL write and its fsync.", &m->fsync_seconds);
 	rc |= histogram_write(b, "raftkv_request_seconds", "Latency of requests that waited for Raft.", &m->request_seconds);
 	if (rc != 0) {
-		reply_error(s, req, 500, "out of memory", "The metrics could not be rendered.");
+		api_reply_error(s, req, 500, "out of memory", "The metrics could not be rendered.");
 		return;
 	}
-	reply_content(s, req, 200, "text/plain; version=0.0.4");
+	api_reply_content(s, req, 200, "text/plain; version=0.0.4");
 }
 
 static void transfer(server *s, http_request *req)
@@ -206,55 +207,56 @@ static void transfer(server *s, http_request *req)
 		  to->valuedouble == (double)(uint32_t)to->valuedouble;
 	if (!ok) {
 		cJSON_Delete(o);
-		reply_error(s, req, 400, "bad request", "The body must be {\"to\":node-id} with an integer id.");
+		api_reply_error(s, req, 400, "bad request", "The body must be {\"to\":node-id} with an integer id.");
 		return;
 	}
 	uint32_t id = (uint32_t)to->valuedouble;
 	cJSON_Delete(o);
 	if (config_member(s->cfg, id) == NULL) {
-		reply_error(s, req, 400, "bad target", "The target is not a voting member.");
+		api_reply_error(s, req, 400, "bad target", "The target is not a voting member.");
 		return;
 	}
-	int rc = raft_transfer(s->raft, id);
+	int rc = raft_transfer(rt_raft(s->rt), id);
 	server_kick(s);
 	if (rc == RAFT_OK) {
 		char body[64];
 		int n = snprintf(body, sizeof body, "{\"ok\":true,\"to\":%u}", id);
-		reply_body(s, req, 200, NULL, body, (size_t)n);
+		api_reply_body(s, req, 200, NULL, body, (size_t)n);
 	} else if (rc == RAFT_ENOLEADER) {
 		char detail[160];
 		if (s->leader == RAFT_NONE)
 			snprintf(detail, sizeof detail, "Only the leader can transfer leadership, and no leader is known.");
 		else
 			snprintf(detail, sizeof detail, "Only the leader can transfer leadership; send this to node %u.", s->leader);
-		reply_error(s, req, 503, "not leader", detail);
+		api_reply_error(s, req, 503, "not leader", detail);
 	} else {
-		reply_error(s, req, 400, "bad target", "The target is not a voting member.");
+		api_reply_error(s, req, 400, "bad target", "The target is not a voting member.");
 	}
 }
 
 static void faults_route(server *s, http_request *req, const char *name)
 {
 	if (!s->cfg->enable_faults) {
-		reply_error(s, req, 403, "faults disabled", "Start the node with --enable-faults to use this endpoint.");
+		api_reply_error(s, req, 403, "faults disabled", "Start the node with --enable-faults to use this endpoint.");
 		return;
 	}
 	char *resp = NULL;
 	int code = faults_admin(s->faults, req->method, name, req->body, req->body_len,
 				server_real_ms(s), &resp);
 	if (resp != NULL)
-		reply_body(s, req, code, NULL, resp, strlen(resp));
+		api_reply_body(s, req, code, NULL, resp, strlen(resp));
 	else
-		reply_error(s, req, code >= 400 ? code : 500, "fault request failed", "The fault layer gave no answer.");
+		api_reply_error(s, req, code >= 400 ? code : 500, "fault request failed", "The fault layer gave no answer.");
 	free(resp);
 	/* A pause takes effect now, not at the next tick. A crash waits for
 	 * the loop's check phase (server.c on_check), after this answer has been
 	 * written: the HTTP server sends the answers of a read chunk once all
 	 * of its requests are handled. */
+	(void)ticker_sync_pause(s);
 	server_kick(s);
 }
 
-void http_admin(server *s, http_request *req)
+void api_admin(server *s, http_request *req)
 {
 	const char *p = req->path;
 	const char *m = req->method;
@@ -263,11 +265,11 @@ void http_admin(server *s, http_request *req)
 	if (probe && !get) {
 		char detail[64];
 		snprintf(detail, sizeof detail, "%s accepts GET.", p);
-		reply_error(s, req, 405, "method not allowed", detail);
+		api_reply_error(s, req, 405, "method not allowed", detail);
 		return;
 	}
 	if (strcmp(p, "/healthz") == 0) {
-		reply_body(s, req, 200, NULL, "{\"ok\":true}", 11);
+		api_reply_body(s, req, 200, NULL, "{\"ok\":true}", 11);
 		return;
 	}
 	if (strcmp(p, "/readyz") == 0) {
@@ -279,14 +281,14 @@ void http_admin(server *s, http_request *req)
 		return;
 	}
 	if (!token_ok(s, req)) {
-		reply_error(s, req, 401, "unauthorized", "This endpoint needs \"Authorization: Bearer <admin token>\".");
+		api_reply_error(s, req, 401, "unauthorized", "This endpoint needs \"Authorization: Bearer <admin token>\".");
 		return;
 	}
 	if (strcmp(p, "/admin/status") == 0) {
 		if (get)
 			status(s, req);
 		else
-			reply_error(s, req, 405, "method not allowed", "/admin/status accepts GET.");
+			api_reply_error(s, req, 405, "method not allowed", "/admin/status accepts GET.");
 	} else if (strcmp(p, "/admin/faults") == 0) {
 		faults_route(s, req, "");
 	} else if (strncmp(p, "/admin/faults/", 14) == 0) {
@@ -297,13 +299,13 @@ void http_admin(server *s, http_request *req)
 		if (post)
 			transfer(s, req);
 		else
-			reply_error(s, req, 405, "method not allowed", "/admin/transfer accepts POST.");
+			api_reply_error(s, req, 405, "method not allowed", "/admin/transfer accepts POST.");
 	} else if (strcmp(p, "/admin/snapshot") == 0 || strcmp(p, "/admin/members") == 0) {
 		if (post)
-			reply_error(s, req, 501, "not implemented", "Snapshots and membership changes are not implemented yet.");
+			api_reply_error(s, req, 501, "not implemented", "Snapshots and membership changes are not implemented yet.");
 		else
-			reply_error(s, req, 405, "method not allowed", "This endpoint accepts POST.");
+			api_reply_error(s, req, 405, "method not allowed", "This endpoint accepts POST.");
 	} else {
-		reply_error(s, req, 404, "not found", "No such admin endpoint.");
+		api_reply_error(s, req, 404, "not found", "No such admin endpoint.");
 	}
 }

@@ -1,0 +1,225 @@
+/*
+ * rt.c — the runtime's life cycle and its requests: proposing, reading,
+ * deadlines, and rt_end, the one place a waiting request ends.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "rt_internal.h"
+
+rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
+{
+	rt *r = calloc(1, sizeof *r);
+	if (r == NULL)
+		return NULL;
+	r->io = *io;
+	r->o = *o;
+	r->id = rc->id;
+	r->election_ticks = rc->election_ticks > 0 ? (uint32_t)rc->election_ticks : 10u;
+	reads_init(&r->reads);
+	if (kv_machine_init(&r->kv) != 0) {
+		free(r);
+		return NULL;
+	}
+	if (pending_table_init(&r->pending) != 0 || rt_wal_init(&r->wal) != 0 ||
+	    (r->raft = raft_new(rc)) == NULL) {
+		rt_free(r);
+		return NULL;
+	}
+	return r;
+}
+
+int rt_load(rt *r, const wal_recovered *rec)
+{
+	r->wal.queued_hs = rec->hs;
+	return raft_load(r->raft, &rec->hs, rec->snap_index, rec->snap_term, rec->entries,
+			 rec->n_entries);
+}
+
+void rt_free(rt *r)
+{
+	if (r == NULL)
+		return;
+	pending *p;
+	while ((p = pending_oldest(&r->pending)) != NULL) {
+		pending_remove(&r->pending, p);
+		pending_free(p);
+	}
+	peer_free_deferred(r);
+	rt_wal_destroy(&r->wal);
+	reads_destroy(&r->reads);
+	pending_table_destroy(&r->pending);
+	raft_free(r->raft);
+	kv_machine_destroy(&r->kv);
+	free(r);
+}
+
+void rt_fail(rt *r, const char *what)
+{
+	if (r->failed)
+		return;
+	r->failed = true;
+	r->io.fatal(r->io.ud, what);
+}
+
+void rt_end(rt *r, pending *p, uint8_t end, uint8_t why, uint64_t index,
+	    const kv_command *c, const kv_result *res)
+{
+	/* The one rule: a request that may still commit is never reported as
+	 * a definite failure, whatever the caller thought. */
+	if (end == RT_NOT_PROPOSED && p->proposed)
+		end = RT_UNKNOWN;
+	rt_outcome o = {
+		.ctx = p->ctx, .stamp = p->stamp, .end = end, .why = why, .kind = p->kind,
+		.key = p->key, .klen = p->klen, .index = index, .cmd = c, .res = res,
+	};
+	pending_remove(&r->pending, p);
+	if (end != RT_APPLIED && why == RT_WHY_TIMEOUT)
+		r->st.timeouts++;
+	r->io.outcome(r->io.ud, &o);
+	pending_free(p);
+}
+
+void rt_stop(rt *r)
+{
+	pending *p;
+	while ((p = pending_oldest(&r->pending)) != NULL)
+		rt_end(r, p, RT_NOT_PROPOSED, RT_WHY_STOPPING, 0, NULL, NULL);
+	r->stopping = true;
+}
+
+void rt_set_paused(rt *r, bool paused)
+{
+	if (r->paused == paused)
+		return;
+	r->paused = paused;
+	if (!paused) {
+		rt_wal_resume(r);
+		r->io.kick(r->io.ud);
+	}
+}
+
+static uint64_t deadline(rt *r)
+{
+	return r->io.now_ms(r->io.ud) + r->o.request_timeout_ms;
+}
+
+/* Ends a request that never got an entry: only as "not proposed". */
+static void refuse(rt *r, void *ctx, uint64_t stamp, uint8_t kind, const char *key, size_t klen,
+		   uint8_t why)
+{
+	rt_outcome o = {
+		.ctx = ctx, .stamp = stamp, .end = RT_NOT_PROPOSED, .why = why, .kind = kind,
+		.key = key, .klen = klen,
+	};
+	r->io.outcome(r->io.ud, &o);
+}
+
+void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
+		void *ctx, uint64_t stamp, bool ack_on_append)
+{
+	if (r->stopping || r->failed) {
+		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_STOPPING);
+		return;
+	}
+	c->origin = r->id;
+	c->nonce = r->o.nonce;
+	c->req_id = ++r->next_cmd_id;
+	uint8_t *data;
+	size_t len;
+	if (kv_command_encode(c, &data, &len) != 0) {
+		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
+		return;
+	}
+	pending *p = pending_add(&r->pending, c->req_id, ctx, stamp, kind, key, klen, deadline(r));
+	if (p == NULL) {
+		free(data);
+		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
+		return;
+	}
+	uint64_t index = 0;
+	int rc = raft_propose(r->raft, data, len, &index);
+	free(data);
+	if (rc != RAFT_OK) {
+		r->st.proposals_refused++;
+		rt_end(r, p, RT_NOT_PROPOSED,
+		       rc == RAFT_ENOLEADER ? RT_WHY_NO_LEADER : rc == RAFT_EBUSY ? RT_WHY_BUSY : RT_WHY_REFUSED,
+		       0, NULL, NULL);
+		return;
+	}
+	p->proposed = true;
+	r->st.proposals++;
+	r->io.kick(r->io.ud);
+	/* The unsafe ack_before_commit switch: a leader's write or txn is
+	 * reported applied as soon as it is in the leader's own log. */
+	if (ack_on_append && index != 0 && (kind == RT_KIND_WRITE || kind == RT_KIND_TXN)) {
+		kv_result res;
+		memset(&res, 0, sizeof res);
+		rt_end(r, p, RT_APPLIED, RT_WHY_EARLY_ACK, index, c, &res);
+	}
+}
+
+void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp)
+{
+	if (r->stopping || r->failed) {
+		refuse(r, ctx, stamp, RT_KIND_READ, key, klen, RT_WHY_STOPPING);
+		return;
+	}
+	uint64_t id = PENDING_READ_BIT | ++r->next_read_id;
+	pending *p = pending_add(&r->pending, id, ctx, stamp, RT_KIND_READ, key, klen, deadline(r));
+	if (p == NULL) {
+		refuse(r, ctx, stamp, RT_KIND_READ, key, klen, RT_WHY_NOMEM);
+		return;
+	}
+	if (reads_add(r, p) != 0)
+		rt_end(r, p, RT_NOT_PROPOSED, RT_WHY_NOMEM, 0, NULL, NULL);
+}
+
+void rt_expire(rt *r)
+{
+	if (r->paused)
+		return; /* a stopped process answers nothing; after resume it does */
+	uint64_t now = r->io.now_ms(r->io.ud);
+	pending *p;
+	while ((p = pending_oldest(&r->pending)) != NULL && p->deadline_ms <= now)
+		rt_end(r, p, RT_NOT_PROPOSED, RT_WHY_TIMEOUT, 0, NULL, NULL);
+	reads_gc(r, now);
+}
+
+void rt_tick(rt *r)
+{
+	if (r->paused || r->stopping || r->failed)
+		return;
+	raft_tick(r->raft);
+	r->io.kick(r->io.ud);
+}
+
+raft *rt_raft(rt *r)
+{
+	return r->raft;
+}
+
+const kv_machine *rt_kv(const rt *r)
+{
+	return &r->kv;
+}
+
+uint64_t rt_applied(const rt *r)
+{
+	return r->applied;
+}
+
+size_t rt_pending_count(const rt *r)
+{
+	return r->pending.count;
+}
+
+const rt_stats *rt_get_stats(const rt *r)
+{
+	return &r->st;
+}
+
+uint64_t rt_nonce(const rt *r)
+{
+	return r->o.nonce;
+}

@@ -1,0 +1,99 @@
+/*
+ * rt.h — the runtime: one driver of the Raft core for the node and the
+ * simulator (see rt_io.h for the host interface).
+ *
+ *   host events ──► rt_step_frame / rt_tick / rt_propose / rt_read / rt_write_done
+ *                        │
+ *   rt_process (the ready step, after each batch of events):
+ *     1. hard state + entries → the next WAL batch (group commit)
+ *     2. messages encoded; those that vouch for durable state held behind
+ *        that write (raft_msg_waits_for_disk), the rest sent at once
+ *     3. committed entries applied through kv_machine (with its dedup);
+ *        the proposer's waiting request ends
+ *     4. read states: batches served once applied >= index
+ *     5. raft_advance; then a WAL write starts if none is in flight
+ *
+ * Files: rt.c (life cycle, requests), rt_ready.c, rt_wal.c, rt_apply.c,
+ * rt_reads.c, rt_peer.c, rt_pending.c, rt_clock.c.
+ */
+#ifndef RAFTKV_RT_H
+#define RAFTKV_RT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../../faults/faults.h"
+#include "rt_io.h"
+
+typedef struct rt_options {
+	uint64_t nonce;              /* this boot's identity inside commands */
+	uint32_t request_timeout_ms; /* deadline of every waiting request */
+	faults *faults;              /* the fault filter (host-owned); NULL = none */
+	int planted_bug;             /* runtime bugs (rt_planted.h); honoured only
+	                              * in a build with -DRAFT_PLANTED_BUGS */
+} rt_options;
+
+typedef struct rt_stats {
+	uint64_t proposals, proposals_refused, reads_linearizable, timeouts;
+	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
+	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
+	uint64_t applied_entries, wal_writes, wal_entries;
+} rt_stats;
+
+/* Creates the core (raft_new with rc) and the state machine. NULL on a bad
+ * configuration or ENOMEM. io is copied. */
+rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io);
+/* Loads recovered durable state into the core. RAFT_OK or the core's error. */
+int rt_load(rt *r, const wal_recovered *rec);
+void rt_free(rt *r);
+
+/* Ends every waiting request (RT_UNKNOWN if proposed, else RT_NOT_PROPOSED,
+ * why STOPPING) and stops sending. */
+void rt_stop(rt *r);
+/* Pause: nothing is stepped, ticked, applied or released until resumed. */
+void rt_set_paused(rt *r, bool paused);
+
+/* The ready step (see above). Call after every batch of events. */
+void rt_process(rt *r);
+bool rt_has_work(rt *r);
+
+/* Proposes c (origin, nonce and request id are filled in here). The request
+ * ends through io->outcome, possibly before this returns (refused).
+ * ack_on_append (the unsafe ack_before_commit switch) ends a leader's write
+ * or txn as applied (why RT_WHY_EARLY_ACK) as soon as it is in the leader's
+ * own log. */
+void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
+		void *ctx, uint64_t stamp, bool ack_on_append);
+/* A linearizable read of key (ReadIndex, batched). Ends through io->outcome. */
+void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp);
+/* Ends requests whose deadline (io->now_ms) passed. Not while paused. */
+void rt_expire(rt *r);
+
+/* One tick of the core's logical clock. */
+void rt_tick(rt *r);
+/* Ticks due on a node clock reading (ms): the ticker's arithmetic. A clock
+ * going back re-anchors without ticks; a jump forward delivers at most one
+ * election timeout of ticks (one jump, see rt_clock.c). */
+void rt_clock(rt *r, uint64_t clock_ms, uint32_t tick_ms);
+void rt_clock_anchor(rt *r, uint64_t clock_ms);
+
+/* A complete frame from peer `from` (the transport cut it, nothing more):
+ * filtered, decoded and stepped here. 0, or -1 when the frame does not
+ * decode or claims another sender (the transport closes that connection). */
+int rt_step_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len);
+/* The WAL write handed to io->write finished: rc 0 or -1 with err. */
+void rt_write_done(rt *r, int rc, const char *err);
+bool rt_write_in_flight(const rt *r);
+/* A deferred frame (io->defer) is due. The runtime owns d: a host that
+ * will never fire it (shutdown, crash) just forgets it; rt_free frees it. */
+void rt_deferred_due(rt *r, rt_deferred *d);
+
+raft *rt_raft(rt *r);
+const kv_machine *rt_kv(const rt *r);
+uint64_t rt_applied(const rt *r);
+size_t rt_pending_count(const rt *r);
+const rt_stats *rt_get_stats(const rt *r);
+uint64_t rt_nonce(const rt *r);
+
+#endif

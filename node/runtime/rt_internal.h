@@ -1,0 +1,111 @@
+/* rt_internal.h — the runtime's state, shared by its files (see rt.h). */
+#ifndef RAFTKV_RT_INTERNAL_H
+#define RAFTKV_RT_INTERNAL_H
+
+#include "rt.h"
+#include "rt_pending.h"
+#include "rt_planted.h"
+
+/* One encoded peer message waiting for the disk write it depends on. */
+typedef struct held_frame {
+	uint32_t to;
+	uint8_t *data;
+	size_t len;
+} held_frame;
+
+/* The durable work of one ready, in order: its frames may leave only after
+ * the WAL write carrying this (and every earlier) unit is durable. */
+typedef struct wal_unit {
+	struct wal_unit *next;
+	bool has_entries;
+	uint64_t last_index, last_term; /* for raft_persisted */
+	held_frame *frames;
+	size_t n_frames;
+} wal_unit;
+
+typedef struct rt_wal {
+	wal_batch *next_batch;          /* accumulating: not yet handed to a write */
+	size_t next_entries;
+	raft_hard_state queued_hs;      /* the last hard state queued (or loaded) */
+	wal_unit *queued, *queued_tail; /* units whose records are in next_batch */
+	bool next_must_sync;            /* next_batch holds a must-sync ready */
+	bool job_must_sync;             /* the write in flight does: it fsyncs */
+	bool busy;                      /* a write is in flight */
+	wal_unit *job_units;            /* released when it is durable */
+	bool done_while_paused;         /* finished during a pause: release on resume */
+} rt_wal;
+
+/* A batch of linearizable reads sharing one ReadIndex request. */
+typedef struct read_batch {
+	struct read_batch *next;
+	uint64_t ctx;
+	uint64_t index;       /* once the read state arrived */
+	uint64_t created_ms;  /* real ms, for garbage collection */
+	uint64_t *ids;        /* pending ids of the reads */
+	size_t n, cap;
+} read_batch;
+
+typedef struct read_queue {
+	read_batch *open;               /* collecting reads of this turn */
+	read_batch *asked, *asked_tail; /* sent to raft_read_index, no answer yet */
+	read_batch *waiting;            /* answered; waiting for applied >= index, by index */
+	uint64_t next_ctx;
+} read_queue;
+
+/* A frame held by a delay fault until io->defer fires. */
+struct rt_deferred {
+	struct rt_deferred *prev, *next;
+	bool inbound;
+	uint32_t peer;
+	uint8_t *frame;
+	size_t len;
+};
+
+struct rt {
+	raft *raft;
+	uint32_t id;
+	uint32_t election_ticks;
+	rt_io io;
+	rt_options o;
+	kv_machine kv;
+	pending_table pending;
+	read_queue reads;
+	rt_wal wal;
+	rt_deferred *deferred;
+	rt_stats st;
+	uint64_t applied;
+	uint64_t next_cmd_id;  /* ids of commands this boot proposes (dedup key) */
+	uint64_t next_read_id; /* ids of reads waiting here (never in the log) */
+	uint64_t clock_last;   /* node clock ms of the last whole tick */
+	bool paused, stopping, failed;
+};
+
+/* rt.c */
+void rt_fail(rt *r, const char *what);
+void rt_end(rt *r, pending *p, uint8_t end, uint8_t why, uint64_t index,
+	    const kv_command *c, const kv_result *res);
+
+/* rt_wal.c */
+int rt_wal_init(rt_wal *w);
+void rt_wal_destroy(rt_wal *w);
+void rt_wal_add(rt *r, const raft_ready *rd, held_frame *frames, size_t n_frames);
+void rt_wal_kick(rt *r);
+void rt_wal_resume(rt *r);
+
+/* rt_apply.c */
+void rt_apply(rt *r, const raft_entry *ents, size_t n);
+
+/* rt_reads.c */
+void reads_init(read_queue *q);
+void reads_destroy(read_queue *q);
+int reads_add(rt *r, pending *p);
+void reads_flush(rt *r);
+void reads_on_state(rt *r, const raft_read_state *rs);
+void reads_on_applied(rt *r);
+void reads_gc(rt *r, uint64_t now_ms);
+
+/* rt_peer.c */
+void peer_send(rt *r, uint32_t to, uint8_t *frame, size_t len);
+void peer_free_deferred(rt *r);
+
+#endif

@@ -1,0 +1,41 @@
+/*
+ * rt_planted.h — deliberate bugs in the runtime, for proving that the
+ * simulator (which runs this same runtime) catches them. Like the core's
+ * (node/raft/planted_bugs.h, numbers 1-6) they exist only in a build with
+ * -DRAFT_PLANTED_BUGS (the simulator's), chosen by rt_options.planted_bug
+ * (the simulator's --bug sets the core's and the runtime's number alike, so
+ * the two lists never share a number):
+ *
+ *   7  a vote answer (VOTE_RESP) is sent at once instead of after the fsync
+ *      of the vote it grants: a crash then forgets a vote already counted
+ *      (election safety: two leaders in one term);
+ *   8  a ready's hard state is queued before its entries in the WAL batch:
+ *      a batch torn between them leaves a commit index past entries never
+ *      written, and a restart applies entries the leader had overwritten
+ *      (state machine safety);
+ *   9  the member list a data dir was created with is not checked at
+ *      restart (rt_members_check accepts any list): a node restarted with
+ *      a different --cluster counts a different majority;
+ *  10  (in the simulator's node start: the boot nonce from the wall clock);
+ *  11  a WAL write that finishes while the node is paused releases its held
+ *      frames and persisted marks at once (a paused node acts);
+ *  12  a clock jump delivers 2 x election_ticks + 1 ticks at once (a jump
+ *      can start two elections in a row).
+ */
+#ifndef RAFTKV_RT_PLANTED_H
+#define RAFTKV_RT_PLANTED_H
+
+#ifdef RAFT_PLANTED_BUGS
+#define RT_PLANTED(r, n) ((r)->o.planted_bug == (n))
+#else
+#define RT_PLANTED(r, n) 0
+#endif
+
+#define RT_BUG_VOTE_BEFORE_FSYNC 7
+#define RT_BUG_HS_BEFORE_ENTRIES 8
+#define RT_BUG_MEMBERS_UNCHECKED 9
+#define RT_BUG_WALL_CLOCK_NONCE 10 /* planted in tests/sim/sim_node.c */
+#define RT_BUG_RELEASE_WHILE_PAUSED 11
+#define RT_BUG_CLOCK_BURST 12
+
+#endif

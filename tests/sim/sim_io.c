@@ -1,0 +1,105 @@
+/*
+ * sim_io.c — the runtime's I/O table (node/runtime/rt_io.h) for a simulated
+ * node: the libuv node's counterpart on the simulator's event queue and
+ * virtual clock. A WAL write goes to the real WAL at once and becomes durable
+ * after this disk's latency (an EV_FSYNC); frames go to the simulated
+ * network; a delay fault's frame waits for an EV_DEFER. Nothing here reads
+ * the wall clock or any other randomness, so a seed replays.
+ */
+#include <stdlib.h>
+
+#include "sim_internal.h"
+
+static void io_write(void *ud, wal_batch *b, size_t n_entries, bool sync)
+{
+	(void)n_entries;
+	sim_node *nd = ud;
+	sim *s = nd->s;
+	char err[256];
+	/* Written now, fsynced when EV_FSYNC comes: a crash in between keeps
+	 * only what an earlier fsync made durable. A write that needs no fsync
+	 * (commit-only hard states) is done almost at once. */
+	int rc = wal_write(nd->w, b, false, err, sizeof err);
+	wal_batch_free(b);
+	if (rc != 0) {
+		sim_fail(s, "node %u: WAL write failed: %s", nd->id, err);
+		return;
+	}
+	nd->write_sync = sync;
+	sim_push(s, (sim_event){ .at = s->now + (sync ? nd->fsync_us : 10), .kind = EV_FSYNC, .node = nd->id,
+				 .arg = nd->epoch });
+}
+
+static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
+{
+	sim_node *nd = ud;
+	if (nd->paused)
+		sim_fail(nd->s, "node %u sent a frame while paused (a paused node must do nothing)", nd->id);
+	if (sim_node_vote_dropped(nd->s, nd->id, frame, len)) {
+		free(frame);
+		return;
+	}
+	sim_send(nd->s, nd->id, to, frame, len);
+}
+
+static int io_defer(void *ud, uint32_t ms, rt_deferred *d)
+{
+	sim_node *nd = ud;
+	sim *s = nd->s;
+	sim_push(s, (sim_event){ .at = s->now + (uint64_t)ms * 1000, .kind = EV_DEFER, .node = nd->id,
+				 .arg = nd->epoch, .ptr = d });
+	return s->failed ? -1 : 0;
+}
+
+static uint64_t io_now_ms(void *ud)
+{
+	sim_node *nd = ud;
+	return nd->s->now / 1000;
+}
+
+static void io_outcome(void *ud, const rt_outcome *o)
+{
+	sim_node *nd = ud;
+	sim_outcome_of(nd->s, nd, o);
+}
+
+static void io_kick(void *ud)
+{
+	(void)ud; /* the simulator runs the ready step after every event anyway */
+}
+
+static void io_fatal(void *ud, const char *what)
+{
+	sim_node *nd = ud;
+	sim_fail(nd->s, "node %u: %s", nd->id, what);
+}
+
+static void io_on_ready(void *ud, const raft_ready *rd)
+{
+	sim_node *nd = ud;
+	if (nd->paused)
+		sim_fail(nd->s, "node %u's core was driven while paused", nd->id);
+	sim_on_ready(nd->s, nd, rd);
+}
+
+static void io_on_applied(void *ud, const raft_entry *e)
+{
+	sim_node *nd = ud;
+	sim_applied(nd->s, nd, e);
+}
+
+void sim_io_init(sim_node *nd, rt_io *io)
+{
+	*io = (rt_io){
+		.ud = nd,
+		.write = io_write,
+		.send = io_send,
+		.defer = io_defer,
+		.now_ms = io_now_ms,
+		.outcome = io_outcome,
+		.kick = io_kick,
+		.fatal = io_fatal,
+		.on_ready = io_on_ready,
+		.on_applied = io_on_applied,
+	};
+}
