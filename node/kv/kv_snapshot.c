@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "../common/crc32c.h"
+#include "../common/le.h"
 
 #define SNAP_MAGIC "RKVSNAP\n"
 #define REC_HDR 8u
@@ -30,25 +31,6 @@
  * amounts: no legitimate record is larger (keys and values are u32-sized
  * and far smaller in practice). */
 #define MAX_RECORD (1u << 30)
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
 
 static void errf(char *err, size_t errlen, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -114,7 +96,7 @@ static int w_put(writer *w, const uint8_t *p, size_t n)
 static int w_rec_hdr(writer *w, uint8_t type, uint32_t len)
 {
 	uint8_t h[REC_HDR] = {type, 0, 0, 0};
-	put32(h + 4, len);
+	le_put32(h + 4, len);
 	w->records++;
 	return w_put(w, h, sizeof h);
 }
@@ -123,14 +105,14 @@ static int w_config(writer *w, const kv_snap_meta *meta)
 {
 	uint8_t p[8 + 8 * KV_SNAP_MAX_VOTERS];
 	size_t n = 0;
-	put32(p + n, meta->n_voters);
+	le_put32(p + n, meta->n_voters);
 	n += 4;
 	for (uint32_t i = 0; i < meta->n_voters; i++, n += 4)
-		put32(p + n, meta->voters[i]);
-	put32(p + n, meta->n_outgoing);
+		le_put32(p + n, meta->voters[i]);
+	le_put32(p + n, meta->n_outgoing);
 	n += 4;
 	for (uint32_t i = 0; i < meta->n_outgoing; i++, n += 4)
-		put32(p + n, meta->outgoing[i]);
+		le_put32(p + n, meta->outgoing[i]);
 	if (w_rec_hdr(w, REC_CONFIG, (uint32_t)n) != 0)
 		return -1;
 	return w_put(w, p, n);
@@ -142,15 +124,15 @@ static int w_dedup(writer *w, const kv_dedup *d)
 		kv_dedup_window_state s;
 		kv_dedup_window_get(d, i, &s);
 		uint8_t h[28];
-		put32(h, s.origin);
-		put64(h + 4, s.nonce);
-		put64(h + 12, s.high);
-		put64(h + 20, s.last_use);
+		le_put32(h, s.origin);
+		le_put64(h + 4, s.nonce);
+		le_put64(h + 12, s.high);
+		le_put64(h + 20, s.last_use);
 		if (w_rec_hdr(w, REC_DEDUP, DEDUP_PAYLOAD) != 0 || w_put(w, h, sizeof h) != 0)
 			return -1;
 		for (size_t k = 0; k < KV_DEDUP_WORDS; k++) {
 			uint8_t b[8];
-			put64(b, s.bits[k]);
+			le_put64(b, s.bits[k]);
 			if (w_put(w, b, 8) != 0)
 				return -1;
 		}
@@ -164,7 +146,7 @@ static int w_key(void *ctx, const uint8_t *key, size_t klen, const uint8_t *val,
 	if (klen > MAX_RECORD || vlen > MAX_RECORD - 4 - klen)
 		return -2; /* too large for the format */
 	uint8_t kl[4];
-	put32(kl, (uint32_t)klen);
+	le_put32(kl, (uint32_t)klen);
 	if (w_rec_hdr(w, REC_KV, (uint32_t)(4 + klen + vlen)) != 0 || w_put(w, kl, 4) != 0 ||
 	    w_put(w, key, klen) != 0 || w_put(w, val, vlen) != 0)
 		return -1;
@@ -186,14 +168,14 @@ int kv_snapshot_write(const kv_machine *m, const kv_snap_meta *meta, kv_snap_sin
 	}
 	uint8_t h[KV_SNAP_HEADER_BYTES] = {0};
 	memcpy(h, SNAP_MAGIC, 8);
-	put32(h + 8, KV_SNAP_VERSION);
-	put32(h + 12, KV_SNAP_HEADER_BYTES);
-	put64(h + 16, meta->index);
-	put64(h + 24, meta->term);
-	put64(h + 32, kv_store_count(m->store));
-	put32(h + 40, (uint32_t)kv_dedup_window_count(m->dedup));
-	put64(h + 44, kv_dedup_stamp(m->dedup));
-	put32(h + 60, crc32c(0, h, 60));
+	le_put32(h + 8, KV_SNAP_VERSION);
+	le_put32(h + 12, KV_SNAP_HEADER_BYTES);
+	le_put64(h + 16, meta->index);
+	le_put64(h + 24, meta->term);
+	le_put64(h + 32, kv_store_count(m->store));
+	le_put32(h + 40, (uint32_t)kv_dedup_window_count(m->dedup));
+	le_put64(h + 44, kv_dedup_stamp(m->dedup));
+	le_put32(h + 60, crc32c(0, h, 60));
 	int rc = w_put(&w, h, sizeof h);
 	if (rc == 0)
 		rc = w_config(&w, meta);
@@ -208,13 +190,13 @@ int kv_snapshot_write(const kv_machine *m, const kv_snap_meta *meta, kv_snap_sin
 	}
 	if (rc == 0) {
 		uint8_t e[8];
-		put64(e, w.records + 1);
+		le_put64(e, w.records + 1);
 		rc = w_rec_hdr(&w, REC_END, END_PAYLOAD);
 		if (rc == 0)
 			rc = w_put(&w, e, 8);
 		if (rc == 0) {
 			uint8_t c[4];
-			put32(c, w.crc);
+			le_put32(c, w.crc);
 			rc = w_put(&w, c, 4);
 		}
 	}
@@ -308,17 +290,17 @@ static int take_header(kv_snap_reader *r)
 	const uint8_t *h = r->acc;
 	if (memcmp(h, SNAP_MAGIC, 8) != 0)
 		return fail(r, "not a raftkv snapshot (bad magic)");
-	if (crc32c(0, h, 60) != get32(h + 60))
+	if (crc32c(0, h, 60) != le_get32(h + 60))
 		return fail(r, "header checksum mismatch");
-	if (get32(h + 8) != KV_SNAP_VERSION)
-		return fail(r, "unknown format version %" PRIu32, get32(h + 8));
-	if (get32(h + 12) != KV_SNAP_HEADER_BYTES || get64(h + 52) != 0)
+	if (le_get32(h + 8) != KV_SNAP_VERSION)
+		return fail(r, "unknown format version %" PRIu32, le_get32(h + 8));
+	if (le_get32(h + 12) != KV_SNAP_HEADER_BYTES || le_get64(h + 52) != 0)
 		return fail(r, "bad header size or reserved bytes");
-	r->meta.index = get64(h + 16);
-	r->meta.term = get64(h + 24);
-	r->want_keys = get64(h + 32);
-	r->want_windows = get32(h + 40);
-	r->dedup_stamp = get64(h + 44);
+	r->meta.index = le_get64(h + 16);
+	r->meta.term = le_get64(h + 24);
+	r->want_keys = le_get64(h + 32);
+	r->want_windows = le_get32(h + 40);
+	r->dedup_stamp = le_get64(h + 44);
 	if (r->want_windows > KV_DEDUP_MAX_ORIGINS)
 		return fail(r, "%" PRIu32 " dedup windows (at most %u)", r->want_windows,
 			    KV_DEDUP_MAX_ORIGINS);
@@ -334,18 +316,18 @@ static int take_config(kv_snap_reader *r, const uint8_t *p, uint32_t len)
 		return fail(r, "configuration record out of place");
 	if (len < 8)
 		return fail(r, "configuration record too short");
-	uint32_t nv = get32(p);
+	uint32_t nv = le_get32(p);
 	if (nv < 1 || nv > KV_SNAP_MAX_VOTERS || len < 8 + 4 * nv)
 		return fail(r, "bad voter count %" PRIu32, nv);
-	uint32_t no = get32(p + 4 + 4 * nv);
+	uint32_t no = le_get32(p + 4 + 4 * nv);
 	if (no > KV_SNAP_MAX_VOTERS || len != 8 + 4 * nv + 4 * no)
 		return fail(r, "bad configuration record size");
 	r->meta.n_voters = nv;
 	for (uint32_t i = 0; i < nv; i++)
-		r->meta.voters[i] = get32(p + 4 + 4 * i);
+		r->meta.voters[i] = le_get32(p + 4 + 4 * i);
 	r->meta.n_outgoing = no;
 	for (uint32_t i = 0; i < no; i++)
-		r->meta.outgoing[i] = get32(p + 8 + 4 * nv + 4 * i);
+		r->meta.outgoing[i] = le_get32(p + 8 + 4 * nv + 4 * i);
 	r->have_meta = true;
 	return 0;
 }
@@ -360,12 +342,12 @@ static int take_dedup(kv_snap_reader *r, const uint8_t *p, uint32_t len)
 	if (bits == NULL)
 		return fail(r, "out of memory");
 	for (size_t k = 0; k < KV_DEDUP_WORDS; k++)
-		bits[k] = get64(p + 28 + 8 * k);
+		bits[k] = le_get64(p + 28 + 8 * k);
 	kv_dedup_window_state s = {
-		.origin = get32(p),
-		.nonce = get64(p + 4),
-		.high = get64(p + 12),
-		.last_use = get64(p + 20),
+		.origin = le_get32(p),
+		.nonce = le_get64(p + 4),
+		.high = le_get64(p + 12),
+		.last_use = le_get64(p + 20),
 		.bits = bits,
 	};
 	int rc = kv_dedup_window_add(r->m.dedup, &s);
@@ -380,9 +362,9 @@ static int take_kv(kv_snap_reader *r, const uint8_t *p, uint32_t len)
 {
 	if (r->records == 0 || r->windows != r->want_windows || r->keys >= r->want_keys)
 		return fail(r, "key record out of place");
-	if (len < 4 || get32(p) > len - 4)
+	if (len < 4 || le_get32(p) > len - 4)
 		return fail(r, "bad key record size");
-	uint32_t klen = get32(p);
+	uint32_t klen = le_get32(p);
 	const uint8_t *key = p + 4, *val = p + 4 + klen;
 	size_t vlen = len - 4 - klen;
 	const uint8_t *old;
@@ -400,10 +382,10 @@ static int take_end(kv_snap_reader *r, const uint8_t *p, uint32_t len)
 	if (len != END_PAYLOAD)
 		return fail(r, "bad end record size");
 	uint32_t crc = crc32c(r->crc, p, 8);
-	if (crc != get32(p + 8))
+	if (crc != le_get32(p + 8))
 		return fail(r, "checksum mismatch (the snapshot is damaged)");
 	if (r->records == 0 || r->keys != r->want_keys || r->windows != r->want_windows ||
-	    get64(p) != r->records + 1)
+	    le_get64(p) != r->records + 1)
 		return fail(r, "record counts do not match the header");
 	r->records++;
 	r->state = R_DONE;
@@ -422,7 +404,7 @@ static int take_unit(kv_snap_reader *r)
 		break;
 	case R_REC_HDR: {
 		uint8_t t = r->acc[0];
-		uint32_t len = get32(r->acc + 4);
+		uint32_t len = le_get32(r->acc + 4);
 		if (t < REC_CONFIG || t > REC_END || r->acc[1] || r->acc[2] || r->acc[3])
 			return fail(r, "unknown record type %u", t);
 		if (len > MAX_RECORD)

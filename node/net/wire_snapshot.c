@@ -7,24 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void put32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-static void put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t get64(const uint8_t *p)
-{
-	return (uint64_t)get32(p) | (uint64_t)get32(p + 4) << 32;
-}
+#include "../common/le.h"
 
 /* What both sides refuse: a chunk that lies about its place in the stream. */
 static const char *chunk_invalid(const wire_snap_chunk *c)
@@ -51,17 +34,17 @@ int wire_encode_snap_chunk(const wire_snap_chunk *c, uint8_t **frame, size_t *le
 	if (f == NULL)
 		return -1;
 	uint8_t *p = f + 10;
-	put32(p, c->from);
-	put32(p + 4, c->to);
-	put64(p + 8, c->term);
-	put64(p + 16, c->index);
-	put64(p + 24, c->snap_term);
-	put64(p + 32, c->total);
-	put64(p + 40, c->offset);
+	le_put32(p, c->from);
+	le_put32(p + 4, c->to);
+	le_put64(p + 8, c->term);
+	le_put64(p + 16, c->index);
+	le_put64(p + 24, c->snap_term);
+	le_put64(p + 32, c->total);
+	le_put64(p + 40, c->offset);
 	p[48] = c->last ? 1 : 0;
-	put32(p + 49, c->stream_crc);
-	put32(p + 53, c->len);
-	put32(p + 57, 0); /* reserved */
+	le_put32(p + 49, c->stream_crc);
+	le_put32(p + 53, c->len);
+	le_put32(p + 57, 0); /* reserved */
 	if (c->len > 0)
 		memcpy(p + WIRE_SNAP_CHUNK_FIXED, c->data, c->len);
 	wire_put_header(f, body, WIRE_MSG_SNAP_CHUNK);
@@ -89,20 +72,20 @@ int wire_decode_snap_chunk(const uint8_t *frame, size_t len, wire_snap_chunk *c,
 		*why = "snapshot chunk truncated";
 		return -1;
 	}
-	c->from = get32(p);
-	c->to = get32(p + 4);
-	c->term = get64(p + 8);
-	c->index = get64(p + 16);
-	c->snap_term = get64(p + 24);
-	c->total = get64(p + 32);
-	c->offset = get64(p + 40);
-	if (p[48] > 1 || get32(p + 57) != 0) {
+	c->from = le_get32(p);
+	c->to = le_get32(p + 4);
+	c->term = le_get64(p + 8);
+	c->index = le_get64(p + 16);
+	c->snap_term = le_get64(p + 24);
+	c->total = le_get64(p + 32);
+	c->offset = le_get64(p + 40);
+	if (p[48] > 1 || le_get32(p + 57) != 0) {
 		*why = "bad snapshot chunk flags";
 		return -1;
 	}
 	c->last = p[48] == 1;
-	c->stream_crc = get32(p + 49);
-	c->len = get32(p + 53);
+	c->stream_crc = le_get32(p + 49);
+	c->len = le_get32(p + 53);
 	if ((size_t)c->len != blen - WIRE_SNAP_CHUNK_FIXED) {
 		*why = "snapshot chunk length does not match the frame";
 		return -1;
@@ -119,12 +102,12 @@ int wire_decode_snap_chunk(const uint8_t *frame, size_t len, wire_snap_chunk *c,
 void wire_encode_snap_ack(const wire_snap_ack *a, uint8_t out[WIRE_SNAP_ACK_LEN])
 {
 	uint8_t *p = out + 10;
-	put32(p, a->from);
-	put32(p + 4, a->to);
-	put64(p + 8, a->term);
-	put64(p + 16, a->index);
-	put64(p + 24, a->snap_term);
-	put64(p + 32, a->offset);
+	le_put32(p, a->from);
+	le_put32(p + 4, a->to);
+	le_put64(p + 8, a->term);
+	le_put64(p + 16, a->index);
+	le_put64(p + 24, a->snap_term);
+	le_put64(p + 32, a->offset);
 	p[40] = a->status;
 	wire_put_header(out, WIRE_SNAP_ACK_LEN - 10, WIRE_MSG_SNAP_ACK);
 }
@@ -143,12 +126,12 @@ int wire_decode_snap_ack(const uint8_t *frame, size_t len, wire_snap_ack *a, con
 		*why = "expected a snapshot ack";
 		return -1;
 	}
-	a->from = get32(p);
-	a->to = get32(p + 4);
-	a->term = get64(p + 8);
-	a->index = get64(p + 16);
-	a->snap_term = get64(p + 24);
-	a->offset = get64(p + 32);
+	a->from = le_get32(p);
+	a->to = le_get32(p + 4);
+	a->term = le_get64(p + 8);
+	a->index = le_get64(p + 16);
+	a->snap_term = le_get64(p + 24);
+	a->offset = le_get64(p + 32);
 	a->status = p[40];
 	if (a->status > WIRE_SNAP_RESTART) {
 		*why = "bad snapshot ack status";

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../common/files.h"
 #include "snapshot.h"
 #include "snapshot_int.h"
 
@@ -37,38 +38,18 @@ char *snapshot_path(const char *dir, uint64_t index, uint64_t term)
 
 int snap_fsync_dir(const char *dir)
 {
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	int rc = fsync(fd);
-	int e = errno;
-	close(fd);
-	errno = e;
-	return rc;
+	return files_fsync_path(dir, O_RDONLY | O_DIRECTORY);
 }
 
-/* The snapshot dir sits in the data dir, which exists (the WAL made it). */
+/* The snapshot dir and any missing parent, each made durable. */
 int snap_ensure_dir(const char *dir, char *err, size_t errlen)
 {
-	if (mkdir(dir, 0755) != 0) {
-		if (errno == EEXIST)
-			return 0;
-		snap_errf(err, errlen, "snapshot: cannot create %s: %s", dir, strerror(errno));
+	char why[300];
+	if (files_mkdir_p(dir, true, why, sizeof why) != 0) {
+		snap_errf(err, errlen, "snapshot: %s", why);
 		return -1;
 	}
-	/* A new directory survives a crash only once its parent is fsynced. */
-	char *parent = strdup(dir);
-	if (parent == NULL) {
-		snap_errf(err, errlen, "snapshot: out of memory");
-		return -1;
-	}
-	char *slash = strrchr(parent, '/');
-	const char *pp = slash == NULL ? "." : slash == parent ? "/" : (*slash = 0, parent);
-	int rc = snap_fsync_dir(pp);
-	if (rc != 0)
-		snap_errf(err, errlen, "snapshot: cannot fsync %s: %s", pp, strerror(errno));
-	free(parent);
-	return rc;
+	return 0;
 }
 
 static int fd_sink(void *ctx, const uint8_t *buf, size_t len)

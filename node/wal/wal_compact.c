@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "../common/crc32c.h"
+#include "../common/files.h"
 #include "wal_int.h"
 #include "wal_compact.h"
 
@@ -82,25 +83,16 @@ out:
 	return rc;
 }
 
-/* Writes the base file atomically. 0, or -1 with errno. */
-static int write_base(int dirfd, const wal_base *b)
+/* Writes the base file atomically (tmp, fsync, rename, directory fsync). */
+static int write_base(const wal *w, const wal_base *b, char *err, size_t errlen)
 {
 	uint8_t buf[BASE_SIZE];
 	encode_base(buf, b);
-	const char *tmp = WAL_BASE_FILE ".tmp";
-	int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -1;
-	struct iovec iov = {.iov_base = buf, .iov_len = sizeof buf};
-	if (wal_pwritev_all(fd, &iov, 1, 0) != 0 || fdatasync(fd) != 0) {
-		int e = errno;
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		errno = e;
+	char why[300];
+	if (files_write_atomic(w->dir, WAL_BASE_FILE, buf, sizeof buf, why, sizeof why) != 0) {
+		wal_errf(err, errlen, "wal: %s", why);
 		return -1;
 	}
-	if (close(fd) != 0 || renameat(dirfd, tmp, dirfd, WAL_BASE_FILE) != 0 || fsync(dirfd) != 0)
-		return -1;
 	return 0;
 }
 
@@ -230,11 +222,8 @@ int wal_compact(wal *w, uint64_t upto, wal_compact_result *res, char *err, size_
 	if (drop > 0) {
 		wal_base b = {.present = true, .first_seq = seqs[drop], .index = base_index,
 			      .term = base_term};
-		if (write_base(w->dirfd, &b) != 0) {
-			wal_errf(err, errlen, "wal: cannot write %s/%s: %s", w->dir, WAL_BASE_FILE,
-				 strerror(errno));
+		if (write_base(w, &b, err, errlen) != 0)
 			goto out;
-		}
 		if (drop_segments(w, seqs[0], seqs[drop], &res->bytes_freed) != 0) {
 			/* The base file is durable: replay finishes the job. */
 			wal_errf(err, errlen, "wal: cannot remove compacted segments in %s: %s", w->dir,

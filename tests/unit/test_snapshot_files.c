@@ -270,7 +270,12 @@ static void test_save_into_unwritable_dir_fails_cleanly(void **state)
 	kv_snap_meta meta = {.index = 1, .term = 1, .n_voters = 1, .voters = {1}};
 	char err[300];
 	char bad[200];
-	snprintf(bad, sizeof bad, "%s/missing/parent/snap", f->root);
+	/* a directory cannot be made inside a regular file */
+	snprintf(bad, sizeof bad, "%s/plain", f->root);
+	FILE *pf = fopen(bad, "w");
+	assert_non_null(pf);
+	fclose(pf);
+	snprintf(bad, sizeof bad, "%s/plain/snapshots", f->root);
 	assert_int_equal(snapshot_save(bad, &m, &meta, NULL, err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot create"));
 	kv_machine_destroy(&m);
@@ -303,7 +308,11 @@ static void test_fork_save_freezes_the_state(void **state)
 	kv_machine_destroy(&back);
 	/* a failing child reports its reason */
 	char bad[200];
-	snprintf(bad, sizeof bad, "%s/missing/snap", f->root);
+	snprintf(bad, sizeof bad, "%s/plain2", f->root);
+	FILE *pf = fopen(bad, "w");
+	assert_non_null(pf);
+	fclose(pf);
+	snprintf(bad, sizeof bad, "%s/plain2/snapshots", f->root);
 	assert_int_equal(snapshot_fork_save(bad, &m, &meta, &child, &fd, err, sizeof err), 0);
 	assert_int_equal(snapshot_fork_finish(child, fd, &bytes, err, sizeof err), -1);
 	assert_non_null(strstr(err, "cannot create"));
