@@ -23,7 +23,12 @@
  *   6  the must-sync rule forgets term and vote: a ready that only changes
  *      them says must_sync = false, so a granted vote goes out unsynced and
  *      a crash forgets it (double voting: issue 10 item 4's rule, too weak).
- *   7  a follower takes a snapshot as already held when its log has any
+ *  (7-12 are the runtime's, node/runtime/rt_planted.h.)
+ *  20  voting rights ignore the incarnation: a node that restarted with an
+ *      empty disk (a new incarnation) votes at once with no record of its
+ *      vote or log, and the leader counts its answers for the old member
+ *      (an acknowledged write is lost: issue 10 item 1; test_raft_membership).
+ *  21  a follower takes a snapshot as already held when its log has any
  *      entry at the snapshot's index, without comparing terms: it keeps a
  *      conflicting log and commits it (snapshot.c; entries of a deposed
  *      leader get applied).

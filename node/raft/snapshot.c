@@ -103,7 +103,7 @@ void snapshot_recv(raft *r, const raft_msg *m)
 			resp->index = r->commit;
 		return;
 	}
-	if (log_term(&r->log, m->index, &t) && (t == m->log_term || PLANTED_BUG(r, 7))) {
+	if (log_term(&r->log, m->index, &t) && (t == m->log_term || PLANTED_BUG(r, 21))) {
 		/* Our log holds that entry (Log Matching: and all before it):
 		 * keep the log, the entries get applied from it. What follows
 		 * index may still differ from the leader's: acknowledge index
