@@ -5,6 +5,7 @@
 #   make test       unit tests (ASan+UBSan, valgrind), checker corpus, simulator,
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
+#   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork)
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
 #   make test-tsan  unit tests and a short simulator run under ThreadSanitizer
@@ -15,7 +16,7 @@
 # Every target that builds runs `deps` (.ci/install-deps) before anything else.
 #
 # Sources are found by directory, so adding a .c file needs no edit here:
-#   library (linked into every program): node/{raft,wal,net,http,kv,runtime,api,server,common}/*.c faults/*.c
+#   library (linked into every program): node/{raft,wal,net,http,kv,snapshot,runtime,api,server,common}/*.c faults/*.c
 #   node main: node/main.c            agent: faults/agent/*.c     ctl: node/cli/*.c
 #   workload: tests/workload/*.c      checker: tests/check/*.c (main in main.c)
 #   simulator: tests/sim/*.c          unit tests: tests/unit/test_*.c, one binary each
@@ -89,7 +90,7 @@ WAL_SRC    := $(wildcard node/wal/*.c)
 HTTP_SRC   := $(wildcard node/http/*.c)
 NET_SRC    := $(wildcard node/net/*.c)
 NODE_SRC   := $(wildcard node/api/*.c node/server/*.c)
-RT_SRC     := $(wildcard node/runtime/*.c node/kv/*.c)
+RT_SRC     := $(wildcard node/runtime/*.c node/kv/*.c node/snapshot/*.c)
 FAULTS_SRC := $(wildcard faults/*.c)
 CHECK_SRC  := $(filter-out tests/check/main.c,$(wildcard tests/check/*.c))
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -114,7 +115,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         test-jepsen-static jepsen jepsen-local jepsen-docker \
-        test-interaction interaction-bin test-tsan bench sim sim-bin unit-bins all-programs tools \
+        test-interaction interaction-bin test-tsan bench bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
         test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
@@ -319,6 +320,17 @@ bench: deps
 	@.ci/install-deps etcd-server wrk || echo "bench: etcd-server/wrk not installed; raftkv only" >&2
 	@$(MAKE) all-programs
 	@tests/bench.sh
+
+# Snapshot cost while serving: inline vs background copy vs fork (figures).
+SNAPBENCH := $(BUILD)/raftkv-snapbench
+$(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBRT) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
+	$(LINK)
+bench-snapshot: deps
+	@$(MAKE) snapbench-bin
+	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-snapbench.XXXXXX") && \
+	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
+snapbench-bin: $(SNAPBENCH)
+	@:
 
 # ---------------------------------------------------------------- docker
 docker:

@@ -118,3 +118,48 @@ int kv_dedup_check(kv_dedup *d, uint32_t origin, uint64_t nonce, uint64_t id)
 	bit_set(w, id);
 	return KV_DEDUP_NEW;
 }
+
+uint64_t kv_dedup_stamp(const kv_dedup *d)
+{
+	return d->stamp;
+}
+
+size_t kv_dedup_window_count(const kv_dedup *d)
+{
+	return d->n;
+}
+
+void kv_dedup_window_get(const kv_dedup *d, size_t i, kv_dedup_window_state *out)
+{
+	const origin_window *w = &d->w[i];
+	out->origin = w->origin;
+	out->nonce = w->nonce;
+	out->high = w->high;
+	out->last_use = w->last_use;
+	out->bits = w->bits;
+}
+
+void kv_dedup_set_stamp(kv_dedup *d, uint64_t stamp)
+{
+	d->stamp = stamp;
+}
+
+int kv_dedup_window_add(kv_dedup *d, const kv_dedup_window_state *in)
+{
+	if (d->n >= KV_DEDUP_MAX_ORIGINS || in->last_use > d->stamp)
+		return -1;
+	for (size_t i = 0; i < d->n; i++)
+		if (d->w[i].origin == in->origin)
+			return -1;
+	uint64_t *bits = malloc(WORDS * sizeof *bits);
+	if (bits == NULL)
+		return -1;
+	memcpy(bits, in->bits, WORDS * sizeof *bits);
+	origin_window *w = &d->w[d->n++];
+	w->origin = in->origin;
+	w->nonce = in->nonce;
+	w->high = in->high;
+	w->last_use = in->last_use;
+	w->bits = bits;
+	return 0;
+}

@@ -16,6 +16,7 @@
 #ifndef RAFTKV_KV_DEDUP_H
 #define RAFTKV_KV_DEDUP_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define KV_DEDUP_WINDOW 65536u /* request ids remembered per origin */
@@ -35,5 +36,26 @@ void kv_dedup_free(kv_dedup *d);
 /* Checks (origin, nonce, id) and records it when new. Returns a verdict, or
  * -1 on ENOMEM (nothing recorded). */
 int kv_dedup_check(kv_dedup *d, uint32_t origin, uint64_t nonce, uint64_t id);
+
+/* Snapshot support (kv_snapshot.c): the record is saved and restored window
+ * by window, with the log-order stamps, so that a replica restored from a
+ * snapshot reaches the same verdicts and evictions as one that replayed. */
+#define KV_DEDUP_WORDS (KV_DEDUP_WINDOW / 64u)
+typedef struct kv_dedup_window_state {
+	uint32_t origin;
+	uint64_t nonce;
+	uint64_t high;
+	uint64_t last_use;
+	const uint64_t *bits; /* KV_DEDUP_WORDS words */
+} kv_dedup_window_state;
+
+uint64_t kv_dedup_stamp(const kv_dedup *d);
+size_t kv_dedup_window_count(const kv_dedup *d);
+void kv_dedup_window_get(const kv_dedup *d, size_t i, kv_dedup_window_state *out);
+/* On a fresh record: sets the stamp, then adds windows one by one. -1 when
+ * the input cannot come from a real record (too many windows, an origin
+ * twice, a use stamp after the record's stamp) or on ENOMEM. */
+void kv_dedup_set_stamp(kv_dedup *d, uint64_t stamp);
+int kv_dedup_window_add(kv_dedup *d, const kv_dedup_window_state *w);
 
 #endif

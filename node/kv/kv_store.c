@@ -233,3 +233,15 @@ size_t kv_store_count(const kv_store *s)
 {
 	return s->count;
 }
+
+int kv_store_foreach(const kv_store *s, kv_store_visit_fn fn, void *ctx)
+{
+	for (size_t i = 0; i < s->n_buckets; i++) {
+		for (const kv_item *it = s->buckets[i]; it != NULL; it = it->next) {
+			int rc = fn(ctx, it->key, it->klen, it->val, it->vlen);
+			if (rc != 0)
+				return rc;
+		}
+	}
+	return 0;
+}

@@ -36,4 +36,11 @@ bool kv_store_delete(kv_store *s, const uint8_t *key, size_t klen);
 
 size_t kv_store_count(const kv_store *s);
 
+/* Calls fn for every key (in no particular order) until it returns non-zero,
+ * which is then returned; 0 when every key was visited. The store must not
+ * change during the walk (snapshots walk it, see kv_snapshot.h). */
+typedef int (*kv_store_visit_fn)(void *ctx, const uint8_t *key, size_t klen,
+				 const uint8_t *val, size_t vlen);
+int kv_store_foreach(const kv_store *s, kv_store_visit_fn fn, void *ctx);
+
 #endif

@@ -60,7 +60,7 @@ static int rd_u64(rd *r, uint64_t *v)
 static bool type_known(uint8_t t)
 {
 	return (t >= RAFT_MSG_PREVOTE && t <= RAFT_MSG_TIMEOUT_NOW) || t == WIRE_MSG_HELLO ||
-	       t == WIRE_MSG_CHALLENGE;
+	       t == WIRE_MSG_CHALLENGE || t == WIRE_MSG_SNAP_CHUNK || t == WIRE_MSG_SNAP_ACK;
 }
 
 /* ------------------------------------------------------------ encoding */
@@ -72,7 +72,7 @@ static uint32_t frame_crc(const uint8_t *f, size_t body_len)
 	return crc32c(crc32c(0, f + 4, 2), f + HDR_LEN, body_len);
 }
 
-static void put_header(uint8_t *f, size_t body_len, uint8_t type)
+void wire_put_header(uint8_t *f, size_t body_len, uint8_t type)
 {
 	le_put32(f, (uint32_t)(body_len + HDR_LEN - 4));
 	f[4] = WIRE_VERSION;
@@ -122,7 +122,7 @@ int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
 			p += e->len;
 		}
 	}
-	put_header(f, body, m->type);
+	wire_put_header(f, body, m->type);
 	*frame = f;
 	*len = HDR_LEN + body;
 	return 0;
@@ -137,14 +137,14 @@ void wire_encode_hello(uint32_t from, uint32_t to, const uint8_t *mac, uint8_t o
 		memcpy(out + HDR_LEN + 12, mac, WIRE_MAC_LEN);
 	else
 		memset(out + HDR_LEN + 12, 0, WIRE_MAC_LEN);
-	put_header(out, HELLO_BODY_LEN, WIRE_MSG_HELLO);
+	wire_put_header(out, HELLO_BODY_LEN, WIRE_MSG_HELLO);
 }
 
 void wire_encode_challenge(const uint8_t nonce[WIRE_NONCE_LEN], uint8_t out[WIRE_CHALLENGE_LEN])
 {
 	le_put32(out + HDR_LEN, HELLO_MAGIC);
 	memcpy(out + HDR_LEN + 4, nonce, WIRE_NONCE_LEN);
-	put_header(out, CHALLENGE_BODY_LEN, WIRE_MSG_CHALLENGE);
+	wire_put_header(out, CHALLENGE_BODY_LEN, WIRE_MSG_CHALLENGE);
 }
 
 /* ------------------------------------------------------------ decoding */
@@ -164,7 +164,7 @@ long wire_frame_length(const uint8_t *buf, size_t avail)
 }
 
 /* Header checks shared by messages and hello: returns the body or NULL. */
-static const uint8_t *check_frame(const uint8_t *f, size_t len, size_t *body_len,
+const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
 				  const char **why)
 {
 	if (len < HDR_LEN) {
@@ -198,11 +198,15 @@ int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why)
 		why = &unused;
 	memset(m, 0, sizeof *m);
 	size_t blen;
-	const uint8_t *body = check_frame(frame, len, &blen, why);
+	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
 	if (body == NULL)
 		return -1;
 	if (frame[5] == WIRE_MSG_HELLO || frame[5] == WIRE_MSG_CHALLENGE) {
 		*why = "handshake frame where a message was expected";
+		return -1;
+	}
+	if (frame[5] == WIRE_MSG_SNAP_CHUNK || frame[5] == WIRE_MSG_SNAP_ACK) {
+		*why = "snapshot frame where a message was expected";
 		return -1;
 	}
 	rd r = { body, blen };
@@ -284,7 +288,7 @@ int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t
 	if (why == NULL)
 		why = &unused;
 	size_t blen;
-	const uint8_t *body = check_frame(frame, len, &blen, why);
+	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
 	if (body == NULL)
 		return -1;
 	if (frame[5] != WIRE_MSG_HELLO || blen != HELLO_BODY_LEN ||
@@ -306,7 +310,7 @@ int wire_decode_challenge(const uint8_t *frame, size_t len, uint8_t nonce[WIRE_N
 	if (why == NULL)
 		why = &unused;
 	size_t blen;
-	const uint8_t *body = check_frame(frame, len, &blen, why);
+	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
 	if (body == NULL)
 		return -1;
 	if (frame[5] != WIRE_MSG_CHALLENGE || blen != CHALLENGE_BODY_LEN ||

@@ -51,4 +51,16 @@ void wire_encode_hello(uint32_t from, uint32_t to, const uint8_t *mac, uint8_t o
 int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t *to,
 		      uint8_t *mac, const char **why);
 
+/* Snapshot transfer frames (wire_snapshot.h): transport-level like hello,
+ * never passed to Raft as such (wire_decode refuses them). */
+#define WIRE_MSG_SNAP_CHUNK 0x82
+#define WIRE_MSG_SNAP_ACK 0x83
+
+/* For the other frame kinds' codecs (wire_snapshot.c): writes the 10-byte
+ * header in front of a body already at f + 10; checks a frame's length,
+ * version, type and checksum and returns its body (NULL and *why if bad). */
+void wire_put_header(uint8_t *f, size_t body_len, uint8_t type);
+const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
+				const char **why);
+
 #endif

@@ -123,6 +123,10 @@ struct raft {
 	uint32_t stranger;        /* leader: a member heard speaking with another incarnation */
 	uint64_t stranger_incarnation;
 	member_conf conf_scratch, conf_next; /* work space, kept off the stack */
+
+	/* follower: a snapshot to install, handed out in the next ready */
+	bool install_pending;
+	uint64_t install_index, install_term;
 };
 
 /* raft.c */
@@ -189,6 +193,10 @@ bool membership_accept_msg(raft *r, const raft_msg *m);
 bool membership_leader_removed(const raft *r);
 void membership_leader_tick(raft *r);
 uint8_t membership_self_state(const raft *r);
+/* snapshot.c */
+void snapshot_send(raft *r, progress *p);
+bool snapshot_on_append_resp(raft *r, progress *p, const raft_msg *m);
+void snapshot_recv(raft *r, const raft_msg *m);
 
 /* transfer.c */
 void transfer_recv_timeout_now(raft *r, const raft_msg *m);

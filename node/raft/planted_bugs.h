@@ -28,6 +28,10 @@
  *      empty disk (a new incarnation) votes at once with no record of its
  *      vote or log, and the leader counts its answers for the old member
  *      (an acknowledged write is lost: issue 10 item 1; test_raft_membership).
+ *  21  a follower takes a snapshot as already held when its log has any
+ *      entry at the snapshot's index, without comparing terms: it keeps a
+ *      conflicting log and commits it (snapshot.c; entries of a deposed
+ *      leader get applied).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H

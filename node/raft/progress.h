@@ -11,6 +11,7 @@
 enum progress_state {
 	PROGRESS_PROBE = 0,     /* next unknown: one APPEND at a time until one is accepted */
 	PROGRESS_REPLICATE = 1, /* streaming: next advanced optimistically, up to max_inflight */
+	PROGRESS_SNAPSHOT = 2,  /* needs entries we compacted: a snapshot is being sent (snapshot.c) */
 };
 
 /* What the leader knows of one member (Raft §5.3 nextIndex/matchIndex, plus
@@ -27,6 +28,7 @@ typedef struct progress {
 	uint64_t last_heard; /* r->now when its last response arrived (lease) */
 	uint64_t read_acked; /* highest ReadIndex round it acknowledged */
 	uint64_t sent_commit;/* commit index carried by the last APPEND sent to it */
+	uint64_t pending_snapshot; /* SNAPSHOT: the compaction point the snapshot must reach */
 	/* ring of the last index of each APPEND in flight (REPLICATE only) */
 	uint64_t *infl;
 	size_t infl_head, infl_len, infl_cap;

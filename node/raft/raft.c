@@ -272,6 +272,7 @@ void raft_get_status(const raft *r, raft_status *st)
 			ps->match = p->match;
 			ps->next = p->next;
 			ps->recent_active = p->recent_active;
+			ps->sending_snapshot = p->state == PROGRESS_SNAPSHOT;
 		}
 	}
 }
@@ -302,6 +303,7 @@ const char *raft_msg_type_name(uint8_t type)
 	case RAFT_MSG_READ_INDEX: return "read_index";
 	case RAFT_MSG_READ_INDEX_RESP: return "read_index_resp";
 	case RAFT_MSG_TIMEOUT_NOW: return "timeout_now";
+	case RAFT_MSG_SNAPSHOT: return "snapshot";
 	default: return "unknown";
 	}
 }

@@ -102,6 +102,10 @@ enum raft_msg_type {
 	RAFT_MSG_READ_INDEX = 10,    /* follower -> leader: ctx = follower's read context */
 	RAFT_MSG_READ_INDEX_RESP = 11, /* leader -> follower: ctx echoed, index = read index (0 = refused) */
 	RAFT_MSG_TIMEOUT_NOW = 12,   /* leader transfer: campaign now, skipping pre-vote */
+	RAFT_MSG_SNAPSHOT = 13,      /* leader's core -> its runtime: stream a snapshot at index >= index
+	                                (log_term = its term) to `to`; follower's runtime -> its core:
+	                                a complete, checked snapshot at (index, log_term) has arrived.
+	                                See snapshot.c. Never encoded as a frame itself. */
 };
 
 typedef struct raft_msg {
@@ -185,6 +189,13 @@ typedef struct raft_ready {
 	const raft_read_state *reads;
 	size_t n_reads;
 
+	/* Install the snapshot received at (install_index, install_term): swap
+	 * the state machine for it and reset the log storage to that point
+	 * (WAL: wal_reset) before persisting anything of this ready. */
+	bool install;
+	uint64_t install_index;
+	uint64_t install_term;
+
 	bool soft_changed;          /* role or leader changed */
 	uint8_t role;               /* enum raft_role */
 	uint32_t leader;            /* RAFT_NONE when unknown */
@@ -197,6 +208,7 @@ typedef struct raft_peer_status {
 	uint64_t match;
 	uint64_t next;
 	bool recent_active;
+	bool sending_snapshot; /* progress state SNAPSHOT (snapshot.c) */
 } raft_peer_status;
 
 typedef struct raft_status {
@@ -318,6 +330,15 @@ void raft_advance(raft *r, const raft_ready *rd);
 
 /* Entries up to (index, term) are durable on this node's disk. */
 void raft_persisted(raft *r, uint64_t index, uint64_t term);
+
+/* Snapshots (snapshot.c). raft_compact: a durable snapshot covers the log up
+ * to index (<= applied, already handed out in a ready): those entries may
+ * leave memory; a follower that needs them gets a snapshot instead.
+ * RAFT_OK (also when already compacted that far) or RAFT_EINVAL. */
+int raft_compact(raft *r, uint64_t index);
+/* The leader's runtime finished streaming a snapshot to `to` (ok) or gave up
+ * (!ok: the follower is probed again, and sent a snapshot again if needed). */
+void raft_report_snapshot(raft *r, uint32_t to, bool ok);
 
 void raft_get_status(const raft *r, raft_status *st);
 

@@ -24,8 +24,9 @@ static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
 	return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
 }
 
-/* The must-sync rule (etcd's MustSync): only a new term, a new vote or new
- * entries need an fsync before the messages that vouch for them. The commit
+/* The must-sync rule (etcd's MustSync): only a new term, a new vote, new
+ * entries or an installed snapshot need an fsync before the messages that
+ * vouch for them. The commit
  * index is in the hard state for convenience, not for safety: a restarted
  * node may start from an older commit and learns the current one from the
  * leader, so a commit-only change is written without an fsync. */
@@ -34,7 +35,7 @@ static bool must_sync(const raft *r, const raft_ready *rd)
 	if (PLANTED_BUG(r, 6))
 		return rd->n_entries > 0; /* forgets that term and vote need it too */
 	return rd->hs.term != r->prev_hs.term || rd->hs.vote != r->prev_hs.vote ||
-	       rd->n_entries > 0;
+	       rd->n_entries > 0 || r->install_pending; /* the ack vouches for the install */
 }
 
 static bool flush_wanted(const raft *r)
@@ -49,7 +50,8 @@ bool raft_has_ready(const raft *r)
 	raft_hard_state hs = raft_hard_state_now(r);
 	return !hs_equal(&hs, &r->prev_hs) || r->unsent_from <= log_last_index(&r->log) ||
 	       r->n_msgs > 0 || r->applied < r->commit || r->n_reads > 0 ||
-	       r->role != r->prev_role || r->leader != r->prev_leader || flush_wanted(r);
+	       r->role != r->prev_role || r->leader != r->prev_leader || flush_wanted(r) ||
+	       r->install_pending;
 }
 
 void raft_get_ready(raft *r, raft_ready *rd)
@@ -89,6 +91,10 @@ void raft_get_ready(raft *r, raft_ready *rd)
 	rd->reads = r->n_reads ? r->reads : NULL;
 	rd->n_reads = r->n_reads;
 
+	rd->install = r->install_pending;
+	rd->install_index = r->install_index;
+	rd->install_term = r->install_term;
+
 	rd->soft_changed = r->role != r->prev_role || r->leader != r->prev_leader;
 	rd->role = r->role;
 	rd->leader = r->leader;
@@ -114,6 +120,8 @@ void raft_advance(raft *r, const raft_ready *rd)
 	}
 	r->unsent_from = r->rd_last_index + 1;
 	r->applied = r->rd_applied;
+	if (rd->install)
+		r->install_pending = false;
 	outbox_clear(r);
 }
 

@@ -40,10 +40,14 @@ bool repl_send_append(raft *r, progress *p, bool allow_empty)
 		return false;
 	if (p->state == PROGRESS_REPLICATE && progress_infl_full(p))
 		return false;
+	if (p->state == PROGRESS_SNAPSHOT)
+		return false;
 	uint64_t prev = p->next - 1;
 	uint64_t prev_term;
-	if (!log_term(&r->log, prev, &prev_term))
-		return false; /* behind our first index: needs a snapshot (not supported yet) */
+	if (!log_term(&r->log, prev, &prev_term)) {
+		snapshot_send(r, p); /* behind our first index */
+		return false;
+	}
 	size_t n = batch_size(r, p->next);
 	if (n == 0 && !allow_empty)
 		return false;
@@ -274,6 +278,8 @@ void repl_recv_append_resp(raft *r, const raft_msg *m)
 	p->recent_active = true;
 	p->heard = true;
 	p->last_heard = r->now;
+	if (p->state == PROGRESS_SNAPSHOT && !snapshot_on_append_resp(r, p, m))
+		return;
 	if (m->reject) {
 		if (p->state == PROGRESS_REPLICATE ? m->index <= p->match : m->index != p->next - 1)
 			return; /* answer to an APPEND we already moved past */

@@ -13,7 +13,8 @@ static bool is_vote_req(uint8_t t)
 /* Messages that only a leader of m->term sends. */
 static bool from_leader(uint8_t t)
 {
-	return t == RAFT_MSG_APPEND || t == RAFT_MSG_HEARTBEAT || t == RAFT_MSG_TIMEOUT_NOW;
+	return t == RAFT_MSG_APPEND || t == RAFT_MSG_HEARTBEAT || t == RAFT_MSG_TIMEOUT_NOW ||
+	       t == RAFT_MSG_SNAPSHOT;
 }
 
 /* Returns true when m should be processed further. */
@@ -69,7 +70,7 @@ static void heard_leader(raft *r, const raft_msg *m)
 
 static int validate(const raft *r, const raft_msg *m)
 {
-	if (m->type < RAFT_MSG_PREVOTE || m->type > RAFT_MSG_TIMEOUT_NOW)
+	if (m->type < RAFT_MSG_PREVOTE || m->type > RAFT_MSG_SNAPSHOT)
 		return RAFT_EINVAL;
 	/* Non-members are heard: a leader that is removing itself still leads
 	 * nodes that already apply the new configuration; a joining node hears
@@ -154,6 +155,12 @@ int raft_step(raft *r, const raft_msg *m)
 	case RAFT_MSG_HEARTBEAT_RESP:
 		if (r->role == RAFT_LEADER)
 			repl_recv_heartbeat_resp(r, m);
+		break;
+	case RAFT_MSG_SNAPSHOT:
+		if (r->role == RAFT_LEADER)
+			return RAFT_EINVAL;
+		heard_leader(r, m);
+		snapshot_recv(r, m);
 		break;
 	case RAFT_MSG_TIMEOUT_NOW:
 		if (r->role != RAFT_LEADER)

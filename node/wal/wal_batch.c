@@ -79,7 +79,7 @@ int wal_batch_add_entries(wal_batch *b, const raft_entry *ents, size_t n)
 		return -1;
 	/* A gap would be written happily and then refused by replay, leaving a
 	 * node that cannot restart: refuse it here instead. */
-	if (b->has_entries && ents[0].index > b->last_index + 1)
+	if ((b->has_entries || b->has_reset) && ents[0].index > b->last_index + 1)
 		return -1;
 	size_t start_len = b->len;
 	size_t i = 0;
@@ -115,7 +115,7 @@ int wal_batch_add_entries(wal_batch *b, const raft_entry *ents, size_t n)
 	}
 	/* A record starting at i replaces everything from i on, so after it
 	 * the log ends exactly at its last entry. */
-	if (!b->has_entries)
+	if (!b->has_entries && !b->has_reset)
 		b->first_index = ents[0].index;
 	b->has_entries = true;
 	b->last_index = ents[n - 1].index;
@@ -136,12 +136,26 @@ int wal_batch_add_hard_state(wal_batch *b, const raft_hard_state *hs)
 	return 0;
 }
 
+/* Whether b's first entries precede any reset in it (so the log they
+ * continue must reach first_index - 1). */
+static bool checks_first(const wal_batch *b)
+{
+	return b->has_entries && (!b->has_reset || b->entries_first);
+}
+
 int wal_batch_append(wal_batch *dst, wal_batch *src)
 {
 	if (!dst || !src || dst == src)
 		return -1;
-	if (dst->has_entries && src->has_entries && src->first_index > dst->last_index + 1)
+	if ((dst->has_entries || dst->has_reset) && checks_first(src) &&
+	    src->first_index > dst->last_index + 1)
 		return -1; /* the merged batch would leave a gap */
+	bool dst_empty = !dst->has_entries && !dst->has_reset;
+	if (src->has_reset) {
+		if (!dst->has_reset)
+			dst->entries_first = dst->has_entries || (dst_empty && src->entries_first);
+		dst->has_reset = true;
+	}
 	if (dst->len == 0) {
 		/* Swap buffers instead of copying: the common case when the
 		 * writer drains a queue into an empty batch. */
@@ -162,16 +176,14 @@ int wal_batch_append(wal_batch *dst, wal_batch *src)
 		dst->has_hs = true;
 		dst->hs = src->hs;
 	}
-	if (src->has_entries) {
-		if (!dst->has_entries)
+	if (src->has_entries || src->has_reset) {
+		if (dst_empty)
 			dst->first_index = src->first_index;
-		dst->has_entries = true;
+		dst->has_entries = dst->has_entries || src->has_entries;
 		dst->last_index = src->last_index;
 		dst->last_term = src->last_term;
 	}
-	src->len = 0;
-	src->has_hs = false;
-	src->has_entries = false;
+	wal_batch_clear(src);
 	return 0;
 }
 
@@ -180,6 +192,27 @@ void wal_batch_clear(wal_batch *b)
 	b->len = 0;
 	b->has_hs = false;
 	b->has_entries = false;
+	b->has_reset = false;
+	b->entries_first = false;
+}
+
+int wal_batch_add_reset(wal_batch *b, uint64_t index, uint64_t term)
+{
+	if (!b || (index == 0) != (term == 0))
+		return -1;
+	if (batch_reserve(b, WAL_REC_HDR + WAL_RESET_PAYLOAD) != 0)
+		return -1;
+	uint8_t *rec = b->buf + b->len;
+	wal_put64(rec + WAL_REC_HDR, index);
+	wal_put64(rec + WAL_REC_HDR + 8, term);
+	wal_record_seal(rec, WAL_REC_RESET, WAL_RESET_PAYLOAD);
+	b->len += WAL_REC_HDR + WAL_RESET_PAYLOAD;
+	if (!b->has_reset)
+		b->entries_first = b->has_entries;
+	b->has_reset = true;
+	b->last_index = index;
+	b->last_term = term;
+	return 0;
 }
 
 size_t wal_batch_bytes(const wal_batch *b)

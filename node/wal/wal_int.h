@@ -45,12 +45,14 @@ enum wal_rec_type {
 	WAL_REC_ENTRIES = 1,
 	WAL_REC_HARD_STATE = 2,
 	WAL_REC_SEGMENT_START = 3, /* first record of every segment */
+	WAL_REC_RESET = 4,         /* the log is now empty after (index, term): a snapshot installed */
 };
 
 #define WAL_HS_PAYLOAD 20u        /* term u64, vote u32, commit u64 */
 #define WAL_START_PAYLOAD 36u     /* hard state, then last index u64, last term u64 */
 #define WAL_ENTRIES_FIXED 12u     /* first index u64, count u32 */
 #define WAL_ENTRY_FIXED 13u       /* term u64, type u8, len u32 */
+#define WAL_RESET_PAYLOAD 16u     /* index u64, term u64 */
 /* One record's payload never exceeds this: a bigger batch of entries is split
  * into several records, so replay never needs more than this in one piece and
  * a length field that a bit flip made huge is rejected before any use. */
@@ -113,7 +115,9 @@ struct wal_batch {
 	raft_hard_state hs; /* ... and this is the last one added */
 	bool has_entries;   /* the batch carries entries, */
 	uint64_t first_index; /* its first record starts here (checked against the log on write) */
-	uint64_t last_index, last_term; /* and the log will end here */
+	uint64_t last_index, last_term; /* and the log will end here (entries or reset) */
+	bool has_reset;     /* the batch resets the log (wal_compact.c); then */
+	bool entries_first; /* entries came before its first reset (first_index is checked) */
 };
 
 /* ------------------------------------------------------------ segments (wal_segment.c) */

@@ -55,7 +55,7 @@ static int check_with_len(const uint8_t *buf, size_t n, size_t off, uint32_t len
 	/* Cheap structural tests first: they reject zero fill and most garbage
 	 * without touching the payload, which keeps the forward scan of
 	 * wal_record_find_valid fast. */
-	if (h[8] < WAL_REC_ENTRIES || h[8] > WAL_REC_SEGMENT_START)
+	if (h[8] < WAL_REC_ENTRIES || h[8] > WAL_REC_RESET)
 		return 0;
 	if (h[9] != 0 || h[10] != 0 || h[11] != 0)
 		return 0;

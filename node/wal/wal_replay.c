@@ -27,6 +27,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "wal_compact.h"
 #include "wal_int.h"
 
 typedef struct replay {
@@ -34,6 +35,7 @@ typedef struct replay {
 	int dirfd;
 	wal_recovered *rec;
 	size_t cap; /* allocated slots in rec->entries */
+	bool compacted; /* the log starts at a base (wal_compact.c), not at index 1 */
 	char *err;
 	size_t errlen;
 } replay;
@@ -73,7 +75,7 @@ static int apply_entries(replay *rp, const wal_rec *r, const char *name, size_t 
 	uint64_t first = wal_get64(r->payload);
 	uint32_t count = wal_get32(r->payload + 8);
 	uint64_t last = rec->snap_index + rec->n_entries;
-	if (first <= rec->snap_index)
+	if (first <= rec->snap_index && !rp->compacted)
 		return refuse(rp, name, off, "entries record starts at or before the snapshot");
 	if (first > last + 1)
 		return refuse(rp, name, off, "gap in the log (entries record starts past the last entry + 1)");
@@ -92,7 +94,11 @@ static int apply_entries(replay *rp, const wal_rec *r, const char *name, size_t 
 	if (p != end)
 		return refuse(rp, name, off, "malformed entries record (trailing bytes)");
 
-	truncate_entries(rec, (size_t)(first - rec->snap_index - 1));
+	/* After compaction a record may rewrite entries at or before the base
+	 * (they were uncommitted when written, and rewritten before the commit
+	 * the compaction relies on): those are skipped, the base's term taken. */
+	uint64_t skip = first <= rec->snap_index ? rec->snap_index - first + 1 : 0;
+	truncate_entries(rec, skip ? 0 : (size_t)(first - rec->snap_index - 1));
 	if (count > rp->cap - rec->n_entries) {
 		size_t nc = rp->cap ? rp->cap : 1024;
 		while (nc - rec->n_entries < count)
@@ -106,8 +112,20 @@ static int apply_entries(replay *rp, const wal_rec *r, const char *name, size_t 
 		rp->cap = nc;
 	}
 	uint64_t prev_term = rec->n_entries ? rec->entries[rec->n_entries - 1].term : rec->snap_term;
+	if (skip)
+		prev_term = 0;
 	p = r->payload + WAL_ENTRIES_FIXED;
 	for (uint32_t k = 0; k < count; k++) {
+		if (k < skip) {
+			uint64_t t = wal_get64(p);
+			if (t < prev_term)
+				return refuse(rp, name, off, "entry terms go backwards");
+			prev_term = t;
+			if (first + k == rec->snap_index)
+				rec->snap_term = t;
+			p += WAL_ENTRY_FIXED + wal_get32(p + 9);
+			continue;
+		}
 		raft_entry e = {
 			.term = wal_get64(p),
 			.index = first + k,
@@ -166,6 +184,21 @@ static int apply_start(replay *rp, const wal_rec *r, const char *name, size_t of
 	return 0;
 }
 
+/* A snapshot was installed (wal_compact.c): the log is now empty after
+ * (index, term), whatever it held before. */
+static int apply_reset(replay *rp, const wal_rec *r, const char *name, size_t off)
+{
+	if (r->len != WAL_RESET_PAYLOAD)
+		return refuse(rp, name, off, "malformed reset record");
+	uint64_t index = wal_get64(r->payload), term = wal_get64(r->payload + 8);
+	if ((index == 0) != (term == 0))
+		return refuse(rp, name, off, "reset record with an impossible point");
+	truncate_entries(rp->rec, 0);
+	rp->rec->snap_index = index;
+	rp->rec->snap_term = term;
+	return 0;
+}
+
 static int apply_record(replay *rp, const wal_rec *r, bool first, const char *name, size_t off)
 {
 	if (first != (r->type == WAL_REC_SEGMENT_START))
@@ -175,6 +208,8 @@ static int apply_record(replay *rp, const wal_rec *r, bool first, const char *na
 		return apply_start(rp, r, name, off);
 	if (r->type == WAL_REC_ENTRIES)
 		return apply_entries(rp, r, name, off);
+	if (r->type == WAL_REC_RESET)
+		return apply_reset(rp, r, name, off);
 	if (r->len != WAL_HS_PAYLOAD)
 		return refuse(rp, name, off, "malformed hard state record");
 	read_hs(r->payload, &rp->rec->hs);
@@ -359,6 +394,10 @@ int wal_replay(const char *dir, int dirfd, wal_recovered *rec, wal_replay_end *e
 	size_t n;
 	if (wal_segment_list(dir, &seqs, &n, err, errlen) != 0)
 		return -1;
+	int based = wal_base_apply(dir, dirfd, &seqs, &n, rec, err, errlen);
+	if (based < 0)
+		goto fail;
+	rp.compacted = based > 0;
 	for (size_t i = 1; i < n; i++) {
 		if (seqs[i] != seqs[i - 1] + 1) {
 			wal_errf(err, errlen,

@@ -125,7 +125,8 @@ int wal_write(wal *w, const wal_batch *b, bool do_fsync, char *err, size_t errle
 			 w->dir);
 		goto out;
 	}
-	if (b->has_entries && b->first_index > w->last_index + 1) {
+	if (b->has_entries && (!b->has_reset || b->entries_first) &&
+	    b->first_index > w->last_index + 1) {
 		/* Replay would refuse the gap and the node could never restart. */
 		wal_errf(err, errlen, "wal: entries start at %llu but the log ends at %llu (gap)",
 			 (unsigned long long)b->first_index, (unsigned long long)w->last_index);
@@ -147,7 +148,7 @@ int wal_write(wal *w, const wal_batch *b, bool do_fsync, char *err, size_t errle
 		}
 		if (b->has_hs)
 			w->hs = b->hs;
-		if (b->has_entries) {
+		if (b->has_entries || b->has_reset) {
 			w->last_index = b->last_index;
 			w->last_term = b->last_term;
 		}

@@ -125,7 +125,7 @@ static const char *rc_name(int rc)
 
 static uint8_t msg_type_by_name(const char *name)
 {
-	for (uint8_t t = RAFT_MSG_PREVOTE; t <= RAFT_MSG_TIMEOUT_NOW; t++)
+	for (uint8_t t = RAFT_MSG_PREVOTE; t <= RAFT_MSG_SNAPSHOT; t++)
 		if (strcmp(raft_msg_type_name(t), name) == 0)
 			return t;
 	return 0;
@@ -393,6 +393,22 @@ static void cmd_compact(env *e, const args *a)
 		(void)env_compact(e, nd, index);
 }
 
+static void cmd_report_snapshot(env *e, const args *a)
+{
+	uint64_t id, to;
+	if (a->n_pos != 3 || !parse_u64(a->pos[0], &id) || id > UINT32_MAX ||
+	    !parse_u64(a->pos[1], &to) || to > UINT32_MAX ||
+	    (strcmp(a->pos[2], "ok") != 0 && strcmp(a->pos[2], "fail") != 0)) {
+		fputs("error: report-snapshot ID TO ok|fail\n", e->out);
+		return;
+	}
+	env_node *nd = env_node_up(e, (uint32_t)id);
+	if (nd == NULL)
+		return;
+	raft_report_snapshot(nd->r, (uint32_t)to, strcmp(a->pos[2], "ok") == 0);
+	fputs("ok\n", e->out);
+}
+
 static void cmd_status(env *e, const args *a)
 {
 	env_node *nds[ENV_MAX_NODES];
@@ -449,6 +465,7 @@ static const command commands[] = {
 	{"crash", cmd_crash, ""},
 	{"restart", cmd_restart, ""},
 	{"compact", cmd_compact, ""},
+	{"report-snapshot", cmd_report_snapshot, ""},
 	{"status", cmd_status, ""},
 	{"log", cmd_log, ""},
 	{"net", cmd_net, ""},

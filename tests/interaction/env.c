@@ -261,7 +261,8 @@ static bool hs_equal(const raft_hard_state *a, const raft_hard_state *b)
 
 static bool has_unsynced(const env_node *nd)
 {
-	return nd->unsynced_index != 0 || !hs_equal(&nd->written.hs, &nd->synced.hs);
+	return nd->unsynced_index != 0 || nd->install_unsynced ||
+	       !hs_equal(&nd->written.hs, &nd->synced.hs);
 }
 
 /* --------------------------------------------------------------- readies */
@@ -320,6 +321,19 @@ bool env_ready(env *e, env_node *nd)
 			rd.must_sync ? "" : " (no fsync needed)");
 		nd->written.hs = rd.hs;
 	}
+	if (rd.install) {
+		/* The runtime swaps in the received state machine and resets the
+		 * log storage to the snapshot point before the rest of the ready;
+		 * like entries, that is durable at the next sync (must_sync). */
+		fprintf(o, "  install: snapshot at %" PRIu64 "@%" PRIu64 " (log and state machine reset)\n",
+			rd.install_index, rd.install_term);
+		entries_truncate(&nd->written.log, 0);
+		nd->written.snap_index = rd.install_index;
+		nd->written.snap_term = rd.install_term;
+		nd->unsynced_index = nd->unsynced_term = 0;
+		nd->install_unsynced = true;
+		nd->applied = rd.install_index;
+	}
 	if (rd.n_entries > 0) {
 		fputs("  write: ", o);
 		fmt_entries(o, rd.entries, rd.n_entries);
@@ -371,10 +385,13 @@ void env_persist(env *e, env_node *nd)
 		return;
 	disk_copy(&nd->synced, &nd->written);
 	fprintf(e->out, "sync %" PRIu32 ":", nd->id);
+	if (nd->install_unsynced)
+		fprintf(e->out, " snapshot at %" PRIu64 "@%" PRIu64 "%s", nd->written.snap_index,
+			nd->written.snap_term, nd->unsynced_index != 0 ? " and" : " durable");
 	if (nd->unsynced_index != 0)
 		fprintf(e->out, " entries up to %" PRIu64 "@%" PRIu64 " durable", nd->unsynced_index,
 			nd->unsynced_term);
-	else
+	else if (!nd->install_unsynced)
 		fputs(" hard state durable", e->out);
 	if (nd->held.n > 0)
 		fprintf(e->out, ", %zu held message%s sent", nd->held.n, nd->held.n == 1 ? "" : "s");
@@ -386,6 +403,7 @@ void env_persist(env *e, env_node *nd)
 	nd->held.n = 0;
 	uint64_t li = nd->unsynced_index, lt = nd->unsynced_term;
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->install_unsynced = false;
 	nd->must_sync_pending = false;
 	if (li != 0)
 		raft_persisted(nd->r, li, lt);
@@ -481,6 +499,7 @@ void env_crash(env *e, env_node *nd)
 	nd->r = NULL;
 	disk_copy(&nd->written, &nd->synced);
 	nd->unsynced_index = nd->unsynced_term = 0;
+	nd->install_unsynced = false; /* an install not yet durable is lost too */
 	nd->must_sync_pending = false;
 	for (size_t i = 0; i < nd->held.n; i++)
 		env_msg_free(&nd->held.v[i]);
@@ -526,11 +545,29 @@ int env_compact(env *e, env_node *nd, uint64_t index)
 {
 	env_disk *d = &nd->synced;
 	uint64_t last = d->snap_index + d->log.n;
-	if (nd->r != NULL || index <= d->snap_index || index > last || index > d->hs.commit) {
-		fprintf(e->out, "error: compact needs a crashed node and %" PRIu64
-			" < index <= min(last synced %" PRIu64 ", commit %" PRIu64 ")\n",
-			d->snap_index, last, d->hs.commit);
+	/* A running node: its state machine holds a snapshot at index (the
+	 * runtime wrote it); the core drops the log (raft_compact), the disk too. */
+	uint64_t limit = nd->r != NULL ? nd->applied : d->hs.commit;
+	if (index <= d->snap_index || index > last || index > limit ||
+	    (nd->r != NULL && nd->written.snap_index + nd->written.log.n < index)) {
+		fprintf(e->out, "error: compact needs %" PRIu64
+			" < index <= min(last synced %" PRIu64 ", %s %" PRIu64 ")\n",
+			d->snap_index, last, nd->r != NULL ? "applied" : "commit", limit);
 		return -1;
+	}
+	if (nd->r != NULL && raft_compact(nd->r, index) != RAFT_OK) {
+		fprintf(e->out, "error: raft_compact refused %" PRIu64 "\n", index);
+		return -1;
+	}
+	if (nd->r != NULL) {
+		/* the written log holds the synced one as its prefix up to index */
+		env_disk *w = &nd->written;
+		size_t wcut = (size_t)(index - w->snap_index);
+		for (size_t i = 0; i < wcut; i++)
+			free(w->log.v[i].data);
+		memmove(w->log.v, w->log.v + wcut, (w->log.n - wcut) * sizeof(raft_entry));
+		w->log.n -= wcut;
+		w->snap_index = index;
 	}
 	size_t cut = (size_t)(index - d->snap_index);
 	d->snap_term = d->log.v[cut - 1].term;
@@ -539,7 +576,10 @@ int env_compact(env *e, env_node *nd, uint64_t index)
 	memmove(d->log.v, d->log.v + cut, (d->log.n - cut) * sizeof(raft_entry));
 	d->log.n -= cut;
 	d->snap_index = index;
-	disk_copy(&nd->written, d);
+	if (nd->r == NULL)
+		disk_copy(&nd->written, d);
+	else
+		nd->written.snap_term = d->snap_term;
 	fprintf(e->out, "compact %" PRIu32 ": log starts after %" PRIu64 "@%" PRIu64 "\n", nd->id,
 		d->snap_index, d->snap_term);
 	return 0;
@@ -581,9 +621,9 @@ void env_print_status(env *e, env_node *nd)
 		const raft_peer_status *p = &st.peers[i];
 		if (p->id == st.id)
 			continue;
-		fprintf(o, "  peer %" PRIu32 ": match=%" PRIu64 " next=%" PRIu64 "%s%s\n", p->id,
+		fprintf(o, "  peer %" PRIu32 ": match=%" PRIu64 " next=%" PRIu64 "%s%s%s\n", p->id,
 			p->match, p->next, p->recent_active ? " active" : "",
-			p->voter ? "" : " learner");
+			p->voter ? "" : " learner", p->sending_snapshot ? " sending-snapshot" : "");
 	}
 }
 

@@ -38,6 +38,7 @@ typedef struct env_node {
 	env_disk written;   /* what the node wrote: lost on a crash unless synced */
 	env_disk synced;    /* what survives a crash */
 	uint64_t unsynced_index, unsynced_term; /* last entry written since the sync */
+	bool install_unsynced; /* a snapshot was installed since the sync */
 	bool must_sync_pending; /* a ready since the sync had rd.must_sync */
 	msg_vec held;       /* messages waiting for the sync (raft_msg_waits_for_disk) */
 	uint64_t applied;

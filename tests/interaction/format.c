@@ -126,6 +126,9 @@ void fmt_msg(FILE *out, const raft_msg *m)
 	case RAFT_MSG_READ_INDEX_RESP:
 		fprintf(out, " batch=%" PRIu64 " index=%" PRIu64, m->ctx, m->index);
 		break;
+	case RAFT_MSG_SNAPSHOT:
+		fprintf(out, " at=%" PRIu64 "@%" PRIu64, m->index, m->log_term);
+		break;
 	default:
 		break;
 	}

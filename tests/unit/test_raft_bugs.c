@@ -138,6 +138,48 @@ static void test_bug4(void **state)
 	check_bug4(4, true);
 }
 
+/* Bug 21: a deposed leader with its own entries up to and past the new
+ * leader's snapshot point takes that snapshot as held and applies them. */
+static void check_bug21(int bug, bool want_violation)
+{
+	g_bug = bug;
+	h_cluster c;
+	h_init(&c, 3, set_bug);
+	c.soft = true;
+	int l = h_elect(&c);
+	h_propose(&c, (size_t)l, "a");
+	h_propose(&c, (size_t)l, "b");
+	h_settle(&c);
+	h_isolate(&c, (size_t)l, true);
+	for (int k = 0; k < 10; k++)
+		h_propose(&c, (size_t)l, "doomed");
+	h_settle(&c);
+	int nl = -1;
+	for (int t = 0; t < 300 && (nl < 0 || nl == l); t++) {
+		h_tick(&c, 1);
+		nl = h_leader(&c);
+	}
+	assert_true(nl >= 0 && nl != l);
+	for (int k = 0; k < 10; k++)
+		h_propose(&c, (size_t)nl, "new");
+	h_settle(&c);
+	raft_status st = h_status(&c, (size_t)nl);
+	uint64_t cut = st.applied - 2;
+	assert_true(cut <= h_status(&c, (size_t)l).last_index); /* the old leader has an entry there */
+	assert_int_equal(raft_compact(c.nodes[nl].r, cut), RAFT_OK);
+	h_isolate(&c, (size_t)l, false);
+	h_tick(&c, 10);
+	assert_int_equal(c.violation, want_violation);
+	h_free(&c);
+}
+
+static void test_bug21(void **state)
+{
+	(void)state;
+	check_bug21(0, false);
+	check_bug21(21, true);
+}
+
 /* The randomized cluster run of test_raft_chaos.c catches every planted bug
  * within a bounded number of seeds (and, with bug 0, none: that is
  * test_raft_chaos itself). */
@@ -164,6 +206,7 @@ int main(void)
 		cmocka_unit_test(test_bug2),
 		cmocka_unit_test(test_bug3),
 		cmocka_unit_test(test_bug4),
+		cmocka_unit_test(test_bug21),
 		cmocka_unit_test(test_chaos_catches_each_bug),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

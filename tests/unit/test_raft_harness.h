@@ -311,6 +311,21 @@ static inline void h_drop_held(h_node *nd)
 	nd->n_held = 0;
 }
 
+/* The runtime's part of InstallSnapshot (snapshot.c): the state machine
+ * becomes the snapshot's, the log storage restarts after (index, term), and
+ * that is durable before anything else of the ready. */
+static inline void h_install(h_node *nd, uint64_t index, uint64_t term)
+{
+	h_disk_free(nd);
+	h_entries_free(nd->sdisk, nd->n_sdisk);
+	nd->sdisk = NULL;
+	nd->n_sdisk = nd->cap_sdisk = 0;
+	nd->snap_index = index;
+	nd->snap_term = term;
+	nd->applied = index;
+	nd->pend_index = 0;
+}
+
 /* Runs one node's readies until it has none: persist, send, apply, read. */
 static inline void h_process(h_cluster *c, size_t i)
 {
@@ -323,6 +338,8 @@ static inline void h_process(h_cluster *c, size_t i)
 		raft_get_ready(nd->r, &rd);
 		if (rd.hs_changed)
 			nd->hs = rd.hs;
+		if (rd.install)
+			h_install(nd, rd.install_index, rd.install_term);
 		h_disk_write(nd, rd.entries, rd.n_entries);
 		/* the must-sync rule (raft.h steps 2-3): with a slow disk
 		 * (manual_persist) only votes and entry acknowledgements wait,
@@ -390,6 +407,13 @@ static inline bool h_deliver_one(h_cluster *c)
 	h_msg_free(&m);
 	if (pass)
 		h_process(c, to);
+	/* A leader's SNAPSHOT stands for the runtime streaming its snapshot:
+	 * arriving is a finished stream; a lost one is reported as failed, as
+	 * the runtime does when a stream breaks. */
+	if (m.type == RAFT_MSG_SNAPSHOT && c->nodes[from].up) {
+		raft_report_snapshot(c->nodes[from].r, m.to, pass);
+		h_process(c, from);
+	}
 	return true;
 }
 

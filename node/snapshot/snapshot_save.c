@@ -1,0 +1,133 @@
+/*
+ * snapshot_save.c — writing a snapshot file durably (see snapshot.h):
+ * temporary file, stream with checksum, fsync, rename, directory fsync.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "../common/files.h"
+#include "snapshot.h"
+#include "snapshot_int.h"
+
+void snap_errf(char *err, size_t errlen, const char *fmt, ...)
+{
+	if (err == NULL || errlen == 0)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+char *snapshot_path(const char *dir, uint64_t index, uint64_t term)
+{
+	size_t n = strlen(dir) + 64;
+	char *p = malloc(n);
+	if (p != NULL)
+		snprintf(p, n, "%s/" SNAP_PREFIX "%020" PRIu64 "-%020" PRIu64 SNAP_SUFFIX, dir, index,
+			 term);
+	return p;
+}
+
+int snap_fsync_dir(const char *dir)
+{
+	return files_fsync_path(dir, O_RDONLY | O_DIRECTORY);
+}
+
+/* The snapshot dir and any missing parent, each made durable. */
+int snap_ensure_dir(const char *dir, char *err, size_t errlen)
+{
+	char why[300];
+	if (files_mkdir_p(dir, true, why, sizeof why) != 0) {
+		snap_errf(err, errlen, "snapshot: %s", why);
+		return -1;
+	}
+	return 0;
+}
+
+static int fd_sink(void *ctx, const uint8_t *buf, size_t len)
+{
+	int fd = *(int *)ctx;
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+int snapshot_save(const char *dir, const kv_machine *m, const kv_snap_meta *meta,
+		  uint64_t *bytes, char *err, size_t errlen)
+{
+	if (snap_ensure_dir(dir, err, errlen) != 0)
+		return -1;
+	char *final = snapshot_path(dir, meta->index, meta->term);
+	size_t tn = strlen(dir) + 80;
+	char *tmp = malloc(tn);
+	if (final == NULL || tmp == NULL) {
+		free(final);
+		free(tmp);
+		snap_errf(err, errlen, "snapshot: out of memory");
+		return -1;
+	}
+	/* The pid keeps two writers (a forked child and a restarted parent)
+	 * from sharing a temporary file. */
+	snprintf(tmp, tn, "%s/" SNAP_PREFIX "%020" PRIu64 "-%ld" SNAP_TMP_SUFFIX, dir, meta->index,
+		 (long)getpid());
+	int rc = -1;
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		snap_errf(err, errlen, "snapshot: cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	char why[200];
+	if (kv_snapshot_write(m, meta, fd_sink, &fd, bytes, why, sizeof why) != 0) {
+		snap_errf(err, errlen, "%s (writing %s: %s)", why, tmp, strerror(errno));
+		goto out_unlink;
+	}
+	if (fsync(fd) != 0) {
+		snap_errf(err, errlen, "snapshot: fsync %s: %s", tmp, strerror(errno));
+		goto out_unlink;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		snap_errf(err, errlen, "snapshot: close %s: %s", tmp, strerror(errno));
+		goto out_unlink;
+	}
+	fd = -1;
+	if (rename(tmp, final) != 0) {
+		snap_errf(err, errlen, "snapshot: rename %s: %s", tmp, strerror(errno));
+		goto out_unlink;
+	}
+	if (snap_fsync_dir(dir) != 0) {
+		/* The file is complete under its name but the name may not
+		 * survive a power cut; the caller must not drop the log for it. */
+		snap_errf(err, errlen, "snapshot: fsync %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+	goto out;
+out_unlink:
+	if (fd >= 0)
+		close(fd);
+	fd = -1;
+	unlink(tmp);
+out:
+	if (fd >= 0)
+		close(fd);
+	free(final);
+	free(tmp);
+	return rc;
+}
