@@ -111,8 +111,10 @@ check_history() {
 	txn "$l" '{"ops":[["append","ta","seed "]]}'
 	[ "$status_code" = 200 ]
 	record 0 ok append ta '"seed "'
-	partition_alone "$l"
+	# the switch first, so the txn follows the partition at once, before
+	# check-quorum makes the isolated leader step down
 	admin_post "$l" /admin/bugs '{"ack_before_commit":true}' >/dev/null
+	partition_alone "$l"
 	record 1 invoke append ta '"lost "'
 	HTTP_TIMEOUT=10 txn "$l" '{"ops":[["append","ta","lost "],["r","ta",null]]}'
 	echo "isolated leader with ack_before_commit: $status_code $body"
