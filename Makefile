@@ -192,6 +192,9 @@ endef
 # test_raft_bugs exercises the planted bugs: it links the core built with them.
 $(BUILD)/tests/test_raft_bugs: $(call obj,tests/unit/test_raft_bugs.c) $(LIBRAFTBUGS) $(LIBCOMMON)
 	$(TLINK)
+# test_raft_membership also runs its wipe scenario with planted bug 7.
+$(BUILD)/tests/test_raft_membership: $(call obj,tests/unit/test_raft_membership.c) $(LIBRAFTBUGS) $(LIBCOMMON)
+	$(TLINK)
 $(BUILD)/tests/test_raft_%: $(call obj,tests/unit/test_raft_%.c) $(LIBRAFT) $(LIBCOMMON)
 	$(TLINK)
 $(BUILD)/tests/test_wal_%: $(call obj,tests/unit/test_wal_%.c) $(LIBWAL) $(LIBRAFT) $(LIBCOMMON)
@@ -310,7 +313,11 @@ fuzz: deps
 fuzz-bins: $(FUZZ_BINS)
 	@:
 
-bench: all
+# The bench's own packages (not make test's): etcd to compare with, wrk to drive both.
+# Without them (not root, no network) the bench says so and measures raftkv alone.
+bench: deps
+	@.ci/install-deps etcd-server wrk || echo "bench: etcd-server/wrk not installed; raftkv only" >&2
+	@$(MAKE) all-programs
 	@tests/bench.sh
 
 # ---------------------------------------------------------------- docker

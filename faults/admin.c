@@ -75,12 +75,14 @@ static int post_net(admin_ctx *c)
 	if (jp_check_keys(c->body, keys, c->err, ERRLEN) != 0 || read_until(c, &until) != 0)
 		return 400;
 	if ((it = cJSON_GetObjectItemCaseSensitive(c->body, "drop_to")) != NULL) {
-		if (jp_idlist(it, "drop_to", &n.drop_to, c->err, ERRLEN) != 0)
+		if (jp_idlist(it, "drop_to", &n.drop_to, c->err, ERRLEN) != 0 ||
+		    jp_check_members(c->f, &n.drop_to, "drop_to", c->err, ERRLEN) != 0)
 			goto bad;
 		has[0] = true;
 	}
 	if ((it = cJSON_GetObjectItemCaseSensitive(c->body, "drop_from")) != NULL) {
-		if (jp_idlist(it, "drop_from", &n.drop_from, c->err, ERRLEN) != 0)
+		if (jp_idlist(it, "drop_from", &n.drop_from, c->err, ERRLEN) != 0 ||
+		    jp_check_members(c->f, &n.drop_from, "drop_from", c->err, ERRLEN) != 0)
 			goto bad;
 		has[1] = true;
 	}
@@ -139,6 +141,10 @@ static int post_partition(admin_ctx *c)
 	cJSON_ArrayForEach(it, groups) {
 		if (jp_idlist(it, "each partition group", &g[i], c->err, ERRLEN) != 0)
 			goto bad;
+		if (jp_check_members(c->f, &g[i], "groups", c->err, ERRLEN) != 0) {
+			i++;
+			goto bad;
+		}
 		for (size_t k = 0; k < g[i].n; k++) {
 			/* A node in two groups would make the partition ambiguous. */
 			for (size_t j = 0; j <= i; j++) {

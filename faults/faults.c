@@ -6,6 +6,7 @@
 #include "faults_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 faults *faults_new(uint32_t self, uint64_t seed)
 {
@@ -21,6 +22,15 @@ faults *faults_new(uint32_t self, uint64_t seed)
 	atomic_init(&f->disk.delay_ms, 0u);
 	atomic_init(&f->bug_no_fsync, false);
 	return f;
+}
+
+int faults_set_members(faults *f, const uint32_t *ids, size_t n)
+{
+	if (n > FAULTS_MAX_MEMBERS)
+		return -1;
+	memcpy(f->members, ids, n * sizeof *ids);
+	f->n_members = n;
+	return 0;
 }
 
 void faults_free(faults *f)

@@ -47,6 +47,11 @@ typedef struct fault_bugs {
 
 /* self = this node's id; seed feeds the drop/duplicate/jitter PRNG. */
 faults *faults_new(uint32_t self, uint64_t seed);
+/* The cluster's node ids: from then on a partition or net body naming any
+ * other id is refused with 400 (a typo would otherwise be a silent no-op).
+ * Until called, any id is accepted. 0, or -1 when n > FAULTS_MAX_MEMBERS. */
+#define FAULTS_MAX_MEMBERS 64
+int faults_set_members(faults *f, const uint32_t *ids, size_t n);
 void faults_free(faults *f);
 
 /* real_ms: a real monotonic reading in ms. Returns the node's clock in ms.

@@ -82,6 +82,8 @@ typedef struct fault_diskstate {
 
 struct faults {
 	uint32_t self;
+	uint32_t members[FAULTS_MAX_MEMBERS]; /* n_members == 0: not known, any id goes */
+	size_t n_members;
 	uint64_t rng;
 	fault_clock clock;
 	fault_net net;
@@ -129,6 +131,9 @@ void disk_heal(fault_diskstate *d);
 /* parse.c: typed field readers for admin bodies. Each returns 0 (with
  * *present false when the key is absent) or -1 with a sentence in err. */
 int jp_parse_object(const char *body, size_t len, cJSON **out, char *err, size_t errlen);
+/* 0 when every id of s is a member (faults_set_members), else -1 with err. */
+int jp_check_members(const faults *f, const fault_idset *s, const char *what, char *err,
+		     size_t errlen);
 int jp_check_keys(const cJSON *o, const char *const *allowed, char *err, size_t errlen);
 int jp_int(const cJSON *o, const char *key, int64_t min, int64_t max, bool *present,
 	   int64_t *v, char *err, size_t errlen);

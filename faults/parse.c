@@ -153,3 +153,21 @@ int jp_idlist(const cJSON *item, const char *what, fault_idset *out, char *err, 
 	}
 	return 0;
 }
+
+int jp_check_members(const faults *f, const fault_idset *s, const char *what, char *err,
+		     size_t errlen)
+{
+	if (f->n_members == 0)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		bool found = false;
+		for (size_t k = 0; k < f->n_members && !found; k++)
+			found = f->members[k] == s->ids[i];
+		if (!found) {
+			snprintf(err, errlen, "%s names node %u, which is not a member of the cluster",
+				 what, (unsigned)s->ids[i]);
+			return -1;
+		}
+	}
+	return 0;
+}

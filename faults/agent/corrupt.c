@@ -468,6 +468,23 @@ static int parse_req(const cJSON *o, corrupt_req *r, char *err, size_t errlen)
 	return 0;
 }
 
+/* The body must be one JSON value with nothing but whitespace after it:
+ * cJSON alone would ignore trailing bytes. NULL otherwise. */
+static cJSON *parse_whole(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (o == NULL)
+		return NULL;
+	for (size_t i = end >= body ? (size_t)(end - body) : len; i < len; i++) {
+		if (body[i] != ' ' && body[i] != '\t' && body[i] != '\r' && body[i] != '\n') {
+			cJSON_Delete(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
 int agent_corrupt(agent *a, const char *body, size_t len, char **out)
 {
 	char err[512] = "";
@@ -475,7 +492,7 @@ int agent_corrupt(agent *a, const char *body, size_t len, char **out)
 	corrupt_req r;
 	strlist files = { NULL, 0, 0 };
 	cJSON *reply = NULL, *changes = NULL;
-	cJSON *o = body != NULL && len > 0 ? cJSON_ParseWithLength(body, len) : NULL;
+	cJSON *o = body != NULL && len > 0 ? parse_whole(body, len) : NULL;
 
 	if (!cJSON_IsObject(o)) {
 		snprintf(err, sizeof err, "body must be a JSON object such as "

@@ -253,19 +253,7 @@ static void do_logs(agent *a, http_request *req)
 /* Same rule as the node's admin API: with a token, every request carries it. */
 static bool authorized(agent *a, const http_request *req)
 {
-	if (a->token == NULL)
-		return true;
-	const char *h = req->authorization;
-	if (h == NULL || strncmp(h, "Bearer ", 7) != 0)
-		return false;
-	const char *t = h + 7;
-	size_t n = strlen(a->token);
-	if (strlen(t) != n)
-		return false;
-	unsigned char diff = 0; /* compare without an early exit */
-	for (size_t i = 0; i < n; i++)
-		diff |= (unsigned char)(t[i] ^ a->token[i]);
-	return diff == 0;
+	return http_bearer_ok(req->authorization, a->token);
 }
 
 typedef enum { R_STATUS, R_LOGS, R_KILL, R_START, R_RESTART, R_PAUSE, R_RESUME, R_CORRUPT,

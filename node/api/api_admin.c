@@ -19,23 +19,7 @@
 
 static bool token_ok(const server *s, const http_request *req)
 {
-	const char *want = s->cfg->admin_token;
-	if (want == NULL)
-		return true;
-	const char *got = req->authorization;
-	/* The scheme is case-insensitive (RFC 7235 section 2.1). */
-	if (got == NULL || strncasecmp(got, "Bearer ", 7) != 0)
-		return false;
-	got += 7;
-	while (*got == ' ')
-		got++;
-	/* Length-independent comparison time is not needed for a test
-	 * cluster's token, but costs nothing. */
-	size_t n = strlen(want), m = strlen(got);
-	unsigned diff = n != m;
-	for (size_t i = 0; i < n && i < m; i++)
-		diff |= (unsigned)(want[i] ^ got[i]);
-	return diff == 0;
+	return http_bearer_ok(req->authorization, s->cfg->admin_token);
 }
 
 static const cJSON *add_raw(cJSON *o, const char *name, char *json)
@@ -72,13 +56,13 @@ static void status(server *s, http_request *req)
 	bool ok = o != NULL && members != NULL &&
 		  cJSON_AddNumberToObject(o, "id", c->id) &&
 		  cJSON_AddStringToObject(o, "role", raft_role_name(st.role)) &&
-		  cJSON_AddNumberToObject(o, "term", (double)st.term) &&
+		  json_add_u64(o, "term", st.term) &&
 		  (st.leader == RAFT_NONE ? cJSON_AddNullToObject(o, "leader") != NULL
 					  : cJSON_AddNumberToObject(o, "leader", st.leader) != NULL) &&
-		  cJSON_AddNumberToObject(o, "commit_index", (double)st.commit) &&
-		  cJSON_AddNumberToObject(o, "applied_index", (double)s->applied) &&
-		  cJSON_AddNumberToObject(o, "last_log_index", (double)st.last_index) &&
-		  cJSON_AddNumberToObject(o, "snapshot_index", (double)(st.first_index > 0 ? st.first_index - 1 : 0));
+		  json_add_u64(o, "commit_index", st.commit) &&
+		  json_add_u64(o, "applied_index", s->applied) &&
+		  json_add_u64(o, "last_log_index", st.last_index) &&
+		  json_add_u64(o, "snapshot_index", (st.first_index > 0 ? st.first_index - 1 : 0));
 	if (ok)
 		ok = cJSON_AddItemToObject(o, "members", members);
 	else
@@ -101,9 +85,9 @@ static void status(server *s, http_request *req)
 			if (st.peers[k].id == m->id)
 				ps = &st.peers[k];
 		if (ps != NULL)
-			ok = cJSON_AddNumberToObject(e, "match_index", (double)ps->match) != NULL;
+			ok = json_add_u64(e, "match_index", ps->match) != NULL;
 		else if (st.role == RAFT_LEADER && m->id == c->id)
-			ok = cJSON_AddNumberToObject(e, "match_index", (double)st.last_index) != NULL;
+			ok = json_add_u64(e, "match_index", st.last_index) != NULL;
 		else
 			ok = cJSON_AddNullToObject(e, "match_index") != NULL;
 	}
@@ -200,7 +184,7 @@ static void metrics(server *s, http_request *req)
 
 static void transfer(server *s, http_request *req)
 {
-	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+	cJSON *o = json_parse_whole(req->body, req->body_len);
 	const cJSON *to = cJSON_GetObjectItemCaseSensitive(o, "to");
 	bool ok = cJSON_IsObject(o) && cJSON_GetArraySize(o) == 1 && cJSON_IsNumber(to) &&
 		  to->valuedouble >= 0 && to->valuedouble < (double)RAFT_NONE &&

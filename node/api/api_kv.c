@@ -46,7 +46,7 @@ static void kv_cas(server *s, http_request *req, const char *key, size_t klen)
 			    "NUL characters (\\u0000) are not accepted in JSON bodies; PUT the raw bytes instead.");
 		return;
 	}
-	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+	cJSON *o = json_parse_whole(req->body, req->body_len);
 	if (!cJSON_IsObject(o)) {
 		cJSON_Delete(o);
 		api_reply_error(s, req, 400, "bad json", "The body must be {\"from\":string|null,\"to\":string}.");
@@ -133,7 +133,12 @@ void api_goraft_set(server *s, http_request *req)
 		return;
 	}
 	char *key = NULL, *value = NULL;
-	if (http_query_get(req, "key", &key) != 0 || http_query_get(req, "value", &value) != 0) {
+	int kr = http_query_get(req, "key", &key);
+	int vr = kr == 0 ? http_query_get(req, "value", &value) : -1;
+	if (kr == -2 || vr == -2) {
+		api_reply_error(s, req, 400, "bad parameter",
+			    "A NUL byte (%00) is not accepted in a query parameter; PUT /kv/KEY takes any bytes.");
+	} else if (kr != 0 || vr != 0) {
 		api_reply_error(s, req, 400, "missing parameter", "/set needs key and value query parameters.");
 	} else if (api_check_key(s, req, key, strlen(key)) == 0 &&
 		   api_check_value(s, req, "value", value, strlen(value)) == 0) {
@@ -150,8 +155,11 @@ void api_goraft_get(server *s, http_request *req)
 		return;
 	}
 	char *key = NULL, *relaxed = NULL, *consistency = NULL;
-	if (http_query_get(req, "key", &key) != 0) {
-		api_reply_error(s, req, 400, "missing parameter", "/get needs a key query parameter.");
+	int kr = http_query_get(req, "key", &key);
+	if (kr != 0) {
+		api_reply_error(s, req, 400, kr == -2 ? "bad parameter" : "missing parameter",
+			    kr == -2 ? "A NUL byte (%00) is not accepted in a query parameter."
+				     : "/get needs a key query parameter.");
 		return;
 	}
 	bool stale = http_query_get(req, "relaxed", &relaxed) == 0 && strcmp(relaxed, "true") == 0;

@@ -77,6 +77,10 @@ static void not_proposed(server *s, http_request *req, const rt_outcome *o)
 		error = "busy";
 		detail = "Too many proposals are queued; the command was not proposed.";
 		break;
+	case RT_WHY_OVERLOADED:
+		error = "overloaded";
+		detail = "Too many bytes are waiting to commit; the command was not proposed. Retry later.";
+		break;
 	case RT_WHY_NOMEM:
 		error = "out of memory";
 		detail = is_read(o) ? "The read had no effect." : "The command was not proposed.";

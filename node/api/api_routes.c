@@ -58,6 +58,10 @@ void api_on_request(void *ud, http_request *req)
 		api_reply_error(s, req, 503, "shutting down", "The node is stopping.");
 		return;
 	}
+	/* HEAD is GET without the body (RFC 9110 9.3.2): the HTTP layer
+	 * already sends only the headers, so every GET route serves it. */
+	if (strcmp(req->method, "HEAD") == 0)
+		req->method = "GET";
 	if (is_admin_path(req->path)) {
 		api_admin(s, req);
 		return;

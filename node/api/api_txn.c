@@ -77,7 +77,7 @@ void api_txn(server *s, http_request *req)
 			    "NUL characters (\\u0000) are not accepted in JSON bodies; PUT the raw bytes instead.");
 		return;
 	}
-	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
+	cJSON *o = json_parse_whole(req->body, req->body_len);
 	const cJSON *ops = cJSON_GetObjectItemCaseSensitive(o, "ops");
 	if (!cJSON_IsObject(o) || !cJSON_IsArray(ops)) {
 		cJSON_Delete(o);

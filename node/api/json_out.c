@@ -1,6 +1,8 @@
 /* json_out.c — hand-written JSON output (see json_out.h). */
 #include "json_out.h"
 
+#include <cjson/cJSON.h>
+
 #include <stdio.h>
 #include <string.h>
 
@@ -68,4 +70,29 @@ bool json_has_nul_escape(const char *text, size_t len)
 		i++; /* skip the escaped character */
 	}
 	return false;
+}
+
+struct cJSON *json_parse_whole(const char *body, size_t len)
+{
+	const char *end = NULL;
+	cJSON *o = cJSON_ParseWithLengthOpts(body, len, &end, false);
+	if (o == NULL)
+		return NULL;
+	size_t used = end >= body ? (size_t)(end - body) : len + 1;
+	for (size_t i = used; i <= len; i++) {
+		if (i == len)
+			return o;
+		char ch = body[i];
+		if (ch != ' ' && ch != '\t' && ch != '\r' && ch != '\n')
+			break;
+	}
+	cJSON_Delete(o);
+	return NULL;
+}
+
+struct cJSON *json_add_u64(struct cJSON *o, const char *name, uint64_t v)
+{
+	char digits[24];
+	snprintf(digits, sizeof digits, "%llu", (unsigned long long)v);
+	return cJSON_AddRawToObject(o, name, digits);
 }

@@ -26,4 +26,16 @@ int json_u64(bytebuf *b, uint64_t v);
  * such a string would silently lose its tail: callers refuse the body. */
 bool json_has_nul_escape(const char *text, size_t len);
 
+/* Parses a request body that must be exactly one JSON value, optionally
+ * surrounded by whitespace: cJSON alone stops after the first value and
+ * ignores what follows, so '{"to":"x"}}garbage' would be accepted. NULL when
+ * the body is not valid JSON or has trailing bytes. Free with cJSON_Delete. */
+struct cJSON;
+struct cJSON *json_parse_whole(const char *body, size_t len);
+
+/* Adds name: v as a JSON integer, every digit kept: cJSON numbers are
+ * doubles, which print a value past 2^53 rounded and in exponent form.
+ * The new item, or NULL on ENOMEM. */
+struct cJSON *json_add_u64(struct cJSON *o, const char *name, uint64_t v);
+
 #endif

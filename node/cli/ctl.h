@@ -52,6 +52,7 @@ int ctl_status(ctl *c, int argc, char **argv);
 int ctl_faults(ctl *c, int argc, char **argv);   /* partition isolate-leader pause
 						    resume clock heal bugs */
 int ctl_agent(ctl *c, int argc, char **argv);    /* kill start */
+int ctl_member(ctl *c, int argc, char **argv);   /* member list|add|remove|promote|replace */
 
 /* Prints "name: message" on stderr and returns CTL_USAGE. */
 int ctl_usage_error(const char *cmd, const char *msg);

@@ -24,6 +24,10 @@ static const char usage[] =
 	"  append KEY VALUE         append VALUE to the value (absent counts as \"\")\n"
 	"cluster:\n"
 	"  status [--json]          role, term, leader, indexes, faults, bugs of every node\n"
+	"  member list              members: id, voter or learner, addresses, match index\n"
+	"  member add ID RAFT [HTTP]  add a learner (promoted by the leader once caught up)\n"
+	"  member remove ID | member promote ID\n"
+	"  member replace ID RAFT [HTTP]  remove ID, then add it back at the new address\n"
 	"faults (N = position in --nodes, which is the node id with the defaults;\n"
 	"        MS = optional duration after which the node heals itself):\n"
 	"  partition GROUPS [MS]    e.g. 0,1/2: node ids, ',' within, '/' between groups\n"
@@ -80,6 +84,8 @@ static int dispatch(ctl *c, int argc, char **argv)
 		return ctl_status(c, argc, argv);
 	if (strcmp(cmd, "kill") == 0 || strcmp(cmd, "start") == 0)
 		return ctl_agent(c, argc, argv);
+	if (strcmp(cmd, "member") == 0)
+		return ctl_member(c, argc, argv);
 	if (strcmp(cmd, "partition") == 0 || strcmp(cmd, "isolate-leader") == 0 ||
 	    strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
 	    strcmp(cmd, "clock") == 0 || strcmp(cmd, "heal") == 0 || strcmp(cmd, "bugs") == 0)

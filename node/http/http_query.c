@@ -65,6 +65,10 @@ int http_query_get(const http_request *req, const char *name, char **out)
 			if (val == NULL)
 				return -1;
 			long vd = http_pct_decode(v, vlen, val, true, false);
+			if (vd > 0 && memchr(val, '\0', (size_t)vd) != NULL) {
+				free(val);
+				return -2;
+			}
 			val[vd < 0 ? 0 : vd] = '\0';
 			*out = val;
 			return 0;

@@ -83,8 +83,15 @@ void http_respond(http_request *req, int status, const char *content_type,
 		  const char *body, size_t len);
 
 /* Query parameter lookup: copies the URL-decoded value of name into a
- * malloc'd string (*out), or returns -1 if absent. */
+ * malloc'd string (*out) and returns 0; -1 if absent (or out of memory);
+ * -2 if its value decodes to a NUL byte (%00), which a C string would
+ * silently cut: callers answer 400. */
 int http_query_get(const http_request *req, const char *name, char **out);
+
+/* "Authorization: Bearer T" check: true when token is NULL (none required)
+ * or the header carries exactly token; "Bearer" in any case. Constant time
+ * in both the token and the header (compares SHA-256 digests). */
+bool http_bearer_ok(const char *authorization, const char *token);
 
 /* Closes the listener and every connection; done(ud) runs (may be NULL) once
  * all handles are closed and s is freed. Requests still with a handler are

@@ -95,6 +95,7 @@ static void out_conn_drop(peer *p)
 	/* Anything not yet written is dropped now; the in-flight write gets
 	 * its callback (cancelled) before the handle's close callback. */
 	frame_vec_clear(&c->pending);
+	c->n_urgent = 0;
 	uv_close((uv_handle_t *)&c->tcp, on_out_closed);
 }
 
@@ -138,6 +139,7 @@ static void out_conn_write(out_conn *c)
 	frame_vec tmp = c->inflight;
 	c->inflight = c->pending;
 	c->pending = tmp;
+	c->n_urgent = 0;
 	/* Try the writev at once: when the socket takes everything nothing is
 	 * queued, so there is no write callback, no extra loop pass and no
 	 * epoll_ctl (libuv re-arms the watcher whenever a queued write drains).
@@ -223,15 +225,36 @@ void transport_flush_all(uv_prepare_t *h)
 	}
 }
 
+/* Everything but log entries (appends, forwarded proposals) is small and
+ * decides leadership or commit: heartbeats, votes and answers. */
+static bool frame_urgent(const uint8_t *frame, size_t len)
+{
+	return len > 5 && frame[5] != RAFT_MSG_APPEND && frame[5] != RAFT_MSG_PROPOSE;
+}
+
 int peer_enqueue(peer *p, uint8_t *frame, size_t len)
 {
 	out_conn *c = p->conn;
 	if (c == NULL || !c->connected || c->closing)
 		return -2;
-	if (c->pending.bytes + c->inflight.bytes + len > p->t->queue_limit)
+	/* Control messages never wait behind bulk appends and never count
+	 * against the byte limit (they are small and bounded by the core's
+	 * own pace), so a flood of large writes cannot starve heartbeats
+	 * and votes into an election (issue 15.4). Raft allows reordering. */
+	bool urgent = frame_urgent(frame, len);
+	if (!urgent && c->pending.bytes + c->inflight.bytes + len > p->t->queue_limit)
 		return -1;
 	if (frame_vec_push(&c->pending, frame, len) != 0)
 		return -1;
+	if (urgent && c->n_urgent < c->pending.n - 1) {
+		/* Move it just behind the urgent frames already queued. */
+		uv_buf_t b = c->pending.v[c->pending.n - 1];
+		memmove(&c->pending.v[c->n_urgent + 1], &c->pending.v[c->n_urgent],
+			(c->pending.n - 1 - c->n_urgent) * sizeof b);
+		c->pending.v[c->n_urgent] = b;
+	}
+	if (urgent)
+		c->n_urgent++;
 	schedule_flush(c);
 	return 0;
 }
@@ -274,6 +297,7 @@ static void send_hello(out_conn *c)
 		out_conn_fail(c);
 		return;
 	}
+	c->n_urgent = 1; /* the hello stays first: urgent frames queue behind it */
 	schedule_flush(c);
 }
 

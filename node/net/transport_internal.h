@@ -44,6 +44,7 @@ struct out_conn {
 	transport *t;
 	peer *p;           /* NULL once abandoned (closing) */
 	frame_vec pending; /* queued, not yet handed to libuv */
+	size_t n_urgent;   /* pending's first n_urgent frames: control messages, ahead of bulk */
 	frame_vec inflight;/* handed to uv_write, freed in its callback */
 	bool connected;
 	bool writing;

@@ -15,7 +15,7 @@
 #include "../common/le.h"
 
 #define HDR_LEN 10        /* length u32 | version u8 | type u8 | crc u32 */
-#define FIXED_LEN 69      /* the raft_msg fields before the entries */
+#define FIXED_LEN 77      /* the raft_msg fields before the entries */
 #define ENTRY_HDR_LEN 21  /* term u64 | index u64 | type u8 | len u32 */
 #define HELLO_BODY_LEN (12 + WIRE_MAC_LEN) /* magic u32 | from u32 | to u32 | mac */
 #define CHALLENGE_BODY_LEN (4 + WIRE_NONCE_LEN) /* magic u32 | nonce */
@@ -108,6 +108,7 @@ int wire_encode(const raft_msg *m, uint8_t **frame, size_t *len)
 	le_put64(p + 49, m->hint_index);
 	le_put64(p + 57, m->hint_term);
 	le_put32(p + 65, (uint32_t)m->n_entries);
+	le_put64(p + 69, m->incarnation);
 	p += FIXED_LEN;
 	for (size_t i = 0; i < m->n_entries; i++) {
 		const raft_entry *e = &m->entries[i];
@@ -210,7 +211,7 @@ int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why)
 	if (rd_u32(&r, &m->from) || rd_u32(&r, &m->to) || rd_u64(&r, &m->term) ||
 	    rd_u64(&r, &m->log_term) || rd_u64(&r, &m->index) || rd_u64(&r, &m->commit) ||
 	    rd_u64(&r, &m->ctx) || rd_u8(&r, &reject) || rd_u64(&r, &m->hint_index) ||
-	    rd_u64(&r, &m->hint_term) || rd_u32(&r, &n)) {
+	    rd_u64(&r, &m->hint_term) || rd_u32(&r, &n) || rd_u64(&r, &m->incarnation)) {
 		*why = "message body truncated";
 		return -1;
 	}

@@ -11,7 +11,7 @@
 
 #include "../raft/raft.h"
 
-#define WIRE_VERSION 2 /* 2: challenge and authenticated hello */
+#define WIRE_VERSION 3 /* 2: challenge and authenticated hello; 3: the sender's incarnation in every message */
 #define WIRE_MAX_FRAME (64u << 20) /* frames above this are refused */
 
 /* Encodes m as one complete frame (length prefix included) into a malloc'd

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "log.h"
+#include "membership.h"
 #include "planted_bugs.h"
 #include "raft.h"
 #include "ring.h"
@@ -21,6 +22,8 @@
 /* ctx of a VOTE sent because of TIMEOUT_NOW: voters then ignore their leader
  * lease, since the current leader itself asked for the election. */
 #define RAFT_CTX_TRANSFER 1u
+/* A message whose term is further ahead than this is refused (step.c). */
+#define RAFT_MAX_TERM_JUMP (UINT64_C(1) << 32)
 
 /* ------------------------------------------------------------------- reads */
 
@@ -109,6 +112,17 @@ struct raft {
 	uint64_t rd_last_index;   /* last entry handed out by the current ready */
 	uint64_t rd_applied;      /* last committed entry handed out by the current ready */
 	uint64_t enomem_drops;    /* messages dropped for lack of memory (counted, like network loss) */
+
+	/* membership (membership.c) */
+	member_conf base_conf;    /* bootstrap voters, or the snapshot point's configuration */
+	member_conf conf;         /* in force: the last CONF entry in the log, else base_conf */
+	uint64_t conf_index;      /* that entry (0 = base_conf) */
+	uint64_t conf_scanned;    /* log scanned for CONF entries up to here */
+	bool conf_rescan;         /* the entry in force was truncated away */
+	bool conf_linger;         /* tracker still holds the subject of an uncommitted REMOVE */
+	uint32_t stranger;        /* leader: a member heard speaking with another incarnation */
+	uint64_t stranger_incarnation;
+	member_conf conf_scratch, conf_next; /* work space, kept off the stack */
 };
 
 /* raft.c */
@@ -162,6 +176,19 @@ int proposal_append(raft *r, uint8_t type, const void *data, uint32_t len);
 void proposal_recv(raft *r, const raft_msg *m);
 void proposal_flush(raft *r);
 void proposal_free_fwd(raft *r);
+
+/* membership.c */
+int membership_init(raft *r);
+void membership_on_truncate(raft *r, uint64_t index);
+void membership_sync(raft *r);
+void membership_reload(raft *r);
+bool membership_self_voter(const raft *r);
+bool membership_may_vote_for(const raft *r, uint32_t candidate);
+bool membership_pending(const raft *r);
+bool membership_accept_msg(raft *r, const raft_msg *m);
+bool membership_leader_removed(const raft *r);
+void membership_leader_tick(raft *r);
+uint8_t membership_self_state(const raft *r);
 
 /* transfer.c */
 void transfer_recv_timeout_now(raft *r, const raft_msg *m);

@@ -113,8 +113,9 @@ static void become_precandidate(raft *r)
 
 void election_campaign(raft *r, bool transfer)
 {
-	/* term + 1 must stay below the largest term, which peers refuse. */
-	if (r->role == RAFT_LEADER || r->term >= UINT64_MAX - 1)
+	/* term + 1 must stay below the largest term, which peers refuse.
+	 * Learners, removed nodes and other incarnations never campaign. */
+	if (r->role == RAFT_LEADER || r->term >= UINT64_MAX - 1 || !membership_self_voter(r))
 		return;
 	if (r->cfg.pre_vote && !transfer)
 		become_precandidate(r);
@@ -156,7 +157,9 @@ void election_recv_vote_req(raft *r, const raft_msg *m)
 	bool can_vote = r->vote == m->from ||
 			(r->vote == RAFT_NONE && r->leader == RAFT_NONE) ||
 			(pre && m->term > r->term);
-	bool grant = can_vote && log_up_to_date(r, m->log_term, m->index);
+	/* Only a voter (with this node's incarnation) votes, and only for a voter. */
+	bool grant = can_vote && membership_may_vote_for(r, m->from) &&
+		     log_up_to_date(r, m->log_term, m->index);
 	raft_msg *resp = outbox_push(r, pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP, m->from);
 	if (grant && !pre) {
 		r->vote = m->from;

@@ -40,6 +40,7 @@ raft_msg *outbox_push(raft *r, uint8_t type, uint32_t to)
 	m->from = r->cfg.id;
 	m->to = to;
 	m->term = r->term;
+	m->incarnation = r->cfg.incarnation;
 	r->n_msgs++;
 	return m;
 }

@@ -23,6 +23,11 @@
  *   6  the must-sync rule forgets term and vote: a ready that only changes
  *      them says must_sync = false, so a granted vote goes out unsynced and
  *      a crash forgets it (double voting: issue 10 item 4's rule, too weak).
+ *  (7-12 are the runtime's, node/runtime/rt_planted.h.)
+ *  20  voting rights ignore the incarnation: a node that restarted with an
+ *      empty disk (a new incarnation) votes at once with no record of its
+ *      vote or log, and the leader counts its answers for the old member
+ *      (an acknowledged write is lost: issue 10 item 1; test_raft_membership).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H

@@ -17,6 +17,8 @@ int proposal_append(raft *r, uint8_t type, const void *data, uint32_t len)
 {
 	if (log_append(&r->log, r->term, type, data, len) != 0)
 		return RAFT_ENOMEM;
+	if (type != RAFT_ENTRY_CONF && r->conf_scanned + 1 == log_last_index(&r->log))
+		r->conf_scanned++; /* nothing for membership_sync to look at */
 	r->bcast_pending = true;
 	return RAFT_OK;
 }

@@ -21,6 +21,7 @@ void raft_config_defaults(raft_config *c)
 	c->max_msg_entries = 512;
 	c->max_msg_bytes = 1u << 20;
 	c->max_pending_proposals = 10000;
+	c->promote_distance = 64;
 }
 
 /* splitmix64: tiny, and its output is well mixed even for seeds 0, 1, 2... */
@@ -45,16 +46,20 @@ bool raft_committed_in_term(const raft *r)
 
 static bool config_valid(const raft_config *c)
 {
-	if (c == NULL || c->voters == NULL || c->n_voters < 1 || c->n_voters > RAFT_MAX_NODES)
+	if (c == NULL || c->id == RAFT_NONE || c->n_voters > RAFT_MAX_NODES)
+		return false;
+	if (c->n_voters == 0 ? !c->joining : c->voters == NULL)
 		return false;
 	if (c->election_ticks < 2 || c->heartbeat_ticks < 1 ||
 	    c->heartbeat_ticks >= c->election_ticks)
 		return false;
 	if (c->max_inflight < 1 || c->max_msg_entries < 1 || c->max_msg_bytes < 1)
 		return false;
+	if (c->n_voters == 0)
+		return true;
 	quorum_config qc;
 	return quorum_config_init(&qc, c->voters, c->n_voters, NULL, 0, NULL, 0) == RAFT_OK &&
-	       quorum_config_is_voter(&qc, c->id);
+	       (c->joining || quorum_config_is_voter(&qc, c->id));
 }
 
 raft *raft_new(const raft_config *c)
@@ -66,9 +71,6 @@ raft *raft_new(const raft_config *c)
 		return NULL;
 	r->cfg = *c;
 	tracker_init(&r->trk, c->max_inflight);
-	/* The caller's array may not outlive this call; the configuration in
-	 * force is the tracker's (r->trk.conf), which cfg.voters points into. */
-	r->cfg.voters = r->trk.conf.voters.ids;
 	r->prng = c->seed;
 	r->vote = RAFT_NONE;
 	r->leader = RAFT_NONE;
@@ -82,12 +84,11 @@ raft *raft_new(const raft_config *c)
 	ring_init(&r->persist_q, sizeof(persist_batch));
 	ring_init(&r->lreads, sizeof(leader_read));
 	ring_init(&r->freads, sizeof(follower_read));
-	quorum_config qc;
-	if (quorum_config_init(&qc, c->voters, c->n_voters, NULL, 0, NULL, 0) != RAFT_OK ||
-	    tracker_set_config(&r->trk, &qc, 1) != RAFT_OK) {
+	if (membership_init(r) != RAFT_OK) {
 		raft_free(r);
 		return NULL;
 	}
+	r->cfg.voters = NULL; /* the caller's array; the configuration lives in r->conf now */
 	election_reset_timeout(r);
 	readidx_init_batch(r);
 	return r;
@@ -117,8 +118,7 @@ int raft_load(raft *r, const raft_hard_state *hs, uint64_t snap_index,
 		return RAFT_EINVAL;
 	if (log_last_index(&r->log) != 0 || r->term != 0)
 		return RAFT_EINVAL; /* only before anything else happened */
-	if (hs->vote != RAFT_NONE && !tracker_is_voter(&r->trk, hs->vote))
-		return RAFT_EINVAL;
+	/* hs->vote may name a node removed since: any id but "none" is a vote. */
 	uint64_t prev = snap_term;
 	for (size_t i = 0; i < n; i++) {
 		const raft_entry *e = &entries[i];
@@ -147,6 +147,7 @@ int raft_load(raft *r, const raft_hard_state *hs, uint64_t snap_index,
 	r->unsent_from = last + 1;
 	r->persisted = last;
 	r->prev_hs = *hs;
+	membership_reload(r); /* the configuration is the log's (or the snapshot's) */
 	/* Mix the durable state into the PRNG: a node restarted with the same
 	 * seed still draws different timeouts and read batch ids than before. */
 	r->prng ^= (hs->term * 0x9e3779b97f4a7c15ull) ^ (last * 0xc2b2ae3d27d4eb4full) ^
@@ -162,6 +163,14 @@ void raft_tick(raft *r)
 		return;
 	r->now++;
 	if (r->role == RAFT_LEADER) {
+		if (membership_leader_removed(r)) {
+			/* Thesis §4.2.2: a leader removed from the configuration
+			 * manages the cluster until the change is committed, then
+			 * steps down; not a voter, it will not campaign again. */
+			election_become_follower(r, r->term, RAFT_NONE);
+			return;
+		}
+		membership_leader_tick(r);
 		r->heartbeat_elapsed++;
 		if (++r->election_elapsed >= r->cfg.election_ticks) {
 			r->election_elapsed = 0;
@@ -184,8 +193,17 @@ void raft_tick(raft *r)
 		return;
 	}
 	readidx_tick(r);
-	if (++r->election_elapsed >= r->randomized_timeout)
-		election_campaign(r, false);
+	if (++r->election_elapsed >= r->randomized_timeout) {
+		if (membership_self_voter(r)) {
+			election_campaign(r, false);
+		} else {
+			/* A learner, a removed node or another incarnation of a
+			 * member never campaigns; it only stops trusting a leader it
+			 * no longer hears from. */
+			election_set_leader(r, RAFT_NONE);
+			election_reset_timeout(r);
+		}
+	}
 }
 
 void raft_campaign(raft *r)
@@ -233,11 +251,17 @@ void raft_get_status(const raft *r, raft_status *st)
 	st->first_index = log_first_index(&r->log);
 	st->last_index = log_last_index(&r->log);
 	st->last_term = log_last_term(&r->log);
+	st->membership = membership_self_state(r);
+	st->conf_index = r->conf_index;
+	st->conf_pending = membership_pending(r);
 	st->n_peers = r->trk.n;
 	for (size_t i = 0; i < r->trk.n; i++) {
 		raft_peer_status *ps = &st->peers[i];
 		const progress *p = &r->trk.prs[i];
 		ps->id = p->id;
+		ps->voter = tracker_is_voter(&r->trk, p->id);
+		const member *m = membership_find(&r->conf, p->id);
+		ps->incarnation = m != NULL ? m->incarnation : 0;
 		if (r->role != RAFT_LEADER)
 			continue;
 		if (p->id == r->cfg.id) {

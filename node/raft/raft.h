@@ -50,6 +50,7 @@
 
 #define RAFT_NONE 0xffffffffu /* "no node": no vote, no known leader */
 #define RAFT_MAX_NODES 16
+#define RAFT_ADDR_MAX 200 /* bytes of a member's address string in a CONF entry */
 
 /* Return codes. 0 is success; errors are negative. */
 enum {
@@ -58,6 +59,10 @@ enum {
 	RAFT_ENOMEM = -2,
 	RAFT_EINVAL = -3,
 	RAFT_EBUSY = -4,     /* too many proposals queued: NOT proposed */
+	RAFT_ECONF = -5,     /* membership change invalid for the configuration in force
+	                        (unknown id, already a member, last voter...): NOT proposed */
+	RAFT_EPENDING = -6,  /* another membership change is not committed yet, or this
+	                        leader has not committed an entry of its term: NOT proposed */
 };
 
 enum raft_role {
@@ -70,6 +75,8 @@ enum raft_role {
 enum raft_entry_type {
 	RAFT_ENTRY_NORMAL = 0, /* client command, opaque to the core */
 	RAFT_ENTRY_NOOP = 1,   /* appended by every new leader at the start of its term */
+	RAFT_ENTRY_CONF = 2,   /* a membership change: the whole configuration after it
+	                          (node/raft/membership.h); in force once appended */
 };
 
 typedef struct raft_entry {
@@ -111,6 +118,7 @@ typedef struct raft_msg {
 	uint64_t hint_term;
 	size_t n_entries;
 	raft_entry *entries;
+	uint64_t incarnation; /* the sender's raft_config.incarnation (set by the core) */
 } raft_msg;
 
 typedef struct raft_hard_state {
@@ -141,6 +149,15 @@ typedef struct raft_config {
 	                                random source; the simulator: seed + restart count):
 	                                it also keeps ReadIndex batch ids of a restarted node
 	                                apart from those of its previous incarnation. */
+	uint64_t incarnation;        /* which life of node `id` this is: 0 for a member of the
+	                                bootstrap configuration, a fresh value for a node that
+	                                starts with an empty disk to join or rejoin a cluster
+	                                that already exists. Voting rights belong to (id,
+	                                incarnation): see "Membership" in README.md. */
+	bool joining;                /* this node need not be a voter of `voters` (it may be
+	                                empty): it waits to be added through the log */
+	uint64_t promote_distance;   /* the leader promotes an auto-promote learner once its
+	                                match is within this many entries of the last index */
 	int planted_bug;             /* 0 = none. Honoured only when the core is compiled with
 	                                -DRAFT_PLANTED_BUGS (simulator self-tests); see
 	                                node/raft/planted_bugs.h for the list. */
@@ -175,6 +192,8 @@ typedef struct raft_ready {
 
 typedef struct raft_peer_status {
 	uint32_t id;
+	bool voter;            /* false: a learner */
+	uint64_t incarnation;
 	uint64_t match;
 	uint64_t next;
 	bool recent_active;
@@ -192,8 +211,18 @@ typedef struct raft_status {
 	uint64_t last_index;
 	uint64_t last_term;
 	size_t n_peers;
-	raft_peer_status peers[RAFT_MAX_NODES]; /* filled on the leader, match/next per voter */
+	raft_peer_status peers[RAFT_MAX_NODES]; /* every member (voters and learners);
+	                                           match/next filled on the leader */
+	uint8_t membership;    /* enum raft_membership: this node in its configuration */
+	uint64_t conf_index;   /* CONF entry in force (0 = the bootstrap configuration) */
+	bool conf_pending;     /* conf_index > commit: a change is in flight */
 } raft_status;
+
+enum raft_membership {
+	RAFT_MEMBER_VOTER = 0,
+	RAFT_MEMBER_LEARNER = 1,
+	RAFT_MEMBER_NONE = 2,  /* removed, not yet added, or another incarnation of this id */
+};
 
 typedef struct raft raft;
 
@@ -239,6 +268,43 @@ int raft_read_index(raft *r, uint64_t ctx);
 /* True while this node is leader and heard from a quorum within the last
  * election timeout (by its ticks). Used only by the unsafe lease_reads switch. */
 bool raft_lease_valid(const raft *r);
+
+/*
+ * Membership change (single-server, see "Membership" in README.md). Only
+ * the leader proposes, one change at a time, after an entry of its own term
+ * is committed. ADD_LEARNER adds `id` (incarnation, addr, auto_promote) as a
+ * learner; PROMOTE makes a learner a voter; REMOVE takes a member out
+ * (next_incarnation != 0: "replaced by that incarnation", which the leader
+ * then adds and promotes by itself). The change is in force on each node as
+ * soon as the entry is in its log; it is done once the entry is committed
+ * (*index_out tells which entry). Returns RAFT_OK, RAFT_ENOLEADER,
+ * RAFT_EPENDING, RAFT_ECONF or RAFT_EINVAL (malformed: addr too long...).
+ */
+enum raft_conf_op { RAFT_CONF_ADD_LEARNER = 1, RAFT_CONF_PROMOTE = 2, RAFT_CONF_REMOVE = 3 };
+
+typedef struct raft_conf_change {
+	uint8_t op;             /* enum raft_conf_op */
+	uint32_t id;
+	uint64_t incarnation;   /* ADD_LEARNER */
+	bool auto_promote;      /* ADD_LEARNER */
+	uint64_t next_incarnation; /* REMOVE */
+	const char *addr;       /* ADD_LEARNER: opaque to the core (NULL = ""), <= RAFT_ADDR_MAX */
+} raft_conf_change;
+
+int raft_propose_conf(raft *r, const raft_conf_change *cc, uint64_t *index_out);
+
+/*
+ * The configuration as of the snapshot point (the data of the last CONF
+ * entry at or before it), for a node restarted from a snapshot or one that
+ * compacts its log: call before raft_load. Returns RAFT_OK or RAFT_EINVAL.
+ */
+int raft_set_snapshot_conf(raft *r, const void *data, size_t len);
+
+/* Member `i` (0 .. n-1) of the configuration in force, for status pages and
+ * the caller's address book: false when i is out of range. addr points into
+ * the core and is valid until the next mutator call. */
+bool raft_member(const raft *r, size_t i, uint32_t *id, bool *voter, uint64_t *incarnation,
+		 const char **addr);
 
 /* Leader transfer: asks the leader to hand over to `to`. */
 int raft_transfer(raft *r, uint32_t to);

@@ -146,6 +146,7 @@ bool repl_maybe_commit(raft *r)
 /* Bookkeeping when the log loses its suffix from index on. */
 void repl_on_truncate(raft *r, uint64_t index)
 {
+	membership_on_truncate(r, index);
 	if (r->unsent_from > index)
 		r->unsent_from = index;
 	if (r->persisted >= index)

@@ -71,14 +71,19 @@ static int validate(const raft *r, const raft_msg *m)
 {
 	if (m->type < RAFT_MSG_PREVOTE || m->type > RAFT_MSG_TIMEOUT_NOW)
 		return RAFT_EINVAL;
-	if (m->from == r->cfg.id || !tracker_is_member(&r->trk, m->from))
+	/* Non-members are heard: a leader that is removing itself still leads
+	 * nodes that already apply the new configuration; a joining node hears
+	 * a leader it does not know yet. Their vote requests are not (below). */
+	if (m->from == r->cfg.id || m->from == RAFT_NONE)
 		return RAFT_EINVAL;
 	if (m->to != r->cfg.id)
 		return RAFT_EINVAL;
 	/* The largest term is never legitimate: a node there could not start
 	 * an election (term + 1 wraps to 0), so one forged message would stop
-	 * the cluster for good (issue 15). */
-	if (m->term == UINT64_MAX)
+	 * the cluster for good (issue 15). Nor is a jump of more than 2^32
+	 * terms (that many elections never happen): without it one forged
+	 * message could still park every node just below the largest term. */
+	if (m->term == UINT64_MAX || (m->term > r->term && m->term - r->term > RAFT_MAX_TERM_JUMP))
 		return RAFT_EINVAL;
 	if (m->n_entries > 0 && m->entries == NULL)
 		return RAFT_EINVAL;
@@ -91,6 +96,13 @@ int raft_step(raft *r, const raft_msg *m)
 {
 	if (r->in_ready || m == NULL || validate(r, m) != RAFT_OK)
 		return RAFT_EINVAL;
+	if (!membership_accept_msg(r, m))
+		return RAFT_OK; /* another incarnation of a member: it speaks for nobody */
+	/* A candidate that is not a voter in our configuration (removed, a
+	 * learner, never added) is ignored before its term can disturb us:
+	 * a removed node cannot depose anyone, with or without pre-vote. */
+	if (is_vote_req(m->type) && !tracker_is_voter(&r->trk, m->from))
+		return RAFT_OK;
 
 	/* Term-less requests: they are answered by whoever leads now, and an
 	 * answer is valid whatever the sender's term (see read_index.c). */
@@ -124,7 +136,11 @@ int raft_step(raft *r, const raft_msg *m)
 		if (r->role == RAFT_LEADER)
 			return RAFT_EINVAL; /* two leaders in one term: never from a correct peer */
 		heard_leader(r, m);
-		return repl_recv_append(r, m);
+		{
+			int rc = repl_recv_append(r, m);
+			membership_sync(r); /* CONF entries are in force once in the log */
+			return rc;
+		}
 	case RAFT_MSG_HEARTBEAT:
 		if (r->role == RAFT_LEADER)
 			return RAFT_EINVAL;

@@ -131,6 +131,18 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
 		return;
 	}
+	/* Admission control (issue 15.4): the bytes proposed and not yet
+	 * answered are bounded, so a flood of large writes is turned away
+	 * here, cheaply and definitely not applied, instead of piling up in
+	 * the log, the WAL's next batch and the followers' queues until
+	 * heartbeats starve. One command alone always fits. */
+	size_t cap = r->o.max_uncommitted_bytes;
+	if (cap != 0 && r->pending.bytes > 0 && r->pending.bytes + len > cap) {
+		free(data);
+		r->st.proposals_refused++;
+		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_OVERLOADED);
+		return;
+	}
 	pending *p = pending_add(&r->pending, c->req_id, ctx, stamp, kind, key, klen, deadline(r));
 	if (p == NULL) {
 		free(data);
@@ -148,6 +160,8 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 		return;
 	}
 	p->proposed = true;
+	p->bytes = len;
+	r->pending.bytes += len;
 	r->st.proposals++;
 	r->io.kick(r->io.ud);
 	/* The unsafe ack_before_commit switch: a leader's write or txn is

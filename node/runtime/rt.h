@@ -29,6 +29,8 @@
 typedef struct rt_options {
 	uint64_t nonce;              /* this boot's identity inside commands */
 	uint32_t request_timeout_ms; /* deadline of every waiting request */
+	size_t max_uncommitted_bytes;/* command bytes proposed and unanswered; past it
+	                              * a proposal is refused (0 = no limit) */
 	faults *faults;              /* the fault filter (host-owned); NULL = none */
 	int planted_bug;             /* runtime bugs (rt_planted.h); honoured only
 	                              * in a build with -DRAFT_PLANTED_BUGS */

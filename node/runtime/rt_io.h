@@ -42,6 +42,7 @@ enum rt_why {
 	RT_WHY_NONE = 0,
 	RT_WHY_NO_LEADER,   /* no leader known / read index refused */
 	RT_WHY_BUSY,        /* the core's proposal queue is full */
+	RT_WHY_OVERLOADED,  /* too many command bytes waiting to commit (admission control) */
 	RT_WHY_REFUSED,     /* the core refused the command */
 	RT_WHY_NOMEM,       /* out of memory before proposing, or building the answer */
 	RT_WHY_TIMEOUT,     /* the deadline passed */

@@ -111,6 +111,8 @@ void pending_remove(pending_table *t, pending *p)
 		t->tail = p->prev;
 	p->prev = p->next = p->hnext = NULL;
 	t->count--;
+	t->bytes -= p->bytes;
+	p->bytes = 0;
 }
 
 void pending_free(pending *p)

@@ -24,6 +24,7 @@ typedef struct pending {
 	uint64_t deadline_ms;/* real ms */
 	char *key;           /* copy of the key (malloc'd), for answers and reads */
 	size_t klen;
+	size_t bytes;        /* proposed command bytes, counted in the table's bytes */
 	struct pending *hnext;       /* hash chain */
 	struct pending *prev, *next; /* deadline FIFO */
 } pending;
@@ -32,6 +33,7 @@ typedef struct pending_table {
 	pending **buckets;
 	size_t n_buckets; /* power of two */
 	size_t count;
+	size_t bytes;         /* sum of entries' bytes: proposed and not yet answered */
 	pending *head, *tail; /* oldest first */
 } pending_table;
 

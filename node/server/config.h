@@ -41,6 +41,7 @@ typedef struct node_config {
 	bool pre_vote;
 	char *peer_secret;      /* cluster secret for peer hellos, NULL = none */
 	size_t max_connections;     /* client HTTP connections (also capped by the fd limit) */
+	size_t max_uncommitted_bytes; /* proposed and unanswered command bytes; past it 503 */
 	size_t max_buffered_bytes;  /* request bodies still arriving, all connections */
 	uint32_t idle_timeout_ms;
 	uint32_t header_timeout_ms;

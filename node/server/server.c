@@ -227,10 +227,17 @@ static int open_wal(server *s, char *err, size_t errlen)
 	rc_cfg.election_ticks = c->election_ticks;
 	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
 	rc_cfg.pre_vote = c->pre_vote;
+	/* Bytes in flight per follower (issue 15.4): at most max_inflight
+	 * appends of max_msg_bytes each, kept at half the transport's 16 MiB
+	 * per-peer queue, so appends are paced by acknowledgements instead of
+	 * overflowing the queue and being dropped (then retransmitted). */
+	rc_cfg.max_msg_bytes = 1u << 20;
+	rc_cfg.max_inflight = 8;
 	rc_cfg.seed = random_seed() ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
 	rt_options ro = {
 		.nonce = s->nonce,
 		.request_timeout_ms = c->request_timeout_ms,
+		.max_uncommitted_bytes = c->max_uncommitted_bytes,
 		.faults = s->faults,
 	};
 	rt_io io;
@@ -269,6 +276,13 @@ static int start(server *s, char *err, size_t errlen)
 	s->faults = faults_new(c->id, random_seed());
 	if (s->faults == NULL) {
 		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	uint32_t ids[RAFT_MAX_NODES];
+	for (size_t i = 0; i < c->n_members; i++)
+		ids[i] = c->members[i].id;
+	if (faults_set_members(s->faults, ids, c->n_members) != 0) {
+		snprintf(err, errlen, "too many members for the fault layer");
 		return -1;
 	}
 	http_server_limits lim = {

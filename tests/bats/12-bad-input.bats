@@ -74,3 +74,39 @@ alive() {
 	run "$BINDIR/raftkv" --version
 	[ "$status" -eq 0 ]
 }
+
+@test "a NUL in a /set value and JSON with trailing garbage are 400 and apply nothing (issue 15.5)" {
+	l=$(wait_leader 15)
+	http GET "$(node_url "$l")/set?key=nul15&value=abc%00def"
+	[ "$status_code" = 400 ]
+	kv_get "$l" nul15
+	[ "$status_code" = 404 ]
+	http POST "$(node_url "$l")/kv/tg15/cas" '{"from":null,"to":"x"}}}]]garbage'
+	[ "$status_code" = 400 ]
+	kv_get "$l" tg15
+	[ "$status_code" = 404 ]
+	http POST "$(node_url "$l")/txn" '{"ops":[["w","tg15t","v"]]} trailing'
+	[ "$status_code" = 400 ]
+	kv_get "$l" tg15t
+	[ "$status_code" = 404 ]
+	o=$(other_node "$l")
+	http POST "$(node_url "$l")/admin/transfer" "{\"to\":$o}}garbage"
+	[ "$status_code" = 400 ]
+	sleep 0.5
+	[ "$(leader_id)" = "$l" ]
+	# trailing whitespace is still fine
+	http POST "$(node_url "$l")/kv/tg15/cas" $'{"from":null,"to":"ok"} \n'
+	[ "$status_code" = 200 ]
+}
+
+@test "HEAD is served like GET without a body on /kv and /healthz (issue 15.6)" {
+	l=$(wait_leader 15)
+	kv_put "$l" head15 v
+	[ "$status_code" = 200 ]
+	for path in /healthz /kv/head15; do
+		run curl -s -I -m 5 -o /dev/null -w '%{http_code} %{size_download}' "$(node_url "$l")$path"
+		[ "$output" = "200 0" ]
+	done
+	run curl -s -I -m 5 -o /dev/null -w '%{http_code}' "$(node_url "$l")/kv/head15-absent"
+	[ "$output" = 404 ]
+}

@@ -21,6 +21,8 @@ peer_send() { # NODE FROM TYPE TERM [COUNT] [SECRET]
 # The term node $1 reports, as the digits of the JSON text (jq would round).
 term_of() { status_of "$1" | grep -o '"term": *[0-9.eE+]*' | grep -o '[0-9.eE+]*$'; }
 
+bad_frames() { curl -s -m 2 "$(node_url "$1")/metrics" | awk '/^raftkv_transport_bad_frames_total / { print $2 }'; }
+
 writes_ok() { # NODE PREFIX COUNT → how many of COUNT writes were acknowledged
 	local i ok=0
 	for ((i = 1; i <= $3; i++)); do
@@ -35,6 +37,8 @@ writes_ok() { # NODE PREFIX COUNT → how many of COUNT writes were acknowledged
 	l=$(wait_leader 20)
 	f=$(other_node "$l")
 	run peer_send "$f" "$l" 6 18446744073709551615 3
+	[ "$status" -eq 0 ]
+	run peer_send "$f" "$l" 6 18446744073709551614 3
 	[ "$status" -eq 0 ]
 	sleep 1
 	for ((i = 0; i < 3; i++)); do
@@ -57,17 +61,21 @@ writes_ok() { # NODE PREFIX COUNT → how many of COUNT writes were acknowledged
 	l=$(wait_leader 20)
 	f=$(other_node "$l")
 	[ "$(writes_ok "$l" sec 5)" = 5 ]
-	# no proof, a wrong proof: the node closes the connection
+	b0=$(bad_frames "$f")
+	# no proof, a wrong proof: the node closes the connection, counting a bad frame
 	run peer_send "$f" "$l" 6 18446744073709551614
 	[ "$output" = closed ]
 	run peer_send "$f" "$l" 6 18446744073709551614 1 wrong-secret
 	[ "$output" = closed ]
-	# the right proof from a member is accepted (a stale term, harmless)
+	[ "$(bad_frames "$f")" = $((b0 + 2)) ]
+	# the right proof from a member is accepted (a stale term, harmless; the
+	# real member's next reconnect may replace the connection, not a bad frame)
 	run peer_send "$f" "$l" 6 1 1 "cluster-secret-$$"
-	[ "$output" = open ]
+	[ "$(bad_frames "$f")" = $((b0 + 2)) ]
 	# a hello from an id that is not a member is refused even with the secret
 	run peer_send "$f" 9 6 1 1 "cluster-secret-$$"
 	[ "$output" = closed ]
+	[ "$(bad_frames "$f")" = $((b0 + 3)) ]
 	[[ "$(term_of "$f")" =~ ^[0-9]{1,6}$ ]]
 	[ "$(writes_ok "$l" sec2 5)" = 5 ]
 }

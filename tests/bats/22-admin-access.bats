@@ -21,6 +21,18 @@ teardown_file() { cluster_down; }
 	[ "$output" = 401 ]
 	run curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret' "$(node_url 0)/admin/status"
 	[ "$output" = 200 ]
+	# the scheme in any case, on the node and the agent alike; a token that
+	# is a prefix or an extension of the right one is wrong (issue 15.6)
+	for url in "$(node_url 0)/admin/status" "$(agent_url 0)/agent/status"; do
+		run curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: bearer s3cret' "$url"
+		[ "$output" = 200 ]
+		run curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: BEARER s3cret' "$url"
+		[ "$output" = 200 ]
+		run curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cre' "$url"
+		[ "$output" = 401 ]
+		run curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer s3cret2' "$url"
+		[ "$output" = 401 ]
+	done
 	# the client API needs no token
 	wait_until 15 curl -fs "$(node_url 0)/readyz"
 }

@@ -117,6 +117,8 @@ static const char *rc_name(int rc)
 	case RAFT_ENOMEM: return "out of memory";
 	case RAFT_EINVAL: return "invalid";
 	case RAFT_EBUSY: return "busy";
+	case RAFT_ECONF: return "not a valid change of this configuration";
+	case RAFT_EPENDING: return "a change is pending (or no entry of this term committed yet)";
 	default: return "unknown error";
 	}
 }
@@ -153,6 +155,65 @@ static void cmd_add_nodes(env *e, const args *a)
 		return;
 	for (size_t i = 0; i < e->n; i++)
 		env_print_status(e, &e->nodes[i]);
+}
+
+static void cmd_add_joiner(env *e, const args *a)
+{
+	uint64_t id, inc = 0;
+	if (a->n_pos != 1 || !parse_u64(a->pos[0], &id) || id > UINT32_MAX) {
+		fputs("error: add-joiner ID [incarnation=N]\n", e->out);
+		return;
+	}
+	if (!opt_u64(e, a, "incarnation", &inc))
+		return;
+	(void)env_add_joiner(e, (uint32_t)id, inc);
+}
+
+static void cmd_conf(env *e, const args *a)
+{
+	static const char *const ops[] = {"", "add-learner", "promote", "remove"};
+	raft_conf_change cc = {0};
+	uint64_t target, inc = 0, next = 0;
+	bool auto_promote = false;
+	env_node *nd = one_up(e, a);
+	if (nd == NULL)
+		return;
+	if (a->n_pos == 3)
+		for (uint8_t k = 1; k <= 3; k++)
+			if (strcmp(a->pos[1], ops[k]) == 0)
+				cc.op = k;
+	if (a->n_pos != 3 || cc.op == 0 || !parse_u64(a->pos[2], &target) || target > UINT32_MAX) {
+		fputs("error: conf ID add-learner|promote|remove TARGET [incarnation=N] [auto=on] [next=N]\n",
+		      e->out);
+		return;
+	}
+	if (!opt_u64(e, a, "incarnation", &inc) || !opt_bool(e, a, "auto", &auto_promote) ||
+	    !opt_u64(e, a, "next", &next))
+		return;
+	cc.id = (uint32_t)target;
+	cc.incarnation = inc;
+	cc.auto_promote = auto_promote;
+	cc.next_incarnation = next;
+	uint64_t index = 0;
+	int rc = raft_propose_conf(nd->r, &cc, &index);
+	if (rc != RAFT_OK)
+		fprintf(e->out, "refused: %s\n", rc_name(rc));
+	else
+		fprintf(e->out, "appended at %" PRIu64 "\n", index);
+}
+
+static void cmd_wipe(env *e, const args *a)
+{
+	uint64_t id, inc = 0;
+	if (a->n_pos != 1 || !parse_u64(a->pos[0], &id) || id > UINT32_MAX) {
+		fputs("error: wipe ID incarnation=N\n", e->out);
+		return;
+	}
+	if (!opt_u64(e, a, "incarnation", &inc))
+		return;
+	env_node *nd = env_node_get(e, (uint32_t)id);
+	if (nd != NULL)
+		(void)env_wipe(e, nd, inc);
 }
 
 static void cmd_campaign(env *e, const args *a)
@@ -369,6 +430,9 @@ typedef struct command {
 
 static const command commands[] = {
 	{"add-nodes", cmd_add_nodes, "pre-vote check-quorum election heartbeat max-inflight max-entries"},
+	{"add-joiner", cmd_add_joiner, "incarnation"},
+	{"conf", cmd_conf, "incarnation auto next"},
+	{"wipe", cmd_wipe, "incarnation"},
 	{"campaign", cmd_campaign, ""},
 	{"tick", cmd_tick, "n"},
 	{"propose", cmd_propose, ""},

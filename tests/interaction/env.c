@@ -163,6 +163,53 @@ int env_add_nodes(env *e, size_t n, const raft_config *cfg)
 	return 0;
 }
 
+int env_add_joiner(env *e, uint32_t id, uint64_t incarnation)
+{
+	if (e->n == 0 || e->n >= ENV_MAX_NODES || id == 0 || id == RAFT_NONE) {
+		fputs("error: add-joiner after add-nodes, with room for one more node\n", e->out);
+		return -1;
+	}
+	for (size_t i = 0; i < e->n; i++)
+		if (e->ids[i] == id) {
+			fprintf(e->out, "error: node %" PRIu32 " exists\n", id);
+			return -1;
+		}
+	env_node *nd = &e->nodes[e->n];
+	memset(nd, 0, sizeof(*nd));
+	nd->id = id;
+	nd->cfg = e->nodes[0].cfg;
+	nd->cfg.id = id;
+	nd->cfg.joining = true;
+	nd->cfg.incarnation = incarnation;
+	nd->cfg.seed = node_seed(nd);
+	nd->written.hs.vote = nd->synced.hs.vote = RAFT_NONE;
+	nd->r = raft_new(&nd->cfg);
+	if (nd->r == NULL) {
+		fputs("error: raft_new refused the configuration\n", e->out);
+		return -1;
+	}
+	e->ids[e->n++] = id;
+	env_print_status(e, nd);
+	return 0;
+}
+
+int env_wipe(env *e, env_node *nd, uint64_t incarnation)
+{
+	if (nd->r != NULL) {
+		fprintf(e->out, "error: node %" PRIu32 " is running\n", nd->id);
+		return -1;
+	}
+	entries_free(&nd->written.log);
+	entries_free(&nd->synced.log);
+	memset(&nd->written, 0, sizeof(nd->written));
+	memset(&nd->synced, 0, sizeof(nd->synced));
+	nd->written.hs.vote = nd->synced.hs.vote = RAFT_NONE;
+	nd->cfg.incarnation = incarnation;
+	fprintf(e->out, "wipe %" PRIu32 ": empty disk, incarnation %" PRIu64 "\n", nd->id,
+		incarnation);
+	return 0;
+}
+
 env_node *env_node_get(env *e, uint32_t id)
 {
 	for (size_t i = 0; i < e->n; i++)
@@ -521,6 +568,12 @@ void env_print_status(env *e, env_node *nd)
 		st.commit, st.applied, st.last_index, st.last_term);
 	if (st.first_index > 1)
 		fprintf(o, " first=%" PRIu64, st.first_index);
+	if (st.membership == RAFT_MEMBER_LEARNER)
+		fputs(" learner", o);
+	else if (st.membership == RAFT_MEMBER_NONE)
+		fputs(" not-a-member", o);
+	if (st.conf_index != 0)
+		fprintf(o, " conf=%" PRIu64 "%s", st.conf_index, st.conf_pending ? " (pending)" : "");
 	fputc('\n', o);
 	if (st.role != RAFT_LEADER)
 		return;
@@ -528,8 +581,9 @@ void env_print_status(env *e, env_node *nd)
 		const raft_peer_status *p = &st.peers[i];
 		if (p->id == st.id)
 			continue;
-		fprintf(o, "  peer %" PRIu32 ": match=%" PRIu64 " next=%" PRIu64 "%s\n", p->id,
-			p->match, p->next, p->recent_active ? " active" : "");
+		fprintf(o, "  peer %" PRIu32 ": match=%" PRIu64 " next=%" PRIu64 "%s%s\n", p->id,
+			p->match, p->next, p->recent_active ? " active" : "",
+			p->voter ? "" : " learner");
 	}
 }
 

@@ -60,6 +60,11 @@ void env_free(env *e);
 /* Creates n voters with ids 1..n, all configured alike from cfg (id, voters
  * and seed are set here). Returns 0, or -1 (printed) if nodes exist. */
 int env_add_nodes(env *e, size_t n, const raft_config *cfg);
+/* A node `id` that starts empty and joining (raft_config.joining), knowing the
+ * voters of add-nodes, with the given incarnation. */
+int env_add_joiner(env *e, uint32_t id, uint64_t incarnation);
+/* On a crashed node: the disk is gone; it restarts as `incarnation`. */
+int env_wipe(env *e, env_node *nd, uint64_t incarnation);
 env_node *env_node_get(env *e, uint32_t id); /* NULL (printed) if unknown */
 env_node *env_node_up(env *e, uint32_t id);  /* NULL (printed) if unknown or down */
 

@@ -7,6 +7,7 @@
 #include <inttypes.h>
 
 #include "format.h"
+#include "../../node/raft/membership.h"
 
 void fmt_id(FILE *out, uint32_t id)
 {
@@ -31,11 +32,35 @@ static void fmt_data(FILE *out, const uint8_t *data, uint32_t len)
 		fprintf(out, "%02x", data[i]);
 }
 
+/* A CONF entry: the change, then the whole configuration after it
+ * (voters, learners "~id", incarnations "id#inc" when not 0). */
+static void fmt_conf(FILE *out, const uint8_t *data, uint32_t len)
+{
+	member_conf c;
+	if (membership_decode(data, len, &c) != RAFT_OK) {
+		fputs("conf(malformed)", out);
+		return;
+	}
+	static const char *const ops[] = {"?", "add-learner", "promote", "remove"};
+	fprintf(out, "conf(%s %" PRIu32, ops[c.op], c.subject);
+	if (c.next_incarnation != 0)
+		fprintf(out, " for #%" PRIu64, c.next_incarnation);
+	fputs(":", out);
+	for (size_t i = 0; i < c.n; i++) {
+		fprintf(out, " %s%" PRIu32, c.m[i].voter ? "" : "~", c.m[i].id);
+		if (c.m[i].incarnation != 0)
+			fprintf(out, "#%" PRIu64, c.m[i].incarnation);
+	}
+	fputc(')', out);
+}
+
 void fmt_entry(FILE *out, const raft_entry *e)
 {
 	fprintf(out, "%" PRIu64 "@%" PRIu64 " ", e->index, e->term);
 	if (e->type == RAFT_ENTRY_NOOP)
 		fputs("noop", out);
+	else if (e->type == RAFT_ENTRY_CONF)
+		fmt_conf(out, e->data, e->len);
 	else if (e->len == 0)
 		fputs("\"\"", out);
 	else
@@ -55,8 +80,10 @@ void fmt_entries(FILE *out, const raft_entry *e, size_t n)
 
 void fmt_msg(FILE *out, const raft_msg *m)
 {
-	fprintf(out, "%" PRIu32 "->%" PRIu32 " %s term=%" PRIu64, m->from, m->to,
-		raft_msg_type_name(m->type), m->term);
+	fprintf(out, "%" PRIu32 "->%" PRIu32, m->from, m->to);
+	if (m->incarnation != 0) /* the sender's incarnation, shown when not the first */
+		fprintf(out, "#%" PRIu64, m->incarnation);
+	fprintf(out, " %s term=%" PRIu64, raft_msg_type_name(m->type), m->term);
 	switch (m->type) {
 	case RAFT_MSG_PREVOTE:
 	case RAFT_MSG_VOTE:

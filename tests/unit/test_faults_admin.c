@@ -210,6 +210,23 @@ static void test_bugs(void **state)
 	assert_true(faults_disk(F).fsync);
 }
 
+/* Issue 15.6: once the members are known, a partition or net body naming
+ * another id is a 400 that changes nothing. */
+static void test_unknown_ids_refused(void **state)
+{
+	(void)state;
+	const uint32_t ids[] = { 0, 1, 2 };
+	assert_int_equal(faults_set_members(F, ids, 3), 0);
+	expect_400("partition", "{\"groups\":[[0,1],[7]]}", "node 7");
+	expect_400("partition", "{\"groups\":[[0,1,2,3]]}", "node 3");
+	expect_400("net", "{\"drop_to\":[9]}", "node 9");
+	expect_400("net", "{\"drop_from\":[1,5]}", "node 5");
+	assert_int_equal(req("POST", "partition", "{\"groups\":[[0,1],[2]]}", NULL), 200);
+	assert_int_equal(req("POST", "net", "{\"drop_to\":[1]}", NULL), 200);
+	assert_int_equal(req("DELETE", "partition", NULL, NULL), 200);
+	assert_int_equal(req("DELETE", "net", NULL, NULL), 200);
+}
+
 /* DELETE /admin/faults/<kind> heals that kind alone: a combined nemesis
  * ends one fault while the others go on. */
 static void test_delete_one_kind_keeps_the_others(void **state)
@@ -245,6 +262,7 @@ static void test_delete_one_kind_keeps_the_others(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_unknown_ids_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_bodies, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_routing, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_in_status_and_delete, setup, teardown),

@@ -766,9 +766,30 @@ static void test_bind_errors(void **state)
 	assert_int_equal(uv_loop_close(&loop), 0);
 }
 
+/* Issue 15.6: the bearer check shared by node and agent. */
+static void test_bearer(void **state)
+{
+	(void)state;
+	assert_true(http_bearer_ok(NULL, NULL));
+	assert_true(http_bearer_ok("anything", NULL));
+	assert_true(http_bearer_ok("Bearer tok", "tok"));
+	assert_true(http_bearer_ok("bearer tok", "tok"));
+	assert_true(http_bearer_ok("BEARER   tok", "tok"));
+	assert_false(http_bearer_ok(NULL, "tok"));
+	assert_false(http_bearer_ok("", "tok"));
+	assert_false(http_bearer_ok("Bearer to", "tok"));
+	assert_false(http_bearer_ok("Bearer tokk", "tok"));
+	assert_false(http_bearer_ok("Bearer tOk", "tok"));
+	assert_false(http_bearer_ok("Basic tok", "tok"));
+	assert_false(http_bearer_ok("tok", "tok"));
+	assert_false(http_bearer_ok("Bearer ", "tok"));
+	assert_false(http_bearer_ok("Bearertok", "tok"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_bearer),
 		cmocka_unit_test_setup_teardown(test_get_and_put, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_keepalive, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_order, setup, teardown),

@@ -582,7 +582,7 @@ static void test_queue_limit(void **state)
 	transport_set_queue_limit(a.t, 1000);
 	int ok = 0, dropped = 0;
 	for (int i = 0; i < 100; i++) {
-		if (send_msg(&a, 2, RAFT_MSG_HEARTBEAT, (uint64_t)i, 0) == 0)
+		if (send_msg(&a, 2, RAFT_MSG_APPEND, (uint64_t)i, 0) == 0)
 			ok++;
 		else
 			dropped++;
@@ -595,6 +595,24 @@ static void test_queue_limit(void **state)
 	want g = { &b, (uint64_t)ok };
 	assert_true(run_until(got_at_least, &g, 5000));
 	assert_int_equal(b.got, (size_t)ok);
+
+	/* Issue 15.4: with the queue full of appends, heartbeats and votes are
+	 * still taken, and they overtake the appends queued before them. */
+	size_t base = b.got;
+	int appends = 0;
+	while (send_msg(&a, 2, RAFT_MSG_APPEND, 1000 + (uint64_t)appends, 1) == 0)
+		appends++;
+	assert_true(appends > 0);
+	assert_int_equal(send_msg(&a, 2, RAFT_MSG_HEARTBEAT, 7, 0), 0);
+	assert_int_equal(send_msg(&a, 2, RAFT_MSG_VOTE, 8, 0), 0);
+	g.v = base + (size_t)appends + 2;
+	assert_true(run_until(got_at_least, &g, 5000));
+	assert_int_equal(b.type[base], RAFT_MSG_HEARTBEAT);
+	assert_int_equal(b.type[base + 1], RAFT_MSG_VOTE);
+	for (int i = 0; i < appends; i++) {
+		assert_int_equal(b.type[base + 2 + (size_t)i], RAFT_MSG_APPEND);
+		assert_true(b.term[base + 2 + (size_t)i] == 1000 + (uint64_t)i);
+	}
 	close_node(&a);
 	close_node(&b);
 }

@@ -38,6 +38,7 @@ static void fill_msg(raft_msg *m, uint8_t type, size_t n_entries)
 	m->reject = type % 2 == 0;
 	m->hint_index = 99;
 	m->hint_term = 98;
+	m->incarnation = 0x1234567890abcdefull;
 	m->n_entries = n_entries;
 	if (n_entries == 0)
 		return;
@@ -78,6 +79,7 @@ static void assert_msg_equal(const raft_msg *a, const raft_msg *b)
 	assert_int_equal(a->reject, b->reject);
 	assert_true(a->hint_index == b->hint_index);
 	assert_true(a->hint_term == b->hint_term);
+	assert_true(a->incarnation == b->incarnation);
 	assert_int_equal(a->n_entries, b->n_entries);
 	for (size_t i = 0; i < a->n_entries; i++) {
 		const raft_entry *x = &a->entries[i], *y = &b->entries[i];
@@ -229,7 +231,7 @@ static void test_bad_counts_and_lengths(void **state)
 
 	/* First entry's length claims more than is left. */
 	memcpy(body, f + 10, len - 10);
-	body[69 + 17] = 0xff, body[69 + 18] = 0xff, body[69 + 19] = 0xff, body[69 + 20] = 0x7f;
+	body[77 + 17] = 0xff, body[77 + 18] = 0xff, body[77 + 19] = 0xff, body[77 + 20] = 0x7f; /* 77: FIXED_LEN */
 	g = forge(RAFT_MSG_APPEND, body, len - 10, &flen);
 	assert_int_equal(wire_decode(g, flen, &out, &why), -1);
 	assert_string_equal(why, "entry exceeds frame");

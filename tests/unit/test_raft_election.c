@@ -305,6 +305,12 @@ static void test_max_term_refused(void **state)
 	forged.to = c.ids[f];
 	forged.term = UINT64_MAX;
 	assert_int_equal(raft_step(c.nodes[f].r, &forged), RAFT_EINVAL);
+	/* just below it is as bad: nobody could campaign past it; a jump that
+	 * far is refused too */
+	forged.term = UINT64_MAX - 1;
+	assert_int_equal(raft_step(c.nodes[f].r, &forged), RAFT_EINVAL);
+	forged.term = term + (UINT64_C(1) << 32) + 1;
+	assert_int_equal(raft_step(c.nodes[f].r, &forged), RAFT_EINVAL);
 	h_process_all(&c);
 	h_settle(&c);
 	assert_int_equal(h_status(&c, f).term, term);

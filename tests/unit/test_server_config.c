@@ -116,7 +116,7 @@ static void test_help_lists_every_flag_with_default(void **state)
 		"--node", "--http", "--cluster", "--data-dir", "--enable-faults", "--admin-token",
 		"--max-key-bytes", "--max-value-bytes", "--request-timeout-ms", "--tick-ms",
 		"--election-ticks", "--heartbeat-ticks", "--no-prevote", "--peer-secret",
-		"--peer-secret-file", "--max-connections", "--max-buffered-bytes", "--idle-timeout-ms",
+		"--peer-secret-file", "--max-connections", "--max-uncommitted-bytes", "--max-buffered-bytes", "--idle-timeout-ms",
 		"--header-timeout-ms", "--body-timeout-ms", "--help", "--version"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		assert_non_null(strstr(buf, names[i]));

@@ -1,0 +1,73 @@
+#!/bin/bash
+# Flood measurement (issue 15.4): a local 3-node cluster, CLIENTS clients
+# writing VALUE_BYTES values as fast as they can for SECONDS, and one client
+# writing small values once every 50 ms to the leader. Prints what the small
+# writer saw (acknowledged %, p50/p99 latency), what the flood got (by
+# status), leader changes (term and leader at start and end, and elections
+# seen), and the largest RSS of each node. Run it under
+# `flock /tmp/raftkv-cluster.lock`.
+#
+#   tests/flood.sh [CLIENTS] [SECONDS] [VALUE_BYTES]    (default 200 30 1048576)
+#   RAFTKV_BIN=dir  binaries (default bin); RAFTKV_NODE_FLAGS as tests/cluster.sh
+set -u
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+clients=${1:-200} secs=${2:-30} vbytes=${3:-1048576}
+base=${FLOOD_BASE:-27500}
+dir=$(mktemp -d /tmp/raftkv-flood-XXXXXX)
+trap '"$ROOT/tests/cluster.sh" stop "$dir/c" >/dev/null 2>&1; rm -rf "$dir"' EXIT
+"$ROOT/tests/cluster.sh" start "$dir/c" 3 "$base" >/dev/null || exit 1
+url() { echo "http://127.0.0.1:$((base + $1))"; }
+status() { curl -s -m 2 "$(url "$1")/admin/status"; }
+leader() {
+	local i
+	for i in 0 1 2; do status "$i" | grep -q '"role":"leader"' && { echo "$i"; return; }; done
+}
+for _ in $(seq 1 100); do l=$(leader); [ -n "$l" ] && break; sleep 0.2; done
+[ -n "${l:-}" ] || { echo "flood: no leader"; exit 1; }
+term0=$(status "$l" | grep -o '"term":[0-9]*' | cut -d: -f2)
+head -c "$vbytes" /dev/zero | tr '\0' v >"$dir/value"
+end=$(($(date +%s) + secs))
+
+# the flood: every client writes its own key through a rotating node
+for ((c = 0; c < clients; c++)); do
+	(
+		while [ "$(date +%s)" -lt "$end" ]; do
+			curl -s -o /dev/null -m 10 -w '%{http_code}\n' -X PUT \
+				--data-binary @"$dir/value" "$(url $((c % 3)))/kv/big-$c" || echo 000
+		done >"$dir/flood.$c"
+	) &
+done
+# the small writer, to the leader, every 50 ms; elections seen by sampling
+(
+	n=0
+	while [ "$(date +%s)" -lt "$end" ]; do
+		n=$((n + 1))
+		curl -s -o /dev/null -m 5 -w '%{http_code} %{time_total}\n' -X PUT \
+			--data-binary "s$n" "$(url "$l")/kv/small-$n" || echo "000 5"
+		sleep 0.05
+	done >"$dir/small"
+) &
+(
+	while [ "$(date +%s)" -lt "$end" ]; do
+		for i in 0 1 2; do
+			p=$(pgrep -f "^[^ ]*/raftkv --node $i .*$dir/c/n$i" | head -n 1)
+			[ -n "$p" ] && echo "$i $(ps -o rss= -p "$p" 2>/dev/null)"
+		done
+		for i in 0 1 2; do status "$i" | grep -o '"term":[0-9]*,"leader":[0-9a-z]*'; done
+		sleep 1
+	done >"$dir/samples"
+) &
+wait
+sleep 1
+term1=$(status "$l" | grep -o '"term":[0-9]*' | cut -d: -f2)
+l1=$(leader)
+total=$(wc -l <"$dir/small")
+ok=$(grep -c '^200 ' "$dir/small")
+lat=$(awk '$1 == 200 { print $2 }' "$dir/small" | sort -n)
+pct() { echo "$lat" | awk -v p="$1" 'NF { a[n++] = $1 } END { if (n == 0) { print "n/a"; exit } i = int(n * p); if (i >= n) i = n - 1; printf "%.3f s", a[i] }'; }
+echo "flood: $clients clients x $vbytes bytes for ${secs}s, small writes every 50 ms to the leader (node $l)"
+echo "small writes: $ok/$total acknowledged ($(awk -v a="$ok" -v b="$total" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')%), p50 $(pct 0.5), p99 $(pct 0.99)"
+echo "small write failures by status: $(awk '$1 != 200 { c[$1]++ } END { for (k in c) printf "%s x%d ", k, c[k] }' "$dir/small")"
+echo "flood writes by status: $(cat "$dir"/flood.* | sort | uniq -c | awk '{ printf "%s x%d ", $2, $1 }')"
+echo "term $term0 -> $term1, leader node $l -> node ${l1:-none}; distinct (term,leader) seen: $(grep -o '"term":[0-9]*,"leader":[0-9]*' "$dir/samples" | sort -u | wc -l)"
+echo "max RSS (MiB): $(awk 'NF == 2 && $2 ~ /^[0-9]+$/ { if ($2 > m[$1]) m[$1] = $2 } END { for (i = 0; i < 3; i++) printf "n%d %.0f  ", i, m[i] / 1024 }' "$dir/samples")"
