@@ -88,6 +88,8 @@ install)
 run)
 	log=/tmp/make-run.log
 	start_bg "$log" make run
+	# Whatever fails below, the cluster does not outlive this script.
+	trap 'kill -0 "$bg_pid" 2>/dev/null && stop_group TERM' EXIT
 	if ! wait_for "$log" '^raftkv: 3 nodes running' "${BARE_RUN_LIMIT:-900}"; then
 		tail -n 40 "$log"
 		stop_group TERM
