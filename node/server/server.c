@@ -21,6 +21,7 @@
 #include "../runtime/rt_boot.h"
 #include "meta.h"
 #include "server_internal.h"
+#include "../runtime/rt_incarnation_file.h"
 
 _Noreturn void server_fatal(const char *fmt, ...)
 {
@@ -228,11 +229,32 @@ static int open_wal(server *s, char *err, size_t errlen)
 	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
 	rc_cfg.pre_vote = c->pre_vote;
 	rc_cfg.seed = random_seed() ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
+	/* Which life of this id (node/runtime/rt_incarnation.h): the stored one;
+	 * none stored and a WAL that never held anything: decided by probing;
+	 * none stored but a WAL with state: a data dir from before incarnations
+	 * were stored, whose node was a bootstrap member (0). */
+	bool inc_found = false;
+	uint64_t inc = 0;
+	if (inc_file_load(c->data_dir, &inc_found, &inc, err, errlen) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	bool wal_empty = rec.n_entries == 0 && rec.hs.term == 0 && rec.snap_index == 0;
+	if (!inc_found && !wal_empty && inc_file_store(c->data_dir, 0, err, errlen) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	rc_cfg.incarnation = inc;
 	rt_options ro = {
 		.nonce = s->nonce,
 		.request_timeout_ms = c->request_timeout_ms,
 		.faults = s->faults,
+		.probe_incarnation = !inc_found && wal_empty,
 	};
+	if (inc_found)
+		notice("incarnation %llu", (unsigned long long)inc);
+	else if (wal_empty)
+		notice("empty data dir: probing the cluster before speaking (a new cluster, or a new incarnation)");
 	rt_io io;
 	server_io_init(s, &io);
 	s->rt = rt_new(&rc_cfg, &ro, &io);
