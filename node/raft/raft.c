@@ -214,6 +214,11 @@ int raft_set_incarnation(raft *r, uint64_t incarnation)
 	return RAFT_OK;
 }
 
+uint64_t raft_get_incarnation(const raft *r)
+{
+	return r->cfg.incarnation;
+}
+
 void raft_campaign(raft *r)
 {
 	if (r->in_ready)

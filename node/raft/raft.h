@@ -314,6 +314,7 @@ int raft_transfer(raft *r, uint32_t to);
  * empty disk makes it a new cluster's member or a new life of a member; see
  * node/runtime/rt_incarnation.h). RAFT_OK or RAFT_EINVAL. */
 int raft_set_incarnation(raft *r, uint64_t incarnation);
+uint64_t raft_get_incarnation(const raft *r);
 
 /* Makes a follower campaign at once (tests, bootstrap of a 1-node cluster). */
 void raft_campaign(raft *r);

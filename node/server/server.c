@@ -59,6 +59,7 @@ static void on_check(uv_check_t *h)
 		return;
 	rt_process(s->rt);
 	server_refresh_status(s);
+	api_members_after_ready(s);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */
 	if (s->stopping || !rt_has_work(s->rt)) {
@@ -127,6 +128,7 @@ static void begin_shutdown(server *s)
 	 * proposed, 503 for the rest). */
 	if (s->rt != NULL)
 		rt_stop(s->rt);
+	api_members_stop(s);
 	while (s->paused_head != NULL) {
 		http_request *r = s->paused_head;
 		s->paused_head = r->user;
@@ -326,6 +328,7 @@ static int start(server *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	api_members_init(s); /* the transport's peers: --cluster's, then the log's */
 	if (open_wal(s, err, errlen) != 0)
 		return -1;
 	server_refresh_status(s);
@@ -342,6 +345,7 @@ static void free_all(server *s)
 	if (s->wal != NULL)
 		wal_close(s->wal);
 	rt_free(s->rt);
+	api_members_free(s);
 	faults_free(s->faults);
 	bytebuf_free(&s->out);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)

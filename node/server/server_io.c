@@ -151,5 +151,6 @@ void server_io_init(server *s, rt_io *io)
 		.fatal = io_fatal,
 		.on_ready = io_on_ready,
 		.keep_incarnation = io_keep_incarnation,
+		.on_applied = api_members_on_applied,
 	};
 }
