@@ -9,6 +9,7 @@
 #   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
 #   make test-tsan  unit tests and a short simulator run under ThreadSanitizer
 #   make V=1 ...    print the full compiler and linker commands (default: "  CC  file")
+#   make JOBS=1 ... build one file at a time (default: as many as cores)
 #
 # On a bare Debian, `sh .ci/install-deps` first (make itself is one of the packages).
 # Every target that builds runs `deps` (.ci/install-deps) before anything else.
@@ -60,6 +61,11 @@ else
 say   = @printf '  %-7s %s\n' '$(1)' '$(2)';
 endif
 MAKEFLAGS += --no-print-directory
+# The second make (see `all`) builds on every core unless the command line gave -j
+# (make 4.3 shows -j in MAKEFLAGS only inside recipes, hence a recursive variable).
+# JOBS=1 builds one file at a time.
+JOBS    ?= $(shell nproc 2>/dev/null || echo 1)
+SUBJOBS  = $(if $(filter -j%,$(MAKEFLAGS)),,-j$(JOBS))
 
 # pkg-config runs when a recipe first needs its answer, not when make reads this
 # file: on a fresh machine the libraries appear only once `deps` has run, and the
@@ -75,7 +81,7 @@ CMOCKA     = $(eval CMOCKA := $(call pkg,--libs,cmocka))$(CMOCKA)
 CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP $(OPT) $(PKG_CFLAGS)
 LDLIBS   = $(PKG_LIBS) -lhttp_parser -lm -lpthread
 LDFLAGS += $(LDSAN)
-SANTAG  := $(if $(filter 1,$(SAN)),[san] )
+SANTAG  := $(if $(filter 1,$(SAN)),[san] ,$(if $(filter thread,$(SAN)),[tsan] ))
 
 COMMON_SRC := $(wildcard node/common/*.c)
 RAFT_SRC   := $(wildcard node/raft/*.c)
@@ -113,7 +119,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
 all: deps
-	@$(MAKE) all-programs
+	@$(MAKE) $(SUBJOBS) all-programs
 
 # A missing library: installed with apt-get when root, otherwise one line to run.
 deps:
@@ -230,23 +236,23 @@ test: deps
 	@tests/run-all.sh
 
 test-unit: deps
-	@$(MAKE) SAN=1 unit-bins
+	@$(MAKE) $(SUBJOBS) SAN=1 unit-bins
 	@tests/run-unit.sh build/san/tests asan
 unit-bins: $(UNIT_BINS)
 	@:
 test-valgrind: deps
-	@$(MAKE) SAN=0 unit-bins
+	@$(MAKE) $(SUBJOBS) SAN=0 unit-bins
 	@tests/run-unit.sh build/rel/tests valgrind
 # Not part of `make test`: a third build of everything (see tests/run-tsan.sh).
 # TSAN_BATS=1 also runs two bats files against TSan-built nodes: the only
 # place the WAL worker thread runs (about 3.5 minutes, takes the cluster lock).
 test-tsan: deps
-	$(MAKE) SAN=thread unit-bins sim-bin $(if $(TSAN_BATS),all-programs)
+	@$(MAKE) $(SUBJOBS) SAN=thread unit-bins sim-bin $(if $(TSAN_BATS),all-programs)
 	@TSAN_BATS=$(TSAN_BATS) tests/run-tsan.sh
 test-check: all
 	@tests/check/run-corpus.sh
 test-sim: deps
-	@$(MAKE) SAN=0 sim-bin
+	@$(MAKE) $(SUBJOBS) SAN=0 sim-bin
 	@tests/sim/run.sh $(SIM_BIN)
 sim-bin: $(SIM_BIN)
 	@:
@@ -254,17 +260,17 @@ sim-bin: $(SIM_BIN)
 # the release build under valgrind (which sees reads of uninitialised bytes).
 # REWRITE=1 writes the actual output back into the scripts as the expected one.
 test-interaction: deps
-	@$(MAKE) SAN=1 interaction-bin
-	@$(MAKE) SAN=0 interaction-bin
+	@$(MAKE) $(SUBJOBS) SAN=1 interaction-bin
+	@$(MAKE) $(SUBJOBS) SAN=0 interaction-bin
 	@tests/interaction/run.sh build/san/raftkv-interaction $(if $(REWRITE),--rewrite,build/rel/raftkv-interaction)
 interaction-bin: $(INTERACTION_BIN)
 	@:
 sim: deps
-	@$(MAKE) SAN=0 sim-bin
+	@$(MAKE) $(SUBJOBS) SAN=0 sim-bin
 	@if [ -n "$(SEED)" ]; then $(SIM_BIN) --seed $(SEED) --trace $(if $(BUG),--bug $(BUG)); \
 	else $(SIM_BIN) --seeds $${SEEDS:-10000} --jobs 2 $(if $(BUG),--bug $(BUG)); fi
 test-bats: all
-	@$(MAKE) SAN=1 all-programs tools
+	@$(MAKE) $(SUBJOBS) SAN=1 all-programs tools
 	@RAFTKV_BIN=build/san/bin tests/bats/run.sh bats-local tests/bats
 all-programs: $(PROGRAMS)
 	@:
@@ -293,7 +299,7 @@ jepsen-docker:
 # make test-fuzz: every checked-in corpus file and saved crash, replayed under
 # ASan+UBSan by gcc builds (seconds; no clang needed).
 test-fuzz: deps
-	@$(MAKE) SAN=1 replay-bins
+	@$(MAKE) $(SUBJOBS) SAN=1 replay-bins
 	@tests/fuzz/replay.sh build/san/fuzz
 replay-bins: $(REPLAY_BINS)
 	@:
@@ -302,12 +308,16 @@ replay-bins: $(REPLAY_BINS)
 FUZZ_SECONDS ?= 60
 fuzz: deps
 	@.ci/install-deps clang
-	@$(MAKE) FUZZ=1 fuzz-bins
+	@$(MAKE) $(SUBJOBS) FUZZ=1 fuzz-bins
 	@tests/fuzz/run.sh build/fuzz/fuzz $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 fuzz-bins: $(FUZZ_BINS)
 	@:
 
-bench: all
+# The bench's own packages (not make test's): etcd to compare with, wrk to drive both.
+# Without them (not root, no network) the bench says so and measures raftkv alone.
+bench: deps
+	@.ci/install-deps etcd-server wrk || echo "bench: etcd-server/wrk not installed; raftkv only" >&2
+	@$(MAKE) all-programs
 	@tests/bench.sh
 
 # ---------------------------------------------------------------- docker

@@ -159,7 +159,10 @@ args=(--network host --force-rm -f docker/Dockerfile -t "$IMAGE"
 	--build-arg "BASE_IMAGE=$BASE"
 	--build-arg "APT_PROXY=$APT_PROXY")
 [ -n "${RAFTKV_DOCKER_BUILD_ARGS:-}" ] && read -r -a extra <<<"$RAFTKV_DOCKER_BUILD_ARGS" && args+=("${extra[@]}")
-tar -C "$ROOT" -c \
+# Modes, owners and times are normalised, so a checkout, a fresh clone and a `git archive`
+# copy (664 under git's default umask) of the same files send the same context and reuse
+# the same cached layers (tests/docker/50-readme.bats builds from such a copy).
+tar -C "$ROOT" -c --sort=name --mode=go-w --owner=0 --group=0 --numeric-owner --mtime=@0 \
 	--exclude=./.git --exclude=./build --exclude=./bin --exclude=./data \
 	--exclude='*.o' --exclude='*.d' . |
 	DOCKER_BUILDKIT=0 docker build "${args[@]}" - >"$CACHE/build.log" 2>&1 ||

@@ -14,6 +14,13 @@ if [ -n "${JEPSEN_CLASSPATH:-}" ]; then
 		echo "jepsen: JEPSEN_CLASSPATH is set but no java at ${java} (set JAVA_HOME to a JDK 21+)" >&2
 		exit 3
 	fi
+	# A classpath compiled ahead of time on a newer JDK fails to load on an
+	# older one before raftkv.main could say why: check the version here.
+	v=$("$java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')
+	if [ -z "$v" ] || [ "${v%%.*}" -lt 21 ] 2>/dev/null; then
+		echo "jepsen: Jepsen 0.3.13 needs JDK 21 or later; $java is JDK ${v:-unknown}. Set JAVA_HOME to a JDK 21+." >&2
+		exit 3
+	fi
 	# clojure.data.json is the test's only library outside Jepsen's own tree:
 	# Debian's libdata-json-clojure, unless the classpath already has one.
 	extra=""

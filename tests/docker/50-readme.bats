@@ -81,10 +81,10 @@ bare() { # MODE [ARGS] — tests/docker/bare-user.sh inside the container (clean
 	[ "$status" -eq 3 ]
 	run bare install "${install[@]}"
 	show_bare "$output"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { tail -n 40 <<<"$output"; false; }
 	run bare run
 	show_bare "$output"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { tail -n 40 <<<"$output"; false; }
 	echo "# bare: README install + make run + linearizable read took $((SECONDS - start))s" >&3
 }
 
@@ -93,7 +93,7 @@ bare() { # MODE [ARGS] — tests/docker/bare-user.sh inside the container (clean
 	[ "$status" -eq 0 ] || skip "the install step of the previous test did not run"
 	run bare test
 	show_bare "$output"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { tail -n 40 <<<"$output"; false; }
 }
 
 @test "bare Debian 12: a package missing when make starts is installed by make's deps step, and that first make builds" {
@@ -101,7 +101,7 @@ bare() { # MODE [ARGS] — tests/docker/bare-user.sh inside the container (clean
 	[ "$status" -eq 0 ] || skip "the install step of the first test did not run"
 	run bare redeps libcjson-dev
 	show_bare "$output"
-	[ "$status" -eq 0 ]
+	[ "$status" -eq 0 ] || { tail -n 40 <<<"$output"; false; }
 }
 
 @test "README's Docker path from a clean copy: make docker-up answers, make docker-down removes the cluster" {
@@ -121,6 +121,7 @@ bare() { # MODE [ARGS] — tests/docker/bare-user.sh inside the container (clean
 		t=$SECONDS
 		run sh -c "$c"
 		echo "# bare: \$ $c: exit $status in $((SECONDS - t))s" >&3
+		grep -E '^(docker/build.sh: built|raftkv: [0-9]+ nodes ready)' <<<"$output" | sed 's/^/#   /' >&3
 		[ "$status" -eq 0 ] || { echo "$output"; false; }
 		if [ "$c" = "make docker-up" ]; then
 			up_done=1

@@ -11,8 +11,8 @@
 #                                   bin/raftkv-check; then Ctrl-C, and the nodes must stop
 #   bare-user.sh test               `make test` until its first suite's closing line
 #                                   ("<suite>: N passed, N failed"); then it is stopped
-#   bare-user.sh redeps [PKG]       PKG (libcjson-dev) removed, `make clean`, then one
-#                                   `make` must install it and build everything
+#   bare-user.sh redeps [PKG]       PKG (libcjson-dev) removed, the sources that use it
+#                                   touched, then one `make` must install it and build
 #
 # Each prints "bare: <what> took Ns" and exits non-zero with the log's tail on failure.
 set -u
@@ -58,6 +58,21 @@ stop_group() {
 		sleep 0.1
 	done
 	wait "$bg_pid" 2>/dev/null
+}
+
+# kill_session SID SIG — every process of session SID. `make test` runs each suite under
+# timeout(1), which puts it in a process group of its own, so stopping make test after
+# its first suite takes the whole session (it was started with setsid); otherwise the
+# second suite would go on running beside the next test.
+kill_session() {
+	local sid=$1 sig=$2 f st pid fields
+	for f in /proc/[0-9]*/stat; do
+		st=$(cat "$f" 2>/dev/null) || continue
+		pid=${st%% *}
+		read -r -a fields <<<"${st##*) }" # state ppid pgrp session ...
+		[ "${fields[3]:-}" = "$sid" ] && kill "-$sig" "$pid" 2>/dev/null
+	done
+	return 0
 }
 
 case $mode in
@@ -130,13 +145,22 @@ run)
 
 test)
 	log=/tmp/make-test.log
-	start_bg "$log" make test
+	# Not a process-group leader here (no job control), so setsid needs no fork: the
+	# background pid is make's and its session's id.
+	setsid make test >"$log" 2>&1 &
+	bg_pid=$!
 	re='^[A-Za-z0-9_-]+: [0-9]+ passed, [0-9]+ failed'
 	wait_for "$log" "$re" "${BARE_TEST_LIMIT:-1200}"
 	rc=$?
 	line=$(grep -E "$re" "$log" | head -n 1)
 	suite=$(grep -E '^==== .* ====$' "$log" | head -n 1)
-	stop_group TERM
+	kill_session "$bg_pid" TERM
+	for _ in $(seq 100); do
+		kill -0 "$bg_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill_session "$bg_pid" KILL
+	wait "$bg_pid" 2>/dev/null
 	if [ $rc -ne 0 ]; then
 		tail -n 40 "$log"
 		fail "make test printed no suite's closing line ($([ $rc = 1 ] && echo "it ended" || echo "timed out") after $((SECONDS - t0))s)"
@@ -155,9 +179,14 @@ redeps)
 	# .ci/install-deps): make's own deps step installs it, and that same first make must
 	# build. The old Makefile asked pkg-config while reading itself, before deps had run,
 	# and failed here ("cJSON.h: No such file" or undefined references).
+	# The sources that include cJSON.h are touched (a full `make clean` would only add
+	# build time): they must compile with pkg-config's -I and the programs that use
+	# them relink with its -l flags.
 	pkg=${1:-libcjson-dev}
+	[ -x bin/raftkv ] || fail "no earlier build to touch (the make run test did not build)"
 	apt-get remove -y -qq "$pkg" >/dev/null 2>&1 || fail "could not remove $pkg to set the scene"
-	make clean >/dev/null || fail "make clean failed"
+	grep -rl --include='*.c' --include='*.h' 'cJSON\.h' node faults | xargs touch ||
+		fail "found no source that includes cJSON.h"
 	log=/tmp/make-redeps.log
 	if ! make >"$log" 2>&1; then
 		tail -n 30 "$log"
@@ -165,7 +194,8 @@ redeps)
 	fi
 	grep -q "installing.*$pkg" "$log" || { cat "$log" | head -n 20; fail "make did not install $pkg through its deps step"; }
 	[ -x bin/raftkv ] || fail "no bin/raftkv after make"
-	say "make with $pkg missing: installed it and built everything on the first run in $((SECONDS - t0))s"
+	grep -Eq '^  LD +bin/raftkv$' "$log" || { tail -n 20 "$log"; fail "make did not relink bin/raftkv"; }
+	say "make with $pkg missing: installed it and rebuilt on the first run in $((SECONDS - t0))s"
 	;;
 
 *)

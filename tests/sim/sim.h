@@ -5,7 +5,10 @@
  * RAM-backed temp dir) are driven by one seeded PRNG: message delivery with
  * delay, loss, duplication and reordering; partitions that come and go; a
  * clock rate per node; crashes that keep only what was fsynced plus a torn
- * final write; client writes, cas and ReadIndex reads. After every event the
+ * final write; on a quarter of the seeds, a disk whose fsync lies (then a
+ * crash loses what the node acknowledged; it comes back amnesiac and the
+ * network drops its vote traffic until it has rejoined: sim_node.c); client
+ * writes, cas and ReadIndex reads. After every event the
  * safety invariants of the Raft paper are checked; at the end the client
  * history goes to the linearizability checker (tests/check). Half the seeds
  * "buggify" (FoundationDB-style): leaders are cut off right after they win or

@@ -67,6 +67,9 @@
            opts
            {:name         (str "raftkv " (name workload) " " (:nemesis-spec opts)
                                (when-let [b (:bug opts)] (str " bug=" b)))
+            ; never SSH: nodes are reached through their agents (--no-ssh
+            ; is accepted and changes nothing)
+            :ssh          (assoc (:ssh opts) :dummy? true)
             :os           os/noop
             :db           db
             :net          (rnet/net)
@@ -133,20 +136,29 @@
    [nil "--results-file FILE" "append one EDN line per finished test (the table row)"]])
 
 (defn opt-fn
-  "Resolves --targets and names the nemesis choice for reports."
+  "Resolves --targets first, so that the Jepsen node list is the targets'
+  names before Jepsen's own option handling (which computes e.g. --concurrency
+  1n from it), and names the nemesis choice for reports."
   [parsed]
-  (let [o (:options parsed)]
-    (try
-      (assoc parsed :options
-             (assoc o
-                    :targets (targets/resolve-spec (:targets o) slurp)
-                    :nemesis-spec (if (empty? (:nemesis o))
-                                    "none"
-                                    (str/join "," (map name (sort (:nemesis o)))))))
-      (catch clojure.lang.ExceptionInfo e
-        (update parsed :errors (fnil conj []) (.getMessage e)))
-      (catch java.io.IOException e
-        (update parsed :errors (fnil conj []) (str "--targets: " (.getMessage e)))))))
+  (let [o (:options parsed)
+        resolved (try
+                   (let [t (targets/resolve-spec (:targets o) slurp)]
+                     (assoc parsed :options
+                            (assoc o
+                                   :targets t
+                                   :nodes (targets/node-names t)
+                                   :node nil
+                                   :nodes-file nil
+                                   :nemesis-spec (if (empty? (:nemesis o))
+                                                   "none"
+                                                   (str/join "," (map name (sort (:nemesis o))))))))
+                   (catch clojure.lang.ExceptionInfo e
+                     (update parsed :errors (fnil conj []) (.getMessage e)))
+                   (catch java.io.IOException e
+                     (update parsed :errors (fnil conj []) (str "--targets: " (.getMessage e)))))]
+    (if (seq (:errors resolved))
+      resolved
+      (cli/test-opt-fn resolved))))
 
 (defn- run-one!
   "Runs a test; returns [test-options results-row]."
@@ -160,7 +172,7 @@
 (defn test-cmd
   "Like jepsen.cli/single-test-cmd, plus a table row at the end."
   []
-  (let [base (cli/single-test-cmd {:test-fn raftkv-test, :opt-spec opt-spec, :opt-fn opt-fn})]
+  (let [base (cli/single-test-cmd {:test-fn raftkv-test, :opt-spec opt-spec, :opt-fn* opt-fn})]
     (assoc-in base ["test" :run]
               (fn [{:keys [options]}]
                 (info "Test options:\n" (with-out-str (pprint (dissoc options :targets))))
@@ -185,7 +197,7 @@
    {:opt-spec (cli/merge-opt-specs cli/test-opt-spec
                                    (into (vec (remove #(#{"--workload WORKLOAD" "--nemesis FAULTS" "--bug NAME"} (second %)) opt-spec))
                                          test-all-opt-spec))
-    :opt-fn   (comp opt-fn cli/test-opt-fn)
+    :opt-fn   opt-fn
     :usage    "Runs workload x nemesis x bug and prints a table of verdicts."
     :run      (fn [{:keys [options]}]
                 (let [split (fn [s] (remove str/blank? (str/split s #",")))
@@ -203,8 +215,11 @@
                                  (try (second (run-one! o))
                                       (catch Exception e
                                         (warn e "test crashed")
-                                        (assoc (report/row o {:valid? :crashed})
-                                               :anomalies (str "crashed: " (.getMessage e))))))))]
+                                        (let [row (assoc (report/row o {:valid? :crashed})
+                                                         :anomalies (str "crashed: " (.getMessage e)))]
+                                          (when-let [f (:results-file o)]
+                                            (spit f (str (pr-str row) "\n") :append true))
+                                          row))))))]
                   (println)
                   (println (report/markdown rows))
                   (let [vs (set (map :valid? rows))]

@@ -9,23 +9,32 @@
 
 (def ready-timeout-ms 60000)
 
+(defn set-bug!
+  "Turns the named bug switch on (e.g. \"stale_reads\")."
+  [test node bug]
+  (api/check! (str node " POST /admin/bugs")
+              (api/admin test node "POST" "/admin/bugs" {bug true})))
+
 (defn start-node!
-  "Starts the node through its agent unless it is already running."
+  "Starts the node through its agent unless it is already running. A node
+  starts with no faults and no bugs (they live in its memory), so the run's
+  --bug is switched on again once it answers: the bug is on for the whole run,
+  restarts included."
   [test node]
   (when-not (= "running" (api/agent-state test node))
-    (api/check! (str node " /agent/start") (api/agent test node "POST" "/agent/start")))
+    (api/check! (str node " /agent/start") (api/agent test node "POST" "/agent/start"))
+    (when-let [bug (:bug test)]
+      (try (api/await-until (str node " to answer") 10000
+                            #(api/ok? (api/admin test node "GET" "/healthz")))
+           (set-bug! test node bug)
+           (catch Exception e
+             (warn node "restarted, but its bug switch could not be set:" (.getMessage e))))))
   :started)
 
 (defn clear-faults!
   [test node]
   (api/check! (str node " DELETE /admin/faults") (api/admin test node "DELETE" "/admin/faults"))
   (api/check! (str node " DELETE /admin/bugs") (api/admin test node "DELETE" "/admin/bugs")))
-
-(defn set-bug!
-  "Turns the named bug switch on (e.g. \"stale_reads\")."
-  [test node bug]
-  (api/check! (str node " POST /admin/bugs")
-              (api/admin test node "POST" "/admin/bugs" {bug true})))
 
 (defrecord DB []
   db/DB

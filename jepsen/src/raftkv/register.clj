@@ -38,15 +38,23 @@
 (defn cas [_ _] {:type :invoke, :f :cas
                  :value [(if (< (rand) 0.2) t/absent (rand-int 5)) (rand-int 5)]})
 
+(defn threads-per-key
+  "Workers per key: the largest divisor of the concurrency that is at most the
+  node count (jepsen.independent wants the concurrency to be a multiple)."
+  [concurrency nodes]
+  (->> (range (max 1 (min nodes concurrency)) 0 -1)
+       (filter #(zero? (mod concurrency %)))
+       first))
+
 (defn workload
-  "opts: :key-count (keys in flight at once), :ops-per-key."
+  "opts: :ops-per-key, :concurrency, :nodes."
   [opts]
   (let [n (count (:nodes opts))]
     {:client    (->Client nil nil)
      :generator (independent/concurrent-generator
-                  (max 1 (min n (:concurrency opts n)))
+                  (threads-per-key (:concurrency opts n) n)
                   (range)
-                  (fn [k] (->> (gen/mix [r w cas cas])
+                  (fn [k] (->> (gen/mix [r w cas])
                                (gen/limit (:ops-per-key opts 200)))))
      :checker   (independent/checker
                   (checker/compose
