@@ -69,6 +69,7 @@ partition_groups() { # JSON-GROUPS: on every node that runs
 # incarnation it chose (what --join would do); added as a learner that is
 # not auto-promoted, then promoted on request; then removed again.
 @test "members: add a 4th node as a learner, promote it, remove it" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts a 4th node as a local process"
 	l=$(wait_leader 20)
 	base=$CLUSTER_BASE
 	cl="0,127.0.0.1:$((base + 1010)),127.0.0.1:$base;1,127.0.0.1:$((base + 1011)),127.0.0.1:$((base + 1));2,127.0.0.1:$((base + 1012)),127.0.0.1:$((base + 2));3,127.0.0.1:$((base + 1013)),127.0.0.1:$((base + 3))"
@@ -168,6 +169,7 @@ wipe_round() { # ROUND
 }
 
 @test "members: a wiped node comes back as a new incarnation; nothing acknowledged is lost (issue 10 item 1)" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "not yet run on the Docker backend"
 	rounds=${RAFTKV_WIPE_ROUNDS:-3}
 	for ((r = 1; r <= rounds; r++)); do
 		wipe_round "$r"
@@ -179,6 +181,7 @@ wipe_round() { # ROUND
 # (what every node did before), F2 leads without W. Last in the file: it
 # leaves the cluster diverged.
 @test "members: planted: a wiped node that takes incarnation 0 again lets a leader without W be elected" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "writes into the local data dir"
 	PLANT_WIPED_TAKES_ZERO=1 run wipe_round planted
 	echo "$output"
 	[ "$status" -ne 0 ]
