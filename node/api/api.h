@@ -7,6 +7,8 @@
 #ifndef RAFTKV_API_H
 #define RAFTKV_API_H
 
+#include <cjson/cJSON.h>
+
 #include "../kv/kv_command.h"
 #include "../server/server_internal.h"
 
@@ -38,6 +40,19 @@ void api_propose(server *s, http_request *req, kv_command *c, uint8_t kind,
 /* GET of one key at a consistency level ("linearizable", "log", "stale";
  * NULL = linearizable). */
 void api_read(server *s, http_request *req, const char *key, size_t klen, const char *consistency);
+
+/* Membership (api_members.c): GET/POST /admin/members; the members array
+ * of /admin/status (false on ENOMEM); a committed entry was applied (answers
+ * the POST of a CONF entry); after each ready step (transport peers follow
+ * the configuration, POSTs that can no longer know their outcome get 504);
+ * the --cluster peers the transport starts with; shutdown (504 to waits). */
+void api_members(server *s, http_request *req);
+bool api_members_json(server *s, cJSON *arr);
+void api_members_on_applied(void *ud, const raft_entry *e);
+void api_members_after_ready(server *s);
+void api_members_init(server *s);
+void api_members_stop(server *s);
+void api_members_free(server *s);
 
 /* The runtime's verdict on a request -> its HTTP answer (api_outcome.c). */
 void api_on_outcome(void *ud, const rt_outcome *o);

@@ -67,29 +67,20 @@ static void status(server *s, http_request *req)
 		ok = cJSON_AddItemToObject(o, "members", members);
 	else
 		cJSON_Delete(members);
-	for (size_t i = 0; ok && i < c->n_members; i++) {
-		const node_member *m = &c->members[i];
-		cJSON *e = cJSON_CreateObject();
-		ok = e != NULL && cJSON_AddItemToArray(members, e) &&
-		     cJSON_AddNumberToObject(e, "id", m->id) &&
-		     cJSON_AddStringToObject(e, "raft", m->raft_addr) &&
-		     (m->http_addr != NULL ? cJSON_AddStringToObject(e, "http", m->http_addr) != NULL
-		      : m->id == c->id   ? cJSON_AddStringToObject(e, "http", c->http_addr) != NULL
-					 : cJSON_AddNullToObject(e, "http") != NULL) &&
-		     cJSON_AddTrueToObject(e, "voter");
-		if (!ok)
-			break;
-		/* match_index is known on the leader only (null elsewhere). */
-		const raft_peer_status *ps = NULL;
-		for (size_t k = 0; st.role == RAFT_LEADER && k < st.n_peers; k++)
-			if (st.peers[k].id == m->id)
-				ps = &st.peers[k];
-		if (ps != NULL)
-			ok = json_add_u64(e, "match_index", ps->match) != NULL;
-		else if (st.role == RAFT_LEADER && m->id == c->id)
-			ok = json_add_u64(e, "match_index", st.last_index) != NULL;
-		else
-			ok = cJSON_AddNullToObject(e, "match_index") != NULL;
+	if (ok)
+		ok = api_members_json(s, members);
+	if (ok) {
+		/* Which life of this id the node is, and what its configuration
+		 * makes it (node/raft/README.md "Membership"): a string, since a
+		 * random 64-bit value does not fit a JSON number exactly. */
+		char inc[24];
+		snprintf(inc, sizeof inc, "%llu", (unsigned long long)raft_get_incarnation(rt_raft(s->rt)));
+		const char *mem = rt_probing(s->rt) ? "probing"
+				  : st.membership == RAFT_MEMBER_VOTER   ? "voter"
+				  : st.membership == RAFT_MEMBER_LEARNER ? "learner"
+									 : "none";
+		ok = cJSON_AddStringToObject(o, "incarnation", inc) &&
+		     cJSON_AddStringToObject(o, "membership", mem);
 	}
 	uint64_t real = server_real_ms(s);
 	if (ok)
@@ -196,10 +187,8 @@ static void transfer(server *s, http_request *req)
 	}
 	uint32_t id = (uint32_t)to->valuedouble;
 	cJSON_Delete(o);
-	if (config_member(s->cfg, id) == NULL) {
-		api_reply_error(s, req, 400, "bad target", "The target is not a voting member.");
-		return;
-	}
+	/* raft_transfer refuses a target that is not a voter of the
+	 * configuration in force (a learner, a removed or unknown node). */
 	int rc = raft_transfer(rt_raft(s->rt), id);
 	server_kick(s);
 	if (rc == RAFT_OK) {
@@ -284,9 +273,11 @@ void api_admin(server *s, http_request *req)
 			transfer(s, req);
 		else
 			api_reply_error(s, req, 405, "method not allowed", "/admin/transfer accepts POST.");
-	} else if (strcmp(p, "/admin/snapshot") == 0 || strcmp(p, "/admin/members") == 0) {
+	} else if (strcmp(p, "/admin/members") == 0) {
+		api_members(s, req);
+	} else if (strcmp(p, "/admin/snapshot") == 0) {
 		if (post)
-			api_reply_error(s, req, 501, "not implemented", "Snapshots and membership changes are not implemented yet.");
+			api_reply_error(s, req, 501, "not implemented", "Snapshots are not implemented yet.");
 		else
 			api_reply_error(s, req, 405, "method not allowed", "This endpoint accepts POST.");
 	} else {

@@ -206,6 +206,19 @@ void raft_tick(raft *r)
 	}
 }
 
+int raft_set_incarnation(raft *r, uint64_t incarnation)
+{
+	if (r->in_ready || r->term != 0 || log_last_index(&r->log) != 0)
+		return RAFT_EINVAL;
+	r->cfg.incarnation = incarnation; /* read afresh by every membership check */
+	return RAFT_OK;
+}
+
+uint64_t raft_get_incarnation(const raft *r)
+{
+	return r->cfg.incarnation;
+}
+
 void raft_campaign(raft *r)
 {
 	if (r->in_ready)

@@ -321,6 +321,13 @@ bool raft_member(const raft *r, size_t i, uint32_t *id, bool *voter, uint64_t *i
 /* Leader transfer: asks the leader to hand over to `to`. */
 int raft_transfer(raft *r, uint32_t to);
 
+/* Sets this node's incarnation (raft_config.incarnation) while it has never
+ * spoken: term 0 and an empty log (a node deciding, after start, whether an
+ * empty disk makes it a new cluster's member or a new life of a member; see
+ * node/runtime/rt_incarnation.h). RAFT_OK or RAFT_EINVAL. */
+int raft_set_incarnation(raft *r, uint64_t incarnation);
+uint64_t raft_get_incarnation(const raft *r);
+
 /* Makes a follower campaign at once (tests, bootstrap of a 1-node cluster). */
 void raft_campaign(raft *r);
 

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../net/wire.h"
 #include "rt_internal.h"
 
 rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
@@ -25,6 +26,14 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 	    (r->raft = raft_new(rc)) == NULL) {
 		rt_free(r);
 		return NULL;
+	}
+	if (o->probe_incarnation) {
+		if (io->keep_incarnation == NULL) {
+			rt_free(r);
+			return NULL;
+		}
+		r->probing = true;
+		inc_probe_init(&r->probe, rc->id, rc->voters, rc->n_voters);
 	}
 	return r;
 }
@@ -200,10 +209,53 @@ void rt_expire(rt *r)
 	reads_gc(r, now);
 }
 
+void rt_incarnation_decided(rt *r)
+{
+	uint8_t v = inc_probe_verdict(&r->probe);
+	uint64_t inc = v == INC_NEW_CLUSTER ? 0 : inc_fresh();
+	if (r->io.keep_incarnation(r->io.ud, inc) != 0) {
+		rt_fail(r, "cannot store the incarnation in the data dir");
+		return;
+	}
+	if (raft_set_incarnation(r->raft, inc) != RAFT_OK) {
+		rt_fail(r, "the core refused the incarnation (it had already spoken)");
+		return;
+	}
+	r->probing = false;
+}
+
+/* Probing: ask every other --cluster voter for a pre-vote as a node with an
+ * empty log at term 0 would (it changes nothing durable anywhere); nodes of
+ * a new cluster answer the same way, which is the evidence (rt_incarnation.h). */
+static void send_probes(rt *r)
+{
+	for (size_t i = 0; i < r->probe.n_others; i++) {
+		raft_msg m;
+		memset(&m, 0, sizeof m);
+		m.type = RAFT_MSG_PREVOTE;
+		m.from = r->id;
+		m.to = r->probe.others[i];
+		m.term = 1;
+		uint8_t *frame;
+		size_t len;
+		if (wire_encode(&m, &frame, &len) != 0)
+			continue; /* out of memory: the next tick tries again */
+		peer_send(r, m.to, frame, len);
+	}
+}
+
 void rt_tick(rt *r)
 {
 	if (r->paused || r->stopping || r->failed)
 		return;
+	if (r->probing) {
+		if (inc_probe_verdict(&r->probe) != INC_UNDECIDED)
+			rt_incarnation_decided(r);
+		else
+			send_probes(r);
+		r->io.kick(r->io.ud);
+		return;
+	}
 	raft_tick(r->raft);
 	r->io.kick(r->io.ud);
 }
@@ -236,4 +288,9 @@ const rt_stats *rt_get_stats(const rt *r)
 uint64_t rt_nonce(const rt *r)
 {
 	return r->o.nonce;
+}
+
+bool rt_probing(const rt *r)
+{
+	return r->probing;
 }

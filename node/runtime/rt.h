@@ -34,6 +34,9 @@ typedef struct rt_options {
 	faults *faults;              /* the fault filter (host-owned); NULL = none */
 	int planted_bug;             /* runtime bugs (rt_planted.h); honoured only
 	                              * in a build with -DRAFT_PLANTED_BUGS */
+	bool probe_incarnation;      /* the data dir was empty: start silent and
+	                              * decide the incarnation (rt_incarnation.h);
+	                              * needs io->keep_incarnation */
 } rt_options;
 
 typedef struct rt_stats {
@@ -97,5 +100,7 @@ uint64_t rt_applied(const rt *r);
 size_t rt_pending_count(const rt *r);
 const rt_stats *rt_get_stats(const rt *r);
 uint64_t rt_nonce(const rt *r);
+/* Still deciding its incarnation (silent: no ticks, nothing stepped). */
+bool rt_probing(const rt *r);
 
 #endif

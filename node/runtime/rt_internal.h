@@ -3,6 +3,7 @@
 #define RAFTKV_RT_INTERNAL_H
 
 #include "rt.h"
+#include "rt_incarnation.h"
 #include "rt_pending.h"
 #include "rt_planted.h"
 
@@ -78,6 +79,8 @@ struct rt {
 	uint64_t next_read_id; /* ids of reads waiting here (never in the log) */
 	uint64_t clock_last;   /* node clock ms of the last whole tick */
 	bool paused, stopping, failed;
+	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
+	inc_probe probe;
 };
 
 /* rt.c */
@@ -103,6 +106,9 @@ void reads_flush(rt *r);
 void reads_on_state(rt *r, const raft_read_state *rs);
 void reads_on_applied(rt *r);
 void reads_gc(rt *r, uint64_t now_ms);
+
+/* rt.c: the probe decided; apply it */
+void rt_incarnation_decided(rt *r);
 
 /* rt_peer.c */
 void peer_send(rt *r, uint32_t to, uint8_t *frame, size_t len);

@@ -103,6 +103,9 @@ typedef struct rt_io {
 	 * each committed entry just after it was applied. */
 	void (*on_ready)(void *ud, const raft_ready *rd);
 	void (*on_applied)(void *ud, const raft_entry *e);
+	/* With rt_options.probe_incarnation: the incarnation was decided; make
+	 * it durable before this node speaks. 0, or -1 (the runtime fails). */
+	int (*keep_incarnation)(void *ud, uint64_t incarnation);
 } rt_io;
 
 #endif

@@ -123,6 +123,15 @@ static int step_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 		return -1;
 	}
 	r->st.msgs_received++;
+	if (r->probing) {
+		/* Silent until the incarnation is decided: observed, not stepped
+		 * (the peer retransmits what matters). */
+		if (inc_probe_observe(&r->probe, &m) != INC_UNDECIDED)
+			rt_incarnation_decided(r);
+		wire_msg_free(&m);
+		r->io.kick(r->io.ud);
+		return 0;
+	}
 	(void)raft_step(r->raft, &m); /* a malformed message is ignored; the peer retransmits */
 	wire_msg_free(&m);
 	r->io.kick(r->io.ud);

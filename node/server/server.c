@@ -21,6 +21,7 @@
 #include "../runtime/rt_boot.h"
 #include "meta.h"
 #include "server_internal.h"
+#include "../runtime/rt_incarnation_file.h"
 
 _Noreturn void server_fatal(const char *fmt, ...)
 {
@@ -58,6 +59,7 @@ static void on_check(uv_check_t *h)
 		return;
 	rt_process(s->rt);
 	server_refresh_status(s);
+	api_members_after_ready(s);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */
 	if (s->stopping || !rt_has_work(s->rt)) {
@@ -126,6 +128,7 @@ static void begin_shutdown(server *s)
 	 * proposed, 503 for the rest). */
 	if (s->rt != NULL)
 		rt_stop(s->rt);
+	api_members_stop(s);
 	while (s->paused_head != NULL) {
 		http_request *r = s->paused_head;
 		s->paused_head = r->user;
@@ -234,12 +237,33 @@ static int open_wal(server *s, char *err, size_t errlen)
 	rc_cfg.max_msg_bytes = 1u << 20;
 	rc_cfg.max_inflight = 8;
 	rc_cfg.seed = random_seed() ^ ((uint64_t)c->id * 0x9E3779B97F4A7C15ULL);
+	/* Which life of this id (node/runtime/rt_incarnation.h): the stored one;
+	 * none stored and a WAL that never held anything: decided by probing;
+	 * none stored but a WAL with state: a data dir from before incarnations
+	 * were stored, whose node was a bootstrap member (0). */
+	bool inc_found = false;
+	uint64_t inc = 0;
+	if (inc_file_load(c->data_dir, &inc_found, &inc, err, errlen) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	bool wal_empty = rec.n_entries == 0 && rec.hs.term == 0 && rec.snap_index == 0;
+	if (!inc_found && !wal_empty && inc_file_store(c->data_dir, 0, err, errlen) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	rc_cfg.incarnation = inc;
 	rt_options ro = {
 		.nonce = s->nonce,
 		.request_timeout_ms = c->request_timeout_ms,
 		.max_uncommitted_bytes = c->max_uncommitted_bytes,
 		.faults = s->faults,
+		.probe_incarnation = !inc_found && wal_empty,
 	};
+	if (inc_found)
+		notice("incarnation %llu", (unsigned long long)inc);
+	else if (wal_empty)
+		notice("empty data dir: probing the cluster before speaking (a new cluster, or a new incarnation)");
 	rt_io io;
 	server_io_init(s, &io);
 	s->rt = rt_new(&rc_cfg, &ro, &io);
@@ -318,6 +342,7 @@ static int start(server *s, char *err, size_t errlen)
 			return -1;
 		}
 	}
+	api_members_init(s); /* the transport's peers: --cluster's, then the log's */
 	if (open_wal(s, err, errlen) != 0)
 		return -1;
 	server_refresh_status(s);
@@ -334,6 +359,7 @@ static void free_all(server *s)
 	if (s->wal != NULL)
 		wal_close(s->wal);
 	rt_free(s->rt);
+	api_members_free(s);
 	faults_free(s->faults);
 	bytebuf_free(&s->out);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)

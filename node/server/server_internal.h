@@ -21,6 +21,7 @@
 #include <uv.h>
 
 #include "../../faults/faults.h"
+#include "../api/api_members.h"
 #include "../common/bytebuf.h"
 #include "../http/http_server.h"
 #include "../net/transport.h"
@@ -83,6 +84,7 @@ typedef struct server {
 
 	bool stopping;
 	int lock_fd;
+	members_state members; /* /admin/members waits, transport peers (api_members.c) */
 } server;
 
 /* The real monotonic clock in ms (request timeouts, fault expiry). */

@@ -10,6 +10,7 @@
 #include "../api/api.h"
 #include "notice.h"
 #include "server_internal.h"
+#include "../runtime/rt_incarnation_file.h"
 
 static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
 {
@@ -121,6 +122,22 @@ int server_on_frame(void *ud, uint32_t from, const uint8_t *frame, size_t len)
 	return rt_step_frame(s->rt, from, frame, len);
 }
 
+static int io_keep_incarnation(void *ud, uint64_t inc)
+{
+	server *s = ud;
+	char err[512];
+	if (inc_file_store(s->cfg->data_dir, inc, err, sizeof err) != 0) {
+		notice("%s", err);
+		return -1;
+	}
+	if (inc == 0)
+		notice("incarnation 0: the cluster is new (a majority of the other members answered empty)");
+	else
+		notice("incarnation %llu: the cluster exists and this data dir was empty; waiting to be "
+		       "replaced in by the leader", (unsigned long long)inc);
+	return 0;
+}
+
 void server_io_init(server *s, rt_io *io)
 {
 	*io = (rt_io){
@@ -133,5 +150,7 @@ void server_io_init(server *s, rt_io *io)
 		.kick = io_kick,
 		.fatal = io_fatal,
 		.on_ready = io_on_ready,
+		.keep_incarnation = io_keep_incarnation,
+		.on_applied = api_members_on_applied,
 	};
 }
