@@ -33,16 +33,16 @@ run_suite() {
 
 make -s all || { echo "build failed"; echo "total: 0 passed, 1 failed"; exit 1; }
 
-run_suite unit-asan     300 make -s test-unit
-run_suite unit-valgrind 300 make -s test-valgrind
+run_suite unit-asan     600 make -s test-unit
+run_suite unit-valgrind 900 make -s test-valgrind
 run_suite checker       120 make -s test-check
 run_suite jepsen-static 180 make -s test-jepsen-static
-run_suite simulator     240 make -s test-sim
-run_suite interaction    60 make -s test-interaction
+run_suite simulator     480 make -s test-sim
+run_suite interaction   180 make -s test-interaction
 run_suite fuzz-replay   240 make -s test-fuzz
-run_suite bats-local    600 make -s test-bats
+run_suite bats-local   1200 make -s test-bats
 # docker: image build, the bats suite on compose (~5 min), the README in a bare container (~6 min)
-run_suite docker       1200 make -s test-docker
+run_suite docker       1500 make -s test-docker
 
 echo "==== summary ($(( $(date +%s) - start ))s) ===="
 [ ${#failed_suites[@]} -gt 0 ] && echo "failed suites: ${failed_suites[*]}"
