@@ -71,6 +71,12 @@ uint64_t kv_snap_reader_offset(const kv_snap_reader *r);
 int kv_snap_reader_finish(kv_snap_reader *r, kv_machine *out, kv_snap_meta *meta, char *err,
 			  size_t errlen);
 
+#ifdef RAFT_PLANTED_BUGS
+/* Planted bug 40 (node/runtime/rt_planted.h): this reader takes a stream
+ * whose final checksum does not match. Simulator builds only. */
+void kv_snap_reader_plant_skip_crc(kv_snap_reader *r);
+#endif
+
 /* One-shot restore of a whole stream in memory (tests, small snapshots). */
 int kv_snapshot_restore_buf(const uint8_t *buf, size_t len, kv_machine *out,
 			    kv_snap_meta *meta, char *err, size_t errlen);

@@ -225,11 +225,13 @@ void transport_flush_all(uv_prepare_t *h)
 	}
 }
 
-/* Everything but log entries (appends, forwarded proposals) is small and
- * decides leadership or commit: heartbeats, votes and answers. */
+/* Everything but bulk data (appends, forwarded proposals, snapshot chunks)
+ * is small and decides leadership or commit: heartbeats, votes and answers
+ * (snapshot ACKs included). */
 static bool frame_urgent(const uint8_t *frame, size_t len)
 {
-	return len > 5 && frame[5] != RAFT_MSG_APPEND && frame[5] != RAFT_MSG_PROPOSE;
+	return len > 5 && frame[5] != RAFT_MSG_APPEND && frame[5] != RAFT_MSG_PROPOSE &&
+	       frame[5] != WIRE_MSG_SNAP_CHUNK;
 }
 
 int peer_enqueue(peer *p, uint8_t *frame, size_t len)

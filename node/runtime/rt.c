@@ -18,6 +18,7 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 	r->id = rc->id;
 	r->election_ticks = rc->election_ticks > 0 ? (uint32_t)rc->election_ticks : 10u;
 	reads_init(&r->reads);
+	xfer_init(r);
 	if (kv_machine_init(&r->kv) != 0) {
 		free(r);
 		return NULL;
@@ -55,6 +56,7 @@ void rt_free(rt *r)
 		pending_free(p);
 	}
 	peer_free_deferred(r);
+	xfer_destroy(r);
 	rt_wal_destroy(&r->wal);
 	reads_destroy(&r->reads);
 	pending_table_destroy(&r->pending);
@@ -257,6 +259,7 @@ void rt_tick(rt *r)
 		return;
 	}
 	raft_tick(r->raft);
+	xfer_tick(r);
 	r->io.kick(r->io.ud);
 }
 

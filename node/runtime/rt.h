@@ -14,7 +14,7 @@
  *     5. raft_advance; then a WAL write starts if none is in flight
  *
  * Files: rt.c (life cycle, requests), rt_ready.c, rt_wal.c, rt_apply.c,
- * rt_reads.c, rt_peer.c, rt_pending.c, rt_clock.c.
+ * rt_reads.c, rt_peer.c, rt_pending.c, rt_clock.c, rt_xfer.c (InstallSnapshot).
  */
 #ifndef RAFTKV_RT_H
 #define RAFTKV_RT_H
@@ -37,6 +37,11 @@ typedef struct rt_options {
 	bool probe_incarnation;      /* the data dir was empty: start silent and
 	                              * decide the incarnation (rt_incarnation.h);
 	                              * needs io->keep_incarnation */
+	const char *snap_dir;        /* <data-dir>/snapshots (host-owned): the files a
+	                              * leader streams, where a follower receives;
+	                              * NULL = no InstallSnapshot (rt_xfer.c) */
+	size_t snap_chunk;           /* bytes per CHUNK frame (0 = SNAP_XFER_CHUNK) */
+	size_t snap_window;          /* chunks unacknowledged (0 = SNAP_XFER_WINDOW) */
 } rt_options;
 
 typedef struct rt_stats {
@@ -44,6 +49,10 @@ typedef struct rt_stats {
 	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
 	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
 	uint64_t applied_entries, wal_writes, wal_entries;
+	/* InstallSnapshot (rt_xfer.c) */
+	uint64_t snap_chunks_sent, snap_chunks_received, snap_rewinds;
+	uint64_t snap_sends_started, snap_sends_done, snap_sends_failed;
+	uint64_t snap_received, snap_refused, snap_installs;
 } rt_stats;
 
 /* Creates the core (raft_new with rc) and the state machine. NULL on a bad
@@ -52,6 +61,9 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io);
 /* Loads recovered durable state into the core. RAFT_OK or the core's error. */
 int rt_load(rt *r, const wal_recovered *rec);
 void rt_free(rt *r);
+/* Before rt_load: the state machine restored from a snapshot at index
+ * (taken over: *m must not be used after). */
+void rt_adopt_machine(rt *r, kv_machine *m, uint64_t index);
 
 /* Ends every waiting request (RT_UNKNOWN if proposed, else RT_NOT_PROPOSED,
  * why STOPPING) and stops sending. */

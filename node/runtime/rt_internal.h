@@ -6,6 +6,7 @@
 #include "rt_incarnation.h"
 #include "rt_pending.h"
 #include "rt_planted.h"
+#include "../snapshot/snapshot_xfer.h"
 
 /* One encoded peer message waiting for the disk write it depends on. */
 typedef struct held_frame {
@@ -62,6 +63,27 @@ struct rt_deferred {
 	size_t len;
 };
 
+/* InstallSnapshot (rt_xfer.c): a transfer to one follower. */
+typedef struct xfer_out {
+	uint32_t to;
+	uint64_t term;         /* the leader term it was opened in */
+	uint64_t index;        /* the snapshot file's index */
+	snap_send *s;
+	uint32_t quiet_ticks;  /* ticks since the last ACK that moved it */
+	uint32_t retries;      /* silent election timeouts in a row */
+} xfer_out;
+
+typedef struct rt_xfer {
+	xfer_out out[RAFT_MAX_NODES];
+	size_t n_out;
+	uint32_t fail[RAFT_MAX_NODES]; /* failures owed to the core after the ready */
+	size_t n_fail;
+	snap_recv *in;         /* receiving (created on the first chunk) */
+	bool held;             /* a received machine the core is installing */
+	kv_machine held_kv;
+	kv_snap_meta held_meta;
+} rt_xfer;
+
 struct rt {
 	raft *raft;
 	uint32_t id;
@@ -81,6 +103,7 @@ struct rt {
 	bool paused, stopping, failed;
 	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
 	inc_probe probe;
+	rt_xfer xfer;
 };
 
 /* rt.c */
@@ -109,6 +132,16 @@ void reads_gc(rt *r, uint64_t now_ms);
 
 /* rt.c: the probe decided; apply it */
 void rt_incarnation_decided(rt *r);
+
+/* rt_xfer.c */
+void xfer_init(rt *r);
+void xfer_destroy(rt *r);
+void xfer_request(rt *r, const raft_msg *m);
+void xfer_after_ready(rt *r);
+void xfer_tick(rt *r);
+bool xfer_is_frame(const uint8_t *frame, size_t len);
+int xfer_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len);
+int xfer_install(rt *r, const raft_ready *rd);
 
 /* rt_peer.c */
 void peer_send(rt *r, uint32_t to, uint8_t *frame, size_t len);

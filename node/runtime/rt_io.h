@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "../kv/kv_machine.h"
+#include "../kv/kv_snapshot.h"
 #include "../raft/raft.h"
 #include "../wal/wal.h"
 
@@ -106,6 +107,9 @@ typedef struct rt_io {
 	/* With rt_options.probe_incarnation: the incarnation was decided; make
 	 * it durable before this node speaks. 0, or -1 (the runtime fails). */
 	int (*keep_incarnation)(void *ud, uint64_t incarnation);
+	/* Optional observer: a received snapshot replaced the state machine
+	 * (rt_kv is now it, at meta->index); its WAL reset is queued. */
+	void (*on_install)(void *ud, const kv_snap_meta *meta);
 } rt_io;
 
 #endif

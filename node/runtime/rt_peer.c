@@ -110,6 +110,8 @@ void peer_send(rt *r, uint32_t to, uint8_t *frame, size_t len)
 /* Decodes and steps one inbound frame that is due. -1 for a bad frame. */
 static int step_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 {
+	if (xfer_is_frame(frame, len))
+		return xfer_frame(r, from, frame, len); /* snapshot CHUNK / ACK */
 	raft_msg m;
 	const char *why = NULL;
 	if (wire_decode(frame, len, &m, &why) != 0) {

@@ -20,7 +20,12 @@
  *  11  a WAL write that finishes while the node is paused releases its held
  *      frames and persisted marks at once (a paused node acts);
  *  12  a clock jump delivers 2 x election_ticks + 1 ticks at once (a jump
- *      can start two elections in a row).
+ *      can start two elections in a row);
+ *  40  a follower installs a received snapshot without checking the stream's
+ *      final checksum (node/snapshot/snapshot_recv.c takes what parsed): a
+ *      chunk damaged on its way (a valid frame with wrong data) becomes the
+ *      follower's state machine, which then differs from the leader's at
+ *      that index.
  */
 #ifndef RAFTKV_RT_PLANTED_H
 #define RAFTKV_RT_PLANTED_H
@@ -37,5 +42,6 @@
 #define RT_BUG_WALL_CLOCK_NONCE 10 /* planted in tests/sim/sim_node.c */
 #define RT_BUG_RELEASE_WHILE_PAUSED 11
 #define RT_BUG_CLOCK_BURST 12
+#define RT_BUG_INSTALL_UNCHECKED 40
 
 #endif

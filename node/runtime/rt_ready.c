@@ -32,7 +32,7 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 	*n_out = 0;
 	size_t n_held = 0;
 	for (size_t i = 0; i < rd->n_msgs; i++)
-		n_held += waits_for_disk(r, rd->msgs[i].type);
+		n_held += rd->msgs[i].type != RAFT_MSG_SNAPSHOT && waits_for_disk(r, rd->msgs[i].type);
 	held_frame *frames = NULL;
 	if (n_held > 0 && (frames = malloc(n_held * sizeof *frames)) == NULL) {
 		r->st.msgs_dropped_queue += n_held;
@@ -40,6 +40,11 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < rd->n_msgs; i++) {
+		if (rd->msgs[i].type == RAFT_MSG_SNAPSHOT) {
+			/* never a frame: a transfer of a snapshot file (rt_xfer.c) */
+			xfer_request(r, &rd->msgs[i]);
+			continue;
+		}
 		bool hold = waits_for_disk(r, rd->msgs[i].type);
 		if (hold && frames == NULL)
 			continue;
@@ -80,6 +85,10 @@ void rt_process(rt *r)
 		raft_get_ready(r->raft, &rd);
 		if (r->io.on_ready != NULL)
 			r->io.on_ready(r->io.ud, &rd);
+		/* A received snapshot replaces the state machine before this
+		 * ready's entries are applied; rt_wal_add resets the WAL to it. */
+		if (rd.install && xfer_install(r, &rd) != 0)
+			break;
 		size_t n_frames;
 		held_frame *frames = encode_msgs(r, &rd, &n_frames);
 		rt_wal_add(r, &rd, frames, n_frames);
@@ -90,6 +99,7 @@ void rt_process(rt *r)
 	}
 	if (r->failed)
 		return;
+	xfer_after_ready(r);
 	reads_on_applied(r);
 	rt_wal_kick(r);
 }

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "../wal/wal_compact.h"
 #include "rt_internal.h"
 
 int rt_wal_init(rt_wal *w)
@@ -72,7 +73,16 @@ static int queue_hs(rt *r, const raft_hard_state *hs, held_frame *frames, size_t
 void rt_wal_add(rt *r, const raft_ready *rd, held_frame *frames, size_t n_frames)
 {
 	rt_wal *w = &r->wal;
-	bool persists = rd->hs_changed || rd->n_entries > 0;
+	bool persists = rd->hs_changed || rd->n_entries > 0 || rd->install;
+	/* An installed snapshot (rt_xfer.c): the log is reset to it, atomically
+	 * with what follows in this batch; records before it in the batch are
+	 * superseded. The ready must sync, so its acknowledgement of the
+	 * install waits until the reset is durable. */
+	if (rd->install && wal_batch_add_reset(w->next_batch, rd->install_index, rd->install_term) != 0) {
+		rt_fail(r, "out of memory queueing a WAL reset for an installed snapshot");
+		drop_frames(frames, n_frames);
+		return;
+	}
 	/* The commit index goes after the entries it covers: a batch torn at any
 	 * byte (kill -9 in a multi-page write, a truncated tail) keeps a prefix
 	 * of it, and a persisted commit must never run ahead of the persisted

@@ -253,12 +253,20 @@ static int open_wal(server *s, char *err, size_t errlen)
 		return -1;
 	}
 	rc_cfg.incarnation = inc;
+	size_t sn = strlen(c->data_dir) + 11;
+	if ((s->xfer_dir = malloc(sn)) == NULL) {
+		wal_recovered_free(&rec);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snprintf(s->xfer_dir, sn, "%s/snapshots", c->data_dir);
 	rt_options ro = {
 		.nonce = s->nonce,
 		.request_timeout_ms = c->request_timeout_ms,
 		.max_uncommitted_bytes = c->max_uncommitted_bytes,
 		.faults = s->faults,
 		.probe_incarnation = !inc_found && wal_empty,
+		.snap_dir = s->xfer_dir,
 	};
 	if (inc_found)
 		notice("incarnation %llu", (unsigned long long)inc);
@@ -359,6 +367,7 @@ static void free_all(server *s)
 	if (s->wal != NULL)
 		wal_close(s->wal);
 	rt_free(s->rt);
+	free(s->xfer_dir);
 	api_members_free(s);
 	faults_free(s->faults);
 	bytebuf_free(&s->out);

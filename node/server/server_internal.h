@@ -85,6 +85,7 @@ typedef struct server {
 	bool stopping;
 	int lock_fd;
 	members_state members; /* /admin/members waits, transport peers (api_members.c) */
+	char *xfer_dir;        /* <data-dir>/snapshots: InstallSnapshot's files (rt_xfer.c) */
 } server;
 
 /* The real monotonic clock in ms (request timeouts, fault expiry). */

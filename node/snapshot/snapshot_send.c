@@ -26,6 +26,7 @@ struct snap_send {
 	uint32_t stream_crc;
 	int restarts;
 	bool done;
+	bool resent;    /* went back to acked since the last progress */
 	uint64_t chunks_sent;
 	uint8_t *buf;
 };
@@ -144,6 +145,7 @@ int snap_send_ack(snap_send *s, const wire_snap_ack *a)
 		if (++s->restarts > MAX_RESTARTS)
 			return -1;
 		s->acked = s->next = 0;
+		s->resent = false;
 		return 0;
 	default:
 		if (a->offset > s->total)
@@ -152,11 +154,16 @@ int snap_send_ack(snap_send *s, const wire_snap_ack *a)
 			s->acked = a->offset;
 			if (s->next < s->acked)
 				s->next = s->acked;
-		} else if (a->offset < s->next) {
-			/* No progress: the follower lacks what follows offset (it
-			 * lost chunks, or restarted): resend from there. */
-			s->acked = a->offset;
+			s->resent = false;
+		} else if (a->offset == s->acked && s->next > s->acked && !s->resent) {
+			/* No progress: the follower lacks what follows offset (a
+			 * chunk was lost, or it restarted the transfer): resend
+			 * from there, once; the acks of the chunks still in
+			 * flight say the same and are not a reason to go back
+			 * again (the caller's timer is). An ack below acked is
+			 * an old one, overtaken on the way: ignored. */
 			s->next = a->offset;
+			s->resent = true;
 		}
 		return 0;
 	}
@@ -165,6 +172,7 @@ int snap_send_ack(snap_send *s, const wire_snap_ack *a)
 void snap_send_rewind(snap_send *s)
 {
 	s->next = s->acked;
+	s->resent = true;
 }
 
 uint64_t snap_send_acked(const snap_send *s)

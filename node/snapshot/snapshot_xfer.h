@@ -77,4 +77,10 @@ int snap_recv_take(snap_recv *r, kv_machine *out, kv_snap_meta *meta, char *path
 
 uint64_t snap_recv_chunks(const snap_recv *r);
 
+#ifdef RAFT_PLANTED_BUGS
+/* Planted bug 40 (node/runtime/rt_planted.h): every stream this receiver
+ * starts is taken without its final checksum. Simulator builds only. */
+void snap_recv_plant_unchecked(snap_recv *r);
+#endif
+
 #endif

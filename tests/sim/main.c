@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftkv-sim [--seeds N] [--first S] [--seed S] [--jobs J] [--trace]\n"
-		"                  [--nodes 3..5] [--time-ms T] [--bug 1..12] [--expect-find]\n"
+		"                  [--nodes 3..5] [--time-ms T] [--bug B] [--expect-find]\n"
 		"  --seeds N      run N seeds starting at --first (default 1)\n"
 		"  --seed S       run one seed (add --trace for every event)\n"
 		"  --jobs J       run seeds in J processes (default 1)\n"
@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"                 entries it covers, 9 member list not checked at\n"
 		"                 restart, 10 boot nonce from the wall clock, 11 WAL\n"
 		"                 completion acts while paused, 12 a clock jump\n"
-		"                 delivers 2T+1 ticks\n"
+		"                 delivers 2T+1 ticks, 40 a received snapshot installed\n"
+		"                 without its stream checksum\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -65,11 +66,14 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 			return fails + 1;
 		}
 		if (p.trace || count == 1)
-			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
+			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu), "
+			       "%llu snapshots, %llu installs, %llu chunks damaged\n",
 			       (unsigned long long)p.seed, o.ok ? "ok" : "FAILED", (unsigned long long)o.steps,
 			       (unsigned long long)o.elections, (unsigned long long)o.crashes,
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
-			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok);
+			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok,
+			       (unsigned long long)o.snapshots, (unsigned long long)o.installs,
+			       (unsigned long long)o.chunks_flipped);
 		if (!o.ok) {
 			char bug[32] = "";
 			if (p.planted_bug)
@@ -122,7 +126,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 12)
+			else if (!strcmp(a, "--bug") && (v <= 12 || v == 40))
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);

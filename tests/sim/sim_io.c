@@ -88,6 +88,12 @@ static void io_on_applied(void *ud, const raft_entry *e)
 	sim_applied(nd->s, nd, e);
 }
 
+static void io_on_install(void *ud, const kv_snap_meta *meta)
+{
+	sim_node *nd = ud;
+	sim_snap_on_install(nd->s, nd, meta->index);
+}
+
 void sim_io_init(sim_node *nd, rt_io *io)
 {
 	*io = (rt_io){
@@ -101,5 +107,6 @@ void sim_io_init(sim_node *nd, rt_io *io)
 		.fatal = io_fatal,
 		.on_ready = io_on_ready,
 		.on_applied = io_on_applied,
+		.on_install = io_on_install,
 	};
 }

@@ -27,7 +27,7 @@ static uint64_t entry_hash(const raft_entry *e)
 	return h ^ (e->term * 0x9e3779b97f4a7c15ull);
 }
 
-static int mirror_reserve(sim_node *nd, uint64_t n)
+int sim_mirror_reserve(sim_node *nd, uint64_t n)
 {
 	if (n <= nd->log_cap)
 		return 0;
@@ -54,7 +54,7 @@ int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 	uint64_t first = ents[0].index;
 	if (first == 0 || first > nd->log_len + 1)
 		return -1; /* a gap: the core asked to persist non-contiguously */
-	if (mirror_reserve(nd, first + n) < 0)
+	if (sim_mirror_reserve(nd, first + n) < 0)
 		return -1;
 	for (size_t i = 0; i < n; i++) {
 		nd->log_term[first + i] = ents[i].term;
@@ -142,11 +142,15 @@ int sim_node_start(sim *s, sim_node *nd)
 	c.max_msg_entries = s->max_msg_entries;
 	c.seed = s->p.seed * 1000003u + nd->id * 7919u + nd->epoch;
 	c.planted_bug = s->p.planted_bug;
+	snprintf(nd->snapdir, sizeof nd->snapdir, "%s/snapshots", nd->dir);
 	rt_options o = {
 		.nonce = nonce,
 		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
 		.faults = nd->f,
 		.planted_bug = s->p.planted_bug,
+		.snap_dir = nd->snapdir,
+		.snap_chunk = s->snap_chunk,
+		.snap_window = s->snap_window,
 	};
 	rt_io io;
 	nd->s = s;
@@ -161,6 +165,13 @@ int sim_node_start(sim *s, sim_node *nd)
 	nd->jump_ms = 0;
 	nd->paused = false;
 	nd->log_len = 0;
+	nd->applied = 0;
+	nd->snap_index = 0;
+	nd->cmds_partial = false;
+	if (sim_snap_boot(s, nd, &rec) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
 	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);
 		sim_fail(s, "node %u: could not load its recovered log", nd->id);
@@ -170,9 +181,9 @@ int sim_node_start(sim *s, sim_node *nd)
 		  nd->id, (unsigned long long)nd->epoch, (unsigned long long)rec.hs.term, (int)rec.hs.vote,
 		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
 	wal_recovered_free(&rec);
-	nd->applied = 0;
 	nd->cmds_n = 0;
-	memset(nd->cmds, 0, nd->cmds_cap * sizeof *nd->cmds);
+	if (nd->cmds)
+		memset(nd->cmds, 0, nd->cmds_cap * sizeof *nd->cmds);
 	nd->skipped_seen = 0;
 	nd->commit_max = 0;
 	nd->role = RAFT_FOLLOWER;
@@ -360,6 +371,8 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 	}
 	if (nd->up && !s->failed)
 		sim_check_leader(s, nd);
+	if (nd->up && !s->failed)
+		sim_snap_maybe(s, nd);
 	return s->failed ? -1 : 0;
 }
 
