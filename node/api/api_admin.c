@@ -163,6 +163,11 @@ static void metrics(server *s, http_request *req)
 	rc |= gauge(b, "raftkv_applied_entries_total", "Entries applied.", "counter", st->applied_entries);
 	rc |= gauge(b, "raftkv_duplicates_skipped_total", "Commands skipped by de-duplication.", "counter", rt_kv(s->rt)->skipped_duplicates);
 	rc |= gauge(b, "raftkv_keys", "Keys in the state machine.", "gauge", kv_store_count(rt_kv(s->rt)->store));
+	rc |= gauge(b, "raftkv_snapshot_chunks_sent_total", "InstallSnapshot chunks sent to followers.", "counter", st->snap_chunks_sent);
+	rc |= gauge(b, "raftkv_snapshot_chunks_received_total", "InstallSnapshot chunks received and stored.", "counter", st->snap_chunks_received);
+	rc |= gauge(b, "raftkv_snapshot_sends_done_total", "Snapshots a follower received whole.", "counter", st->snap_sends_done);
+	rc |= gauge(b, "raftkv_snapshot_sends_failed_total", "Snapshot transfers given up (reported to the core).", "counter", st->snap_sends_failed);
+	rc |= gauge(b, "raftkv_snapshot_installs_total", "Received snapshots installed as the state machine.", "counter", st->snap_installs);
 	rc |= histogram_write(b, "raftkv_wal_batch_entries", "Entries per WAL write (group commit).", &m->batch_entries);
 	rc |= histogram_write(b, "raftkv_wal_write_seconds", "Duration of a WAL write and its fsync.", &m->fsync_seconds);
 	rc |= histogram_write(b, "raftkv_request_seconds", "Latency of requests that waited for Raft.", &m->request_seconds);

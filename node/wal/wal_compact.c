@@ -294,3 +294,28 @@ int wal_recovered_skip_to(wal_recovered *rec, uint64_t index, uint64_t term, cha
 	rec->snap_term = term;
 	return 0;
 }
+
+int wal_fit_snapshot(wal *w, wal_recovered *rec, uint64_t index, uint64_t term, bool *reset,
+		     char *err, size_t errlen)
+{
+	*reset = false;
+	uint64_t last = rec->snap_index + rec->n_entries;
+	bool holds = index >= rec->snap_index && index <= last &&
+		     (index == rec->snap_index ? rec->snap_term
+					       : rec->entries[index - rec->snap_index - 1].term) == term;
+	if (holds || index < rec->snap_index)
+		return wal_recovered_skip_to(rec, index, term, err, errlen);
+	/* The snapshot is ahead of the log, or the log holds another term at
+	 * its index: a crash after a received snapshot was made durable and
+	 * before the RESET record was. The snapshot is committed state; what
+	 * the log holds there is either older or a deposed leader's: reset. */
+	if (wal_reset(w, index, term, err, errlen) != 0)
+		return -1;
+	for (size_t i = 0; i < rec->n_entries; i++)
+		free(rec->entries[i].data);
+	rec->n_entries = 0;
+	rec->snap_index = index;
+	rec->snap_term = term;
+	*reset = true;
+	return 0;
+}

@@ -47,6 +47,15 @@ int wal_reset(wal *w, uint64_t index, uint64_t term, char *err, size_t errlen);
 int wal_recovered_skip_to(wal_recovered *rec, uint64_t index, uint64_t term, char *err,
 			  size_t errlen);
 
+/* On restart, after loading a snapshot at (index, term), for a node that may
+ * have installed it: as wal_recovered_skip_to when the log holds that entry;
+ * when the log ends before it or holds another term there (a crash after the
+ * received snapshot became durable, before its RESET record did), the WAL is
+ * reset to the snapshot at once (wal_reset: written and fsynced), rec is
+ * emptied to start there, and *reset says so. 0 or -1 with err. */
+int wal_fit_snapshot(wal *w, wal_recovered *rec, uint64_t index, uint64_t term, bool *reset,
+		     char *err, size_t errlen);
+
 /* ---- internal to node/wal (wal_replay.c) ---- */
 
 #define WAL_BASE_FILE "base"

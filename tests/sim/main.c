@@ -67,12 +67,13 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 		}
 		if (p.trace || count == 1)
 			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu), "
-			       "%llu snapshots, %llu installs, %llu chunks damaged\n",
+			       "%llu snapshots, %llu installs (%llu over a conflicting log), %llu chunks damaged\n",
 			       (unsigned long long)p.seed, o.ok ? "ok" : "FAILED", (unsigned long long)o.steps,
 			       (unsigned long long)o.elections, (unsigned long long)o.crashes,
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
 			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok,
 			       (unsigned long long)o.snapshots, (unsigned long long)o.installs,
+			       (unsigned long long)o.installs_conflict,
 			       (unsigned long long)o.chunks_flipped);
 		if (!o.ok) {
 			char bug[32] = "";

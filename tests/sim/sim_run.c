@@ -327,8 +327,20 @@ void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 					 .node = nd->id, .arg = 2 });
 	/* an installed snapshot: the log restarts after it (the runtime swaps
 	 * the state machine and resets the WAL in this ready) */
-	if (rd->install && sim_mirror_base(s, nd, rd->install_index) != 0)
-		return;
+	if (rd->install) {
+		/* counted: an install over a log that disagrees with what was
+		 * committed (a deposed leader's entries) */
+		uint64_t top = nd->log_len < rd->install_index ? nd->log_len : rd->install_index;
+		for (uint64_t i = 1; i <= top && i <= s->applied_max; i++)
+			if (s->applied_term[i] != 0 && nd->log_term[i] != s->applied_term[i]) {
+				s->out->installs_conflict++;
+				sim_trace(s, "node %u: the snapshot replaces a conflicting log (index %llu)", nd->id,
+					  (unsigned long long)i);
+				break;
+			}
+		if (sim_mirror_base(s, nd, rd->install_index) != 0)
+			return;
+	}
 	if (sim_mirror_write(nd, rd->entries, rd->n_entries) < 0) {
 		sim_fail(s, "node %u: ready.entries not contiguous with the log (first %llu, log %llu)", nd->id,
 			 (unsigned long long)rd->entries[0].index, (unsigned long long)nd->log_len);

@@ -136,7 +136,8 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 		kv_machine_destroy(&m);
 		return 0;
 	}
-	if (wal_recovered_skip_to(rec, res.meta.index, res.meta.term, err, sizeof err) != 0) {
+	bool reset = false;
+	if (wal_fit_snapshot(nd->w, rec, res.meta.index, res.meta.term, &reset, err, sizeof err) != 0) {
 		kv_machine_destroy(&m);
 		sim_fail(s, "node %u: snapshot at %llu does not fit its log: %s", nd->id,
 			 (unsigned long long)res.meta.index, err);
@@ -144,7 +145,8 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 	}
 	rt_adopt_machine(nd->rt, &m, res.meta.index);
 	nd->snap_index = res.meta.index;
-	sim_trace(s, "node %u boots from its snapshot at %llu", nd->id, (unsigned long long)res.meta.index);
+	sim_trace(s, "node %u boots from its snapshot at %llu%s", nd->id, (unsigned long long)res.meta.index,
+		  reset ? " (its log did not reach it: reset)" : "");
 	if (sim_mirror_base(s, nd, res.meta.index) != 0)
 		return -1;
 	sim_snap_check(s, nd, res.meta.index, "after booting from a snapshot at");
