@@ -68,9 +68,9 @@ typedef struct sim_node {
 	uint64_t skipped_seen;  /* kv_machine's skipped count at the last apply */
 	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
 	size_t n_voters;
-	/* snapshots (sim_snap.c) */
+	/* snapshots (sim_xfer.c) */
 	char snapdir[600];      /* <dir>/snapshots */
-	uint64_t snap_index;    /* its newest snapshot */
+	uint64_t xfer_snap_index; /* its newest snapshot */
 	bool cmds_partial;      /* cmds lacks what a snapshot brought: no dedup-first check */
 } sim_node;
 
@@ -113,13 +113,13 @@ typedef struct sim {
 	uint64_t max_term;       /* highest term any node has reached */
 	/* snapshots and InstallSnapshot: a stream of their own, so the other
 	 * draws of a seed stay as they were */
-	sim_rng snap_rng;
+	sim_rng xfer_rng;
 	uint64_t snap_every;     /* a node snapshots after this many applied entries */
 	uint64_t snap_trailing;  /* entries its log keeps behind a snapshot */
-	size_t snap_chunk, snap_window;
+	size_t xfer_chunk, xfer_window;
 	double chunk_flip_p;     /* a chunk arrives with one byte changed (frame intact) */
-	uint64_t *digest;        /* state machine digest per snapshot index (0 = none) */
-	uint64_t digest_cap;
+	uint64_t *xfer_digest;        /* state machine digest per snapshot index (0 = none) */
+	uint64_t xfer_digest_cap;
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -145,14 +145,14 @@ void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a new leader: fault "fsy
 bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len);
 void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
 
-/* sim_snap.c: snapshots, InstallSnapshot and the state-machine invariant */
-void sim_snap_params(sim *s);
-void sim_snap_maybe(sim *s, sim_node *nd);         /* after a ready step */
-int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec); /* before rt_load */
-void sim_snap_on_install(sim *s, sim_node *nd, uint64_t index);
-void sim_snap_check(sim *s, sim_node *nd, uint64_t index, const char *when);
-uint8_t *sim_snap_flip(sim *s, uint8_t *frame, size_t *len);
-void sim_snap_free(sim *s);
+/* sim_xfer.c: snapshots, InstallSnapshot and the state-machine invariant */
+void sim_xfer_params(sim *s);
+void sim_xfer_maybe(sim *s, sim_node *nd);         /* after a ready step */
+int sim_xfer_boot(sim *s, sim_node *nd, wal_recovered *rec); /* before rt_load */
+void sim_xfer_on_install(sim *s, sim_node *nd, uint64_t index);
+void sim_xfer_check(sim *s, sim_node *nd, uint64_t index, const char *when);
+uint8_t *sim_xfer_flip(sim *s, uint8_t *frame, size_t *len);
+void sim_xfer_free(sim *s);
 int sim_mirror_base(sim *s, sim_node *nd, uint64_t index);
 int sim_mirror_reserve(sim_node *nd, uint64_t n);
 

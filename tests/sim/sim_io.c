@@ -91,7 +91,7 @@ static void io_on_applied(void *ud, const raft_entry *e)
 static void io_on_install(void *ud, const kv_snap_meta *meta)
 {
 	sim_node *nd = ud;
-	sim_snap_on_install(nd->s, nd, meta->index);
+	sim_xfer_on_install(nd->s, nd, meta->index);
 }
 
 void sim_io_init(sim_node *nd, rt_io *io)

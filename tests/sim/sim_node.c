@@ -149,8 +149,8 @@ int sim_node_start(sim *s, sim_node *nd)
 		.faults = nd->f,
 		.planted_bug = s->p.planted_bug,
 		.snap_dir = nd->snapdir,
-		.snap_chunk = s->snap_chunk,
-		.snap_window = s->snap_window,
+		.snap_chunk = s->xfer_chunk,
+		.snap_window = s->xfer_window,
 	};
 	rt_io io;
 	nd->s = s;
@@ -166,9 +166,9 @@ int sim_node_start(sim *s, sim_node *nd)
 	nd->paused = false;
 	nd->log_len = 0;
 	nd->applied = 0;
-	nd->snap_index = 0;
+	nd->xfer_snap_index = 0;
 	nd->cmds_partial = false;
-	if (sim_snap_boot(s, nd, &rec) != 0) {
+	if (sim_xfer_boot(s, nd, &rec) != 0) {
 		wal_recovered_free(&rec);
 		return -1;
 	}
@@ -372,7 +372,7 @@ int sim_node_process_ready(sim *s, sim_node *nd)
 	if (nd->up && !s->failed)
 		sim_check_leader(s, nd);
 	if (nd->up && !s->failed)
-		sim_snap_maybe(s, nd);
+		sim_xfer_maybe(s, nd);
 	return s->failed ? -1 : 0;
 }
 

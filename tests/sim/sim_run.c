@@ -135,7 +135,7 @@ void sim_send(sim *s, uint32_t from, uint32_t to, uint8_t *frame, size_t len)
 			memcpy(c, frame, len);
 		}
 		size_t clen = len;
-		c = sim_snap_flip(s, c, &clen);
+		c = sim_xfer_flip(s, c, &clen);
 		uint64_t d = s->delay_min + sim_below(&s->rng, s->delay_max - s->delay_min + 1);
 		/* a long detour: the message overtakes nothing but is overtaken
 		 * by whole rounds of later traffic */
@@ -258,7 +258,7 @@ void sim_applied(sim *s, sim_node *nd, const raft_entry *e)
 			 (unsigned long long)s->applied_term[e->index]);
 		return;
 	}
-	sim_snap_check(s, nd, e->index, "after applying");
+	sim_xfer_check(s, nd, e->index, "after applying");
 }
 
 /* Copies a value (always < 32 bytes: decimal counters) into a 32-byte slot. */
@@ -920,7 +920,7 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	s->lying = -1;
 	if (sim_chance(&s->disk_rng, 0.25))
 		s->fsync_lies_p = 0.3 + 0.1 * (double)sim_below(&s->disk_rng, 6);
-	sim_snap_params(s);
+	sim_xfer_params(s);
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
@@ -1035,7 +1035,7 @@ done:
 	free(s->leader_of_term);
 	free(s->applied_term);
 	free(s->applied_hash);
-	sim_snap_free(s);
+	sim_xfer_free(s);
 	free(s);
 	return rc;
 }

@@ -1,5 +1,5 @@
 /*
- * sim_snap.c — snapshots in the simulator: nodes snapshot their state
+ * sim_xfer.c — snapshots in the simulator: nodes snapshot their state
  * machine at random points and compact their log behind it, so a node that
  * was down or cut off falls behind the leader's first index and is sent a
  * snapshot (InstallSnapshot: node/runtime/rt_xfer.c) in small chunks over
@@ -23,24 +23,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-void sim_snap_params(sim *s)
+void sim_xfer_params(sim *s)
 {
-	s->snap_rng.s = s->p.seed * 0xD1B54A32D192ED03ull + 11;
-	sim_rng *g = &s->snap_rng;
+	s->xfer_rng.s = s->p.seed * 0xD1B54A32D192ED03ull + 11;
+	sim_rng *g = &s->xfer_rng;
 	static const uint64_t every[] = { 8, 16, 30, 60, 1000000 };
 	s->snap_every = every[sim_below(g, 5)];
 	s->snap_trailing = sim_below(g, 3) == 0 ? 0 : sim_below(g, 12);
 	static const size_t chunk[] = { 256, 1024, 4096, 16384 };
-	s->snap_chunk = chunk[sim_below(g, 4)];
-	s->snap_window = 1 + sim_below(g, 4);
+	s->xfer_chunk = chunk[sim_below(g, 4)];
+	s->xfer_window = 1 + sim_below(g, 4);
 	s->chunk_flip_p = sim_below(g, 3) == 0 ? 0.01 * (double)(1 + sim_below(g, 5)) : 0;
 }
 
-void sim_snap_free(sim *s)
+void sim_xfer_free(sim *s)
 {
-	free(s->digest);
-	s->digest = NULL;
-	s->digest_cap = 0;
+	free(s->xfer_digest);
+	s->xfer_digest = NULL;
+	s->xfer_digest_cap = 0;
 }
 
 typedef struct fnv {
@@ -74,26 +74,26 @@ static uint64_t digest_of(const kv_machine *m)
 
 static int digest_slot(sim *s, uint64_t index)
 {
-	if (index < s->digest_cap)
+	if (index < s->xfer_digest_cap)
 		return 0;
-	uint64_t c = s->digest_cap ? s->digest_cap : 256;
+	uint64_t c = s->xfer_digest_cap ? s->xfer_digest_cap : 256;
 	while (c <= index)
 		c *= 2;
-	uint64_t *n = realloc(s->digest, c * sizeof *n);
+	uint64_t *n = realloc(s->xfer_digest, c * sizeof *n);
 	if (!n)
 		return -1;
-	memset(n + s->digest_cap, 0, (c - s->digest_cap) * sizeof *n);
-	s->digest = n;
-	s->digest_cap = c;
+	memset(n + s->xfer_digest_cap, 0, (c - s->xfer_digest_cap) * sizeof *n);
+	s->xfer_digest = n;
+	s->xfer_digest_cap = c;
 	return 0;
 }
 
-void sim_snap_check(sim *s, sim_node *nd, uint64_t index, const char *when)
+void sim_xfer_check(sim *s, sim_node *nd, uint64_t index, const char *when)
 {
-	if (index >= s->digest_cap || s->digest[index] == 0)
+	if (index >= s->xfer_digest_cap || s->xfer_digest[index] == 0)
 		return;
 	uint64_t d = digest_of(rt_kv(nd->rt));
-	if (d != 0 && d != s->digest[index])
+	if (d != 0 && d != s->xfer_digest[index])
 		sim_fail(s, "snapshot invariant: node %u's state machine %s index %llu differs from the one a snapshot of that index holds",
 			 nd->id, when, (unsigned long long)index);
 }
@@ -123,7 +123,7 @@ int sim_mirror_base(sim *s, sim_node *nd, uint64_t index)
 	return 0;
 }
 
-int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
+int sim_xfer_boot(sim *s, sim_node *nd, wal_recovered *rec)
 {
 	kv_machine m;
 	snapshot_loaded res;
@@ -144,21 +144,21 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 		return -1;
 	}
 	rt_adopt_machine(nd->rt, &m, res.meta.index);
-	nd->snap_index = res.meta.index;
+	nd->xfer_snap_index = res.meta.index;
 	sim_trace(s, "node %u boots from its snapshot at %llu%s", nd->id, (unsigned long long)res.meta.index,
 		  reset ? " (its log did not reach it: reset)" : "");
 	if (sim_mirror_base(s, nd, res.meta.index) != 0)
 		return -1;
-	sim_snap_check(s, nd, res.meta.index, "after booting from a snapshot at");
+	sim_xfer_check(s, nd, res.meta.index, "after booting from a snapshot at");
 	return 0;
 }
 
-void sim_snap_on_install(sim *s, sim_node *nd, uint64_t index)
+void sim_xfer_on_install(sim *s, sim_node *nd, uint64_t index)
 {
 	s->out->installs++;
-	nd->snap_index = index;
+	nd->xfer_snap_index = index;
 	sim_trace(s, "node %u installed a snapshot at %llu", nd->id, (unsigned long long)index);
-	sim_snap_check(s, nd, index, "after installing a snapshot at");
+	sim_xfer_check(s, nd, index, "after installing a snapshot at");
 }
 
 /* Snapshots the node when it applied snap_every entries since its last
@@ -166,12 +166,12 @@ void sim_snap_on_install(sim *s, sim_node *nd, uint64_t index)
  * log and the WAL behind it (minus the trailing margin) go. Written at once
  * (the node's forked writer is measured elsewhere; here only what it leaves
  * on disk matters). */
-void sim_snap_maybe(sim *s, sim_node *nd)
+void sim_xfer_maybe(sim *s, sim_node *nd)
 {
 	if (!nd->up || nd->paused || s->failed || !nd->rt)
 		return;
 	uint64_t applied = rt_applied(nd->rt);
-	if (applied < nd->snap_index + s->snap_every || applied > nd->log_len)
+	if (applied < nd->xfer_snap_index + s->snap_every || applied > nd->log_len)
 		return;
 	if (rt_write_in_flight(nd->rt) || wal_unsynced_bytes(nd->w) > 0)
 		return;
@@ -193,13 +193,13 @@ void sim_snap_maybe(sim *s, sim_node *nd)
 		sim_fail(s, "out of memory");
 		return;
 	}
-	if (s->digest[applied] == 0)
-		s->digest[applied] = d;
-	else if (s->digest[applied] != d)
+	if (s->xfer_digest[applied] == 0)
+		s->xfer_digest[applied] = d;
+	else if (s->xfer_digest[applied] != d)
 		sim_fail(s, "snapshot invariant: node %u's state machine at index %llu differs from another node's there",
 			 nd->id, (unsigned long long)applied);
-	uint64_t prev = nd->snap_index;
-	nd->snap_index = applied;
+	uint64_t prev = nd->xfer_snap_index;
+	nd->xfer_snap_index = applied;
 	s->out->snapshots++;
 	uint64_t upto = applied > s->snap_trailing ? applied - s->snap_trailing : 0;
 	if (upto > 0 && raft_compact(rt_raft(nd->rt), upto) != RAFT_OK)
@@ -219,10 +219,10 @@ void sim_snap_maybe(sim *s, sim_node *nd)
 /* A CHUNK whose data has one byte changed, in a frame that is valid: what
  * a bad disk read on the leader or a bad middlebox would deliver. The
  * frame is replaced (the old one freed). Other frames pass untouched. */
-uint8_t *sim_snap_flip(sim *s, uint8_t *frame, size_t *len)
+uint8_t *sim_xfer_flip(sim *s, uint8_t *frame, size_t *len)
 {
 	if (s->chunk_flip_p <= 0 || *len <= 5 || frame[5] != WIRE_MSG_SNAP_CHUNK ||
-	    !sim_chance(&s->snap_rng, s->chunk_flip_p))
+	    !sim_chance(&s->xfer_rng, s->chunk_flip_p))
 		return frame;
 	wire_snap_chunk c;
 	const char *why = NULL;
@@ -232,7 +232,7 @@ uint8_t *sim_snap_flip(sim *s, uint8_t *frame, size_t *len)
 	if (!data)
 		return frame;
 	memcpy(data, c.data, c.len);
-	data[sim_below(&s->snap_rng, c.len)] ^= (uint8_t)(1u << sim_below(&s->snap_rng, 8));
+	data[sim_below(&s->xfer_rng, c.len)] ^= (uint8_t)(1u << sim_below(&s->xfer_rng, 8));
 	c.data = data;
 	uint8_t *out;
 	size_t olen;
