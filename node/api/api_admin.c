@@ -168,6 +168,7 @@ static void metrics(server *s, http_request *req)
 	rc |= gauge(b, "raftkv_snapshot_sends_done_total", "Snapshots a follower received whole.", "counter", st->snap_sends_done);
 	rc |= gauge(b, "raftkv_snapshot_sends_failed_total", "Snapshot transfers given up (reported to the core).", "counter", st->snap_sends_failed);
 	rc |= gauge(b, "raftkv_snapshot_installs_total", "Received snapshots installed as the state machine.", "counter", st->snap_installs);
+	rc |= gauge(b, "raftkv_snapshot_install_milliseconds", "Duration of the newest install, first chunk to installed.", "gauge", st->snap_install_ms);
 	rc |= histogram_write(b, "raftkv_wal_batch_entries", "Entries per WAL write (group commit).", &m->batch_entries);
 	rc |= histogram_write(b, "raftkv_wal_write_seconds", "Duration of a WAL write and its fsync.", &m->fsync_seconds);
 	rc |= histogram_write(b, "raftkv_request_seconds", "Latency of requests that waited for Raft.", &m->request_seconds);

@@ -53,6 +53,7 @@ typedef struct rt_stats {
 	uint64_t snap_chunks_sent, snap_chunks_received, snap_rewinds;
 	uint64_t snap_sends_started, snap_sends_done, snap_sends_failed;
 	uint64_t snap_received, snap_refused, snap_installs;
+	uint64_t snap_install_ms; /* the newest install: first chunk to installed */
 } rt_stats;
 
 /* Creates the core (raft_new with rc) and the state machine. NULL on a bad

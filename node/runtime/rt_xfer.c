@@ -340,6 +340,8 @@ static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 	}
 	wire_snap_ack ack;
 	char err[300];
+	if (x->in_first_ms == 0)
+		x->in_first_ms = r->io.now_ms(r->io.ud) | 1;
 	uint64_t before = snap_recv_chunks(x->in);
 	int rc = snap_recv_chunk(x->in, &c, &ack, err, sizeof err);
 	r->st.snap_chunks_received += snap_recv_chunks(x->in) - before;
@@ -381,6 +383,9 @@ int xfer_install(rt *r, const raft_ready *rd)
 	x->held = false;
 	r->applied = rd->install_index;
 	r->st.snap_installs++;
+	if (x->in_first_ms != 0)
+		r->st.snap_install_ms = r->io.now_ms(r->io.ud) - (x->in_first_ms & ~(uint64_t)1);
+	x->in_first_ms = 0;
 	if (r->io.on_install != NULL)
 		r->io.on_install(r->io.ud, &x->held_meta);
 	return 0;
