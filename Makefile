@@ -6,6 +6,7 @@
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
 #   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork)
+#   make bench-install   a follower receives and installs a 1M-key snapshot under writes
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
 #   make test-tsan  unit tests and a short simulator run under ThreadSanitizer
@@ -115,7 +116,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         test-jepsen-static jepsen jepsen-local jepsen-docker \
-        test-interaction interaction-bin test-tsan bench bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
+        test-interaction interaction-bin test-tsan bench bench-snapshot bench-install snapbench-bin sim sim-bin unit-bins all-programs tools \
         test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
@@ -331,6 +332,11 @@ bench-snapshot: deps
 	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
 snapbench-bin: $(SNAPBENCH)
 	@:
+
+# InstallSnapshot of 1M keys to a follower while the cluster serves writes (a figure).
+bench-install: deps
+	@$(MAKE) all-programs
+	@tests/bench/install.sh
 
 # ---------------------------------------------------------------- docker
 docker:
