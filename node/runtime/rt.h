@@ -116,13 +116,15 @@ bool rt_probing(const rt *r);
 /* ---- snapshots (rt_snapshot.c) ---- */
 
 /* Boot: loads the newest valid snapshot in snap_dir that the log (rec, from
- * wal_open) continues, trims rec to the entries after it, and makes it this
- * runtime's state machine and configuration. Call after rt_new, before
+ * wal_open on w) continues, trims rec to the entries after it, and makes it
+ * this runtime's state machine and configuration. A snapshot ahead of the
+ * WAL's end (its last entries were lost: a disk whose fsync lied) resets the
+ * WAL to it (wal_reset), so the log goes on right after it. Call after rt_new, before
  * rt_load. A damaged newer file is passed over (res->skipped, skipped_why)
  * only when the log covers the gap. 0, or -1 with one line in err naming
  * the file. */
-int rt_snapshot_boot(rt *r, const char *snap_dir, wal_recovered *rec, snapshot_loaded *res,
-		     char *err, size_t errlen);
+int rt_snapshot_boot(rt *r, const char *snap_dir, wal *w, wal_recovered *rec,
+		     snapshot_loaded *res, char *err, size_t errlen);
 /* Asks for a snapshot of what is applied now. Returns the number of the
  * snapshot to wait for (io->on_snapshot with that seq), 0 when the newest
  * durable snapshot already holds everything applied (*index = its index),

@@ -23,6 +23,7 @@
  * tick: the follower is probed again, and the trailing margin keeps the
  * followers within it catching up from the log.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,8 +63,8 @@ void rt_snap_on_conf(rt *r, const raft_entry *e)
 	r->snap.conf_len = e->len;
 }
 
-int rt_snapshot_boot(rt *r, const char *snap_dir, wal_recovered *rec, snapshot_loaded *res,
-		     char *err, size_t errlen)
+int rt_snapshot_boot(rt *r, const char *snap_dir, wal *w, wal_recovered *rec,
+		     snapshot_loaded *res, char *err, size_t errlen)
 {
 	kv_machine m;
 	if (snapshot_load(snap_dir, rec->snap_index, &m, res, err, errlen) != 0)
@@ -76,11 +77,25 @@ int rt_snapshot_boot(rt *r, const char *snap_dir, wal_recovered *rec, snapshot_l
 	}
 	const kv_snap_meta *meta = &res->meta;
 	char why[300];
+	if (meta->index > rec->snap_index + rec->n_entries &&
+	    wal_reset(w, meta->index, meta->term, why, sizeof why) != 0) {
+		snprintf(err, errlen, "snapshot %s is ahead of the WAL, and resetting the WAL to it failed: %s",
+			 res->path, why);
+		kv_machine_destroy(&m);
+		return -1;
+	}
 	if (wal_recovered_skip_to(rec, meta->index, meta->term, why, sizeof why) != 0) {
 		snprintf(err, errlen, "snapshot %s does not fit the log: %s; refusing to start", res->path,
 			 why);
 		kv_machine_destroy(&m);
 		return -1;
+	}
+	if (meta->term > rec->hs.term) {
+		/* Only after a disk lost fsynced state (the hard state is
+		 * older than entries this node applied): a term at least the
+		 * snapshot's, no vote in it. */
+		rec->hs.term = meta->term;
+		rec->hs.vote = RAFT_NONE;
 	}
 	if (meta->conf_len > 0 &&
 	    raft_set_snapshot_conf(r->raft, meta->conf, meta->conf_len) != RAFT_OK) {
@@ -125,6 +140,19 @@ int rt_snapshot_boot(rt *r, const char *snap_dir, wal_recovered *rec, snapshot_l
 			r->snap.prev_index = files[i].index;
 			break;
 		}
+	/* Newer files were all passed over as damaged: set them aside (kept
+	 * for a look, out of the list), or pruning would keep them and drop
+	 * the older valid ones the WAL still relies on. */
+	for (size_t i = 0; i < n && files[i].index > meta->index; i++) {
+		char from[700], to[720];
+		snprintf(from, sizeof from, "%s/%s", snap_dir, files[i].name);
+		snprintf(to, sizeof to, "%s.damaged", from);
+		if (rename(from, to) != 0) {
+			snprintf(err, errlen, "cannot set the damaged %s aside: %s", from, strerror(errno));
+			free(files);
+			return -1;
+		}
+	}
 	free(files);
 	if (r->snap.durable < meta->index)
 		r->snap.durable = meta->index;
@@ -245,9 +273,9 @@ void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err)
 	/* The core's log behind the trailing margin leaves memory; the WAL also
 	 * keeps everything after the previous snapshot (see the top). */
 	uint64_t mem_to = snapshot_compact_to(&r->o.snap, sn->index);
-	if (RT_PLANTED(r, RT_BUG_COMPACT_WAL_TO_SNAPSHOT))
-		prev = sn->index;
 	uint64_t wal_to = mem_to < prev ? mem_to : prev;
+	if (RT_PLANTED(r, RT_BUG_COMPACT_WAL_TO_SNAPSHOT))
+		wal_to = sn->index; /* the bug: no margin, no older snapshot to fall back on */
 	sn->prev_index = prev;
 	if (mem_to > 0 && raft_compact(r->raft, mem_to) != RAFT_OK)
 		r->st.snapshot_compact_refused++;

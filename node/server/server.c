@@ -287,7 +287,7 @@ static int open_wal(server *s, char *err, size_t errlen)
 	}
 	snapshot_loaded sl;
 	uint64_t t0 = uv_hrtime();
-	if (rt_snapshot_boot(s->rt, s->snap.dir, &rec, &sl, err, errlen) != 0) {
+	if (rt_snapshot_boot(s->rt, s->snap.dir, s->wal, &rec, &sl, err, errlen) != 0) {
 		wal_recovered_free(&rec);
 		return -1;
 	}
