@@ -222,7 +222,8 @@ static int open_wal(server *s, char *err, size_t errlen)
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
 	char why[256] = "";
-	int rc = wal_open(dir, NULL, &s->wal, &rec, why, sizeof why);
+	wal_options wo = {.segment_bytes = c->wal_segment_bytes};
+	int rc = wal_open(dir, &wo, &s->wal, &rec, why, sizeof why);
 	free(dir);
 	if (rc != 0) {
 		snprintf(err, errlen, "WAL in %s/wal: %s", c->data_dir, why);
