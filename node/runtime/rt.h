@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "../../faults/faults.h"
+#include "../snapshot/snapshot.h"
+#include "../snapshot/snapshot_policy.h"
 #include "rt_io.h"
 
 typedef struct rt_options {
@@ -42,6 +44,8 @@ typedef struct rt_options {
 	                              * NULL = no InstallSnapshot (rt_xfer.c) */
 	size_t snap_chunk;           /* bytes per CHUNK frame (0 = SNAP_XFER_CHUNK) */
 	size_t snap_window;          /* chunks unacknowledged (0 = SNAP_XFER_WINDOW) */
+	snapshot_policy snap;        /* when to snapshot and how much log to keep
+	                              * behind it (all zero: only on request) */
 } rt_options;
 
 typedef struct rt_stats {
@@ -49,11 +53,16 @@ typedef struct rt_stats {
 	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
 	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
 	uint64_t applied_entries, wal_writes, wal_entries;
-	/* InstallSnapshot (rt_xfer.c) */
-	uint64_t snap_chunks_sent, snap_chunks_received, snap_rewinds;
-	uint64_t snap_sends_started, snap_sends_done, snap_sends_failed;
-	uint64_t snap_received, snap_refused, snap_installs;
-	uint64_t snap_install_ms; /* the newest install: first chunk to installed */
+	uint64_t snapshots_written, snapshots_failed;
+	uint64_t snapshot_bytes, snapshot_write_ms; /* of the newest one */
+	uint64_t snapshot_compact_refused; /* raft_compact said no (a bug if ever > 0) */
+	uint64_t snapshot_installs, snapshot_install_ms; /* received snapshots (transfer) */
+	uint64_t snapshot_chunks_sent, snapshot_chunks_received;
+	/* InstallSnapshot (rt_xfer.c): transfers opened, ended done and given up
+	 * (or could not open: no snapshot file), rewinds to the acked offset;
+	 * streams received whole, refused (damaged) */
+	uint64_t snap_sends_started, snap_sends_done, snap_sends_failed, snap_rewinds;
+	uint64_t snap_received, snap_refused;
 } rt_stats;
 
 /* Creates the core (raft_new with rc) and the state machine. NULL on a bad
@@ -62,9 +71,6 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io);
 /* Loads recovered durable state into the core. RAFT_OK or the core's error. */
 int rt_load(rt *r, const wal_recovered *rec);
 void rt_free(rt *r);
-/* Before rt_load: the state machine restored from a snapshot at index
- * (taken over: *m must not be used after). */
-void rt_adopt_machine(rt *r, kv_machine *m, uint64_t index);
 
 /* Ends every waiting request (RT_UNKNOWN if proposed, else RT_NOT_PROPOSED,
  * why STOPPING) and stops sending. */
@@ -115,5 +121,28 @@ const rt_stats *rt_get_stats(const rt *r);
 uint64_t rt_nonce(const rt *r);
 /* Still deciding its incarnation (silent: no ticks, nothing stepped). */
 bool rt_probing(const rt *r);
+
+/* ---- snapshots (rt_snapshot.c) ---- */
+
+/* Boot: loads the newest valid snapshot in snap_dir that the log (rec, from
+ * wal_open on w) continues, trims rec to the entries after it, and makes it
+ * this runtime's state machine and configuration. A snapshot ahead of the
+ * WAL's end (its last entries were lost: a disk whose fsync lied) resets the
+ * WAL to it (wal_reset), so the log goes on right after it. Call after rt_new, before
+ * rt_load. A damaged newer file is passed over (res->skipped, skipped_why)
+ * only when the log covers the gap. 0, or -1 with one line in err naming
+ * the file. */
+int rt_snapshot_boot(rt *r, const char *snap_dir, wal *w, wal_recovered *rec,
+		     snapshot_loaded *res, char *err, size_t errlen);
+/* Asks for a snapshot of what is applied now. Returns the number of the
+ * snapshot to wait for (io->on_snapshot with that seq), 0 when the newest
+ * durable snapshot already holds everything applied (*index = its index),
+ * or UINT64_MAX when this host takes no snapshots. */
+uint64_t rt_snapshot_request(rt *r, uint64_t *index);
+/* The host's answers to io->snapshot_write and io->compact. */
+void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
+void rt_snapshot_compacted(rt *r);
+/* The newest durable snapshot's index (0 = none). */
+uint64_t rt_snapshot_index(const rt *r);
 
 #endif

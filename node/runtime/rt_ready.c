@@ -70,7 +70,8 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 bool rt_has_work(rt *r)
 {
 	return !r->paused && !r->stopping && !r->failed &&
-	       (raft_has_ready(r->raft) || r->reads.open != NULL);
+	       (raft_has_ready(r->raft) || r->reads.open != NULL ||
+		(r->snap.state == RT_SNAP_IDLE && r->snap.wanted_seq > r->snap.started_seq));
 }
 
 void rt_process(rt *r)
@@ -102,4 +103,5 @@ void rt_process(rt *r)
 	xfer_after_ready(r);
 	reads_on_applied(r);
 	rt_wal_kick(r);
+	rt_snapshot_maybe(r);
 }

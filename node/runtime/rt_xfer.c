@@ -186,7 +186,7 @@ static void pump(rt *r)
 		size_t len;
 		char err[300];
 		while ((rc = snap_send_next(o->s, &frame, &len, err, sizeof err)) == 1) {
-			r->st.snap_chunks_sent++;
+			r->st.snapshot_chunks_sent++;
 			peer_send(r, o->to, frame, len);
 		}
 		if (rc < 0) {
@@ -314,8 +314,14 @@ static void completed(rt *r, uint32_t from, uint64_t leader_term)
 	 * (snapshot.c); otherwise the snapshot brought nothing new. */
 	bool installs = before < m.index && st->applied == m.index;
 	free(st);
-	if (!installs)
+	if (!installs) {
 		held_drop(x);
+	} else if (x->held_meta.conf_len > 0 &&
+		   raft_set_snapshot_conf(r->raft, x->held_meta.conf, x->held_meta.conf_len) != RAFT_OK) {
+		/* The log is gone up to the snapshot: its configuration is the
+		 * one in force now (membership.c falls back to it). */
+		rt_fail(r, "the core refuses the configuration of an installed snapshot");
+	}
 	r->io.kick(r->io.ud);
 }
 
@@ -344,7 +350,7 @@ static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 		x->in_first_ms = r->io.now_ms(r->io.ud) | 1;
 	uint64_t before = snap_recv_chunks(x->in);
 	int rc = snap_recv_chunk(x->in, &c, &ack, err, sizeof err);
-	r->st.snap_chunks_received += snap_recv_chunks(x->in) - before;
+	r->st.snapshot_chunks_received += snap_recv_chunks(x->in) - before;
 	if (rc < 0)
 		r->st.snap_refused++;
 	send_ack(r, from, &ack);
@@ -382,18 +388,24 @@ int xfer_install(rt *r, const raft_ready *rd)
 	r->kv = x->held_kv;
 	x->held = false;
 	r->applied = rd->install_index;
-	r->st.snap_installs++;
+	r->applied_term = rd->install_term;
+	/* The received file is durable: it is this node's newest snapshot
+	 * (rt_snapshot.c), and the WAL restarts at it. */
+	r->snap.index = rd->install_index;
+	r->snap.term = rd->install_term;
+	r->snap.prev_index = rd->install_index;
+	r->snap.bytes_since = 0;
+	r->snap.durable = rd->install_index;
+	if (x->held_meta.conf_len > 0) {
+		raft_entry e = {.type = RAFT_ENTRY_CONF, .index = rd->install_index,
+				.data = x->held_meta.conf, .len = x->held_meta.conf_len};
+		rt_snap_on_conf(r, &e);
+	}
+	r->st.snapshot_installs++;
 	if (x->in_first_ms != 0)
-		r->st.snap_install_ms = r->io.now_ms(r->io.ud) - (x->in_first_ms & ~(uint64_t)1);
+		r->st.snapshot_install_ms = r->io.now_ms(r->io.ud) - (x->in_first_ms & ~(uint64_t)1);
 	x->in_first_ms = 0;
 	if (r->io.on_install != NULL)
 		r->io.on_install(r->io.ud, &x->held_meta);
 	return 0;
-}
-
-void rt_adopt_machine(rt *r, kv_machine *m, uint64_t index)
-{
-	kv_machine_destroy(&r->kv);
-	r->kv = *m;
-	r->applied = index;
 }

@@ -137,6 +137,7 @@ static void begin_shutdown(server *s)
 	if (s->rt != NULL)
 		rt_stop(s->rt);
 	api_members_stop(s);
+	server_snap_stop(s);
 	while (s->paused_head != NULL) {
 		http_request *r = s->paused_head;
 		s->paused_head = r->user;
@@ -221,7 +222,8 @@ static int open_wal(server *s, char *err, size_t errlen)
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
 	char why[256] = "";
-	int rc = wal_open(dir, NULL, &s->wal, &rec, why, sizeof why);
+	wal_options wo = {.segment_bytes = c->wal_segment_bytes};
+	int rc = wal_open(dir, &wo, &s->wal, &rec, why, sizeof why);
 	free(dir);
 	if (rc != 0) {
 		snprintf(err, errlen, "WAL in %s/wal: %s", c->data_dir, why);
@@ -261,20 +263,26 @@ static int open_wal(server *s, char *err, size_t errlen)
 		return -1;
 	}
 	rc_cfg.incarnation = inc;
-	size_t sn = strlen(c->data_dir) + 11;
-	if ((s->xfer_dir = malloc(sn)) == NULL) {
+	/* Snapshots: written here (rt_snapshot.c), sent from and received
+	 * into here (InstallSnapshot, rt_xfer.c). */
+	s->snap.dir = server_snap_dir(c);
+	if (s->snap.dir == NULL) {
 		wal_recovered_free(&rec);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	snprintf(s->xfer_dir, sn, "%s/snapshots", c->data_dir);
 	rt_options ro = {
 		.nonce = s->nonce,
 		.request_timeout_ms = c->request_timeout_ms,
 		.max_uncommitted_bytes = c->max_uncommitted_bytes,
 		.faults = s->faults,
 		.probe_incarnation = !inc_found && wal_empty,
-		.snap_dir = s->xfer_dir,
+		.snap_dir = s->snap.dir,
+		.snap = {
+			.every_entries = c->snapshot_entries,
+			.every_bytes = c->snapshot_bytes,
+			.trailing_entries = c->snapshot_trailing,
+		},
 	};
 	if (inc_found)
 		notice("incarnation %llu", (unsigned long long)inc);
@@ -288,6 +296,21 @@ static int open_wal(server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the Raft core (bad configuration or out of memory)");
 		return -1;
 	}
+	/* The newest valid snapshot, then the log after it. */
+	snapshot_loaded sl;
+	uint64_t t0 = uv_hrtime();
+	if (rt_snapshot_boot(s->rt, s->snap.dir, s->wal, &rec, &sl, err, errlen) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	s->metrics.snapshot_load_seconds = (double)(uv_hrtime() - t0) / 1e9;
+	if (sl.skipped > 0)
+		notice("snapshot damaged, not loaded: %s; using %s and the log after it", sl.skipped_why,
+		       sl.found ? sl.path : "the empty state");
+	if (sl.found)
+		notice("snapshot loaded: %s (index %llu, term %llu, %.3f s)", sl.path,
+		       (unsigned long long)sl.meta.index, (unsigned long long)sl.meta.term,
+		       s->metrics.snapshot_load_seconds);
 	rc = rt_load(s->rt, &rec);
 	if (rc != RAFT_OK) {
 		wal_recovered_free(&rec);
@@ -375,7 +398,7 @@ static void free_all(server *s)
 	if (s->wal != NULL)
 		wal_close(s->wal);
 	rt_free(s->rt);
-	free(s->xfer_dir);
+	server_snap_free(s);
 	api_members_free(s);
 	faults_free(s->faults);
 	bytebuf_free(&s->out);

@@ -63,15 +63,21 @@ typedef struct sim_node {
 	uint64_t wall_offset_us;/* its wall clock: virtual time + this (steps back at restarts) */
 	/* commands applied by this incarnation (hashes, open addressing): dedup
 	 * must never skip the first copy of a command */
-	uint64_t *cmds;
+	uint64_t *cmds;         /* pairs: command hash, index first applied at */
 	size_t cmds_n, cmds_cap;
 	uint64_t skipped_seen;  /* kv_machine's skipped count at the last apply */
 	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
 	size_t n_voters;
-	/* snapshots (sim_xfer.c) */
-	char snapdir[600];      /* <dir>/snapshots */
-	uint64_t xfer_snap_index; /* its newest snapshot */
-	bool cmds_partial;      /* cmds lacks what a snapshot brought: no dedup-first check */
+	/* snapshots (sim_io.c): files in snapdir; a write is made in stagedir
+	 * and renamed into snapdir when its EV_SNAP_DONE comes (a crash before
+	 * leaves a torn temporary file instead) */
+	char snapdir[600], stagedir[600];
+	bool snap_writing;
+	uint64_t snap_w_index, snap_w_term, snap_w_bytes;
+	uint64_t damaged_index; /* a snapshot file the simulator damaged (0 = none) */
+	bool snap_only_one;     /* the WAL was reset to the newest snapshot */
+	uint64_t boot_snap_index; /* the snapshot this incarnation started from */
+	bool cmds_partial;      /* cmds lacks what an installed snapshot brought */
 } sim_node;
 
 typedef struct sim {
@@ -111,15 +117,21 @@ typedef struct sim {
 	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
 	int lying;               /* the node whose fsync lies or that is amnesiac, -1 none */
 	uint64_t max_term;       /* highest term any node has reached */
-	/* snapshots and InstallSnapshot: a stream of their own, so the other
-	 * draws of a seed stay as they were */
+	/* snapshots: this seed's policy (all zero: none), small WAL segments so
+	 * compaction drops some, damage to snapshot files at crashes */
+	sim_rng snap_rng;        /* their own stream: seeds without them replay as before */
+	snapshot_policy snap;
+	size_t segment_bytes;
+	double snap_damage_p;
+	/* the state digest of every snapshot written, by index: any node's
+	 * state at that index, and any restart from it, must match */
+	uint64_t *snap_digest;
+	uint64_t snap_digest_cap;
+	/* InstallSnapshot (sim_xfer.c): chunk size and window, and damage to
+	 * chunks on the way (a valid frame with one byte changed) */
 	sim_rng xfer_rng;
-	uint64_t snap_every;     /* a node snapshots after this many applied entries */
-	uint64_t snap_trailing;  /* entries its log keeps behind a snapshot */
 	size_t xfer_chunk, xfer_window;
-	double chunk_flip_p;     /* a chunk arrives with one byte changed (frame intact) */
-	uint64_t *xfer_digest;        /* state machine digest per snapshot index (0 = none) */
-	uint64_t xfer_digest_cap;
+	double chunk_flip_p;
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -145,15 +157,12 @@ void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a new leader: fault "fsy
 bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len);
 void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
 
-/* sim_xfer.c: snapshots, InstallSnapshot and the state-machine invariant */
+/* sim_xfer.c: InstallSnapshot */
 void sim_xfer_params(sim *s);
-void sim_xfer_maybe(sim *s, sim_node *nd);         /* after a ready step */
-int sim_xfer_boot(sim *s, sim_node *nd, wal_recovered *rec); /* before rt_load */
+void sim_xfer_on_ready(sim *s, sim_node *nd, const raft_ready *rd); /* before its entries */
 void sim_xfer_on_install(sim *s, sim_node *nd, uint64_t index);
-void sim_xfer_check(sim *s, sim_node *nd, uint64_t index, const char *when);
+void sim_xfer_applied(sim *s, sim_node *nd, uint64_t index);
 uint8_t *sim_xfer_flip(sim *s, uint8_t *frame, size_t *len);
-void sim_xfer_free(sim *s);
-int sim_mirror_base(sim *s, sim_node *nd, uint64_t index);
 int sim_mirror_reserve(sim_node *nd, uint64_t n);
 
 /* sim_io.c: the runtime's I/O table on the event queue and virtual clock */
@@ -169,5 +178,14 @@ void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o);
 void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd);
 void sim_check_leader(sim *s, sim_node *nd);
 int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n);
+int sim_cmds_rebuild(sim_node *nd, size_t cap, uint64_t keep_upto);
+int sim_grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill);
+
+/* sim_snap.c: snapshots of a simulated node */
+uint64_t sim_kv_digest(const kv_machine *m);
+void sim_snap_record(sim *s, sim_node *nd, uint64_t index, uint64_t digest, const char *when);
+void sim_snap_done(sim *s, sim_node *nd);
+void sim_snap_crash(sim *s, sim_node *nd);
+int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec);
 
 #endif

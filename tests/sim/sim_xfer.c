@@ -1,17 +1,16 @@
 /*
- * sim_xfer.c — snapshots in the simulator: nodes snapshot their state
- * machine at random points and compact their log behind it, so a node that
- * was down or cut off falls behind the leader's first index and is sent a
- * snapshot (InstallSnapshot: node/runtime/rt_xfer.c) in small chunks over
- * the lossy, reordering, duplicating network; some chunks arrive with one
- * byte changed inside a valid frame (the stream's own checksum must refuse
- * them). A restart starts from the newest snapshot plus the log after it.
+ * sim_xfer.c — InstallSnapshot in the simulator. Nodes snapshot and compact
+ * (sim_snap.c, the runtime's rt_snapshot.c), so a node that was down or cut
+ * off falls behind the leader's first index and is sent a snapshot
+ * (node/runtime/rt_xfer.c) in chunks over the lossy, reordering,
+ * duplicating network; chunk size and window are the seed's. Some chunks
+ * arrive with one byte changed inside a valid frame: the stream's own
+ * checksum must refuse them (planted bug 40 skips that check).
  *
- * The invariant: a state machine digest is recorded for every snapshot
- * index when it is written; every node that applies that index, and every
- * node that installs a snapshot of it, must have exactly that state (KV map
- * and dedup windows): after an install the follower's state machine equals
- * the leader's at that index.
+ * The invariant: the state machine digest recorded for a snapshot index
+ * (sim_snap.c) must be the state of every node that installs a snapshot of
+ * that index, and of every node that applies that index: after an install
+ * the follower's state machine equals the leader's at that index.
  */
 #include "sim_internal.h"
 
@@ -25,93 +24,59 @@
 
 void sim_xfer_params(sim *s)
 {
-	s->xfer_rng.s = s->p.seed * 0xD1B54A32D192ED03ull + 11;
+	s->xfer_rng.s = s->p.seed * 0x8CB92BA72F3D8DD7ull + 13;
 	sim_rng *g = &s->xfer_rng;
-	static const uint64_t every[] = { 8, 16, 30, 60, 1000000 };
-	s->snap_every = every[sim_below(g, 5)];
-	s->snap_trailing = sim_below(g, 3) == 0 ? 0 : sim_below(g, 12);
 	static const size_t chunk[] = { 256, 1024, 4096, 16384 };
 	s->xfer_chunk = chunk[sim_below(g, 4)];
 	s->xfer_window = 1 + sim_below(g, 4);
 	s->chunk_flip_p = sim_below(g, 3) == 0 ? 0.01 * (double)(1 + sim_below(g, 5)) : 0;
+	/* Half the seeds that snapshot keep a short log behind a snapshot:
+	 * lagging followers then need one often. */
+	if (s->snap.every_entries > 0 && sim_chance(g, 0.5))
+		s->snap.trailing_entries = sim_below(g, 12);
 }
 
-void sim_xfer_free(sim *s)
+/* The state at index, if a snapshot of it was recorded, must be nd's. */
+static void check_state(sim *s, sim_node *nd, uint64_t index, const char *when)
 {
-	free(s->xfer_digest);
-	s->xfer_digest = NULL;
-	s->xfer_digest_cap = 0;
-}
-
-typedef struct fnv {
-	uint64_t h;
-} fnv;
-
-static int fnv_sink(void *ctx, const uint8_t *buf, size_t len)
-{
-	fnv *f = ctx;
-	for (size_t i = 0; i < len; i++)
-		f->h = (f->h ^ buf[i]) * 1099511628211ull;
-	return 0;
-}
-
-/* The state machine's digest: its snapshot stream under a fixed header, so
- * only the map and the dedup windows count. 0 when it cannot be computed. */
-static uint64_t digest_of(const kv_machine *m)
-{
-	kv_snap_meta meta;
-	memset(&meta, 0, sizeof meta);
-	meta.index = 1;
-	meta.term = 1;
-	meta.n_voters = 1;
-	meta.voters[0] = 1;
-	fnv f = { 1469598103934665603ull };
-	char err[200];
-	if (kv_snapshot_write(m, &meta, fnv_sink, &f, NULL, err, sizeof err) != 0)
-		return 0;
-	return f.h ? f.h : 1;
-}
-
-static int digest_slot(sim *s, uint64_t index)
-{
-	if (index < s->xfer_digest_cap)
-		return 0;
-	uint64_t c = s->xfer_digest_cap ? s->xfer_digest_cap : 256;
-	while (c <= index)
-		c *= 2;
-	uint64_t *n = realloc(s->xfer_digest, c * sizeof *n);
-	if (!n)
-		return -1;
-	memset(n + s->xfer_digest_cap, 0, (c - s->xfer_digest_cap) * sizeof *n);
-	s->xfer_digest = n;
-	s->xfer_digest_cap = c;
-	return 0;
-}
-
-void sim_xfer_check(sim *s, sim_node *nd, uint64_t index, const char *when)
-{
-	if (index >= s->xfer_digest_cap || s->xfer_digest[index] == 0)
+	if (index >= s->snap_digest_cap || s->snap_digest[index] == 0)
 		return;
-	uint64_t d = digest_of(rt_kv(nd->rt));
-	if (d != 0 && d != s->xfer_digest[index])
-		sim_fail(s, "snapshot invariant: node %u's state machine %s index %llu differs from the one a snapshot of that index holds",
+	if ((sim_kv_digest(rt_kv(nd->rt)) | 1) != s->snap_digest[index])
+		sim_fail(s, "InstallSnapshot: node %u's state machine %s index %llu differs from the state a snapshot of that index holds",
 			 nd->id, when, (unsigned long long)index);
 }
 
-/* The node's mirror of its log starts after a snapshot at index: the
- * entries up to it are what was applied there (recorded when applied). */
-int sim_mirror_base(sim *s, sim_node *nd, uint64_t index)
+void sim_xfer_applied(sim *s, sim_node *nd, uint64_t index)
 {
-	if (index == 0)
-		return 0;
+	check_state(s, nd, index, "after applying");
+}
+
+/* A ready that installs a snapshot: the log restarts after it (the runtime
+ * swaps the state machine and resets the WAL in this ready). The mirror's
+ * entries up to it are what was applied there (committed). */
+void sim_xfer_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
+{
+	if (!rd->install)
+		return;
+	uint64_t index = rd->install_index;
+	/* counted: an install over a log that disagrees with what was
+	 * committed (a deposed leader's entries) */
+	uint64_t top = nd->log_len < index ? nd->log_len : index;
+	for (uint64_t i = 1; i <= top && i <= s->applied_max; i++)
+		if (s->applied_term[i] != 0 && nd->log_term[i] != s->applied_term[i]) {
+			s->out->installs_conflict++;
+			sim_trace(s, "node %u: the snapshot replaces a conflicting log (index %llu)", nd->id,
+				  (unsigned long long)i);
+			break;
+		}
 	if (index > s->applied_max) {
-		sim_fail(s, "node %u holds a snapshot at %llu, past anything ever applied (%llu)", nd->id,
+		sim_fail(s, "node %u installs a snapshot at %llu, past anything ever applied (%llu)", nd->id,
 			 (unsigned long long)index, (unsigned long long)s->applied_max);
-		return -1;
+		return;
 	}
 	if (sim_mirror_reserve(nd, index + 1) != 0) {
 		sim_fail(s, "out of memory");
-		return -1;
+		return;
 	}
 	for (uint64_t i = 1; i <= index; i++) {
 		nd->log_term[i] = s->applied_term[i];
@@ -119,101 +84,19 @@ int sim_mirror_base(sim *s, sim_node *nd, uint64_t index)
 	}
 	nd->log_len = index;
 	nd->applied = index;
+	/* its command record lacks what the snapshot brought: the dedup
+	 * "first copy" check no longer applies to this node */
 	nd->cmds_partial = true;
-	return 0;
-}
-
-int sim_xfer_boot(sim *s, sim_node *nd, wal_recovered *rec)
-{
-	kv_machine m;
-	snapshot_loaded res;
-	char err[700];
-	if (snapshot_load(nd->snapdir, rec->snap_index, &m, &res, err, sizeof err) != 0) {
-		sim_fail(s, "node %u: %s", nd->id, err);
-		return -1;
-	}
-	if (!res.found) {
-		kv_machine_destroy(&m);
-		return 0;
-	}
-	bool reset = false;
-	if (wal_fit_snapshot(nd->w, rec, res.meta.index, res.meta.term, &reset, err, sizeof err) != 0) {
-		kv_machine_destroy(&m);
-		sim_fail(s, "node %u: snapshot at %llu does not fit its log: %s", nd->id,
-			 (unsigned long long)res.meta.index, err);
-		return -1;
-	}
-	rt_adopt_machine(nd->rt, &m, res.meta.index);
-	nd->xfer_snap_index = res.meta.index;
-	sim_trace(s, "node %u boots from its snapshot at %llu%s", nd->id, (unsigned long long)res.meta.index,
-		  reset ? " (its log did not reach it: reset)" : "");
-	if (sim_mirror_base(s, nd, res.meta.index) != 0)
-		return -1;
-	sim_xfer_check(s, nd, res.meta.index, "after booting from a snapshot at");
-	return 0;
+	/* the WAL is reset to this snapshot: no older file covers it */
+	nd->snap_only_one = true;
 }
 
 void sim_xfer_on_install(sim *s, sim_node *nd, uint64_t index)
 {
 	s->out->installs++;
-	nd->xfer_snap_index = index;
 	sim_trace(s, "node %u installed a snapshot at %llu", nd->id, (unsigned long long)index);
-	sim_xfer_check(s, nd, index, "after installing a snapshot at");
-}
-
-/* Snapshots the node when it applied snap_every entries since its last
- * one and everything it applied is durable in its own WAL; then the core's
- * log and the WAL behind it (minus the trailing margin) go. Written at once
- * (the node's forked writer is measured elsewhere; here only what it leaves
- * on disk matters). */
-void sim_xfer_maybe(sim *s, sim_node *nd)
-{
-	if (!nd->up || nd->paused || s->failed || !nd->rt)
-		return;
-	uint64_t applied = rt_applied(nd->rt);
-	if (applied < nd->xfer_snap_index + s->snap_every || applied > nd->log_len)
-		return;
-	if (rt_write_in_flight(nd->rt) || wal_unsynced_bytes(nd->w) > 0)
-		return;
-	kv_snap_meta meta;
-	memset(&meta, 0, sizeof meta);
-	meta.index = applied;
-	meta.term = nd->log_term[applied];
-	meta.n_voters = (uint32_t)s->n;
-	for (int i = 0; i < s->n; i++)
-		meta.voters[i] = (uint32_t)i;
-	uint64_t bytes = 0;
-	char err[300];
-	if (snapshot_save(nd->snapdir, rt_kv(nd->rt), &meta, &bytes, err, sizeof err) != 0) {
-		sim_fail(s, "node %u: snapshot at %llu: %s", nd->id, (unsigned long long)applied, err);
-		return;
-	}
-	uint64_t d = digest_of(rt_kv(nd->rt));
-	if (digest_slot(s, applied) != 0) {
-		sim_fail(s, "out of memory");
-		return;
-	}
-	if (s->xfer_digest[applied] == 0)
-		s->xfer_digest[applied] = d;
-	else if (s->xfer_digest[applied] != d)
-		sim_fail(s, "snapshot invariant: node %u's state machine at index %llu differs from another node's there",
-			 nd->id, (unsigned long long)applied);
-	uint64_t prev = nd->xfer_snap_index;
-	nd->xfer_snap_index = applied;
-	s->out->snapshots++;
-	uint64_t upto = applied > s->snap_trailing ? applied - s->snap_trailing : 0;
-	if (upto > 0 && raft_compact(rt_raft(nd->rt), upto) != RAFT_OK)
-		upto = 0;
-	/* The WAL keeps everything after the previous snapshot too, as the
-	 * node does: either file can be lost and the log still covers it. */
-	uint64_t wal_upto = upto < prev ? upto : prev;
-	wal_compact_result cr;
-	if (wal_upto > 0 && wal_compact(nd->w, wal_upto, &cr, err, sizeof err) != 0)
-		sim_fail(s, "node %u: wal_compact to %llu: %s", nd->id, (unsigned long long)wal_upto, err);
-	if (snapshot_prune(nd->snapdir, SNAPSHOT_KEEP, err, sizeof err) != 0)
-		sim_fail(s, "node %u: snapshot prune: %s", nd->id, err);
-	sim_trace(s, "node %u: snapshot at %llu (%llu bytes), log compacted to %llu", nd->id,
-		  (unsigned long long)applied, (unsigned long long)bytes, (unsigned long long)upto);
+	sim_snap_record(s, nd, index, sim_kv_digest(rt_kv(nd->rt)), "installed it");
+	check_state(s, nd, index, "after installing a snapshot at");
 }
 
 /* A CHUNK whose data has one byte changed, in a frame that is valid: what
