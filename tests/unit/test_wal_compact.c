@@ -311,6 +311,51 @@ static void test_skip_to_checks_the_log(void **state)
 	wal_close(w);
 }
 
+/* After a crash between a received snapshot becoming durable and its RESET
+ * record: the log holds the snapshot's entry (kept, as skip_to), ends
+ * before it, or holds another term there (a conflicting log): the last two
+ * reset the WAL to the snapshot at once, and the next open starts there. */
+static void test_fit_snapshot(void **state)
+{
+	tw_dir *d = *state;
+	wal *w = fill(d, 100);
+	wal_recovered rec;
+	char err[512];
+	bool reset = true;
+	wal_close(w);
+	w = tw_open(d->wal, SEG, &rec);
+	assert_int_equal(wal_fit_snapshot(w, &rec, 60, 1, &reset, err, sizeof err), 0);
+	assert_false(reset);
+	assert_int_equal(rec.snap_index, 60);
+	check_log(&rec, 61, 100, 1);
+	wal_recovered_free(&rec);
+	wal_close(w);
+	/* another term at the snapshot's index: the log after it conflicts */
+	w = tw_open(d->wal, SEG, &rec);
+	assert_int_equal(wal_fit_snapshot(w, &rec, 80, 3, &reset, err, sizeof err), 0);
+	assert_true(reset);
+	assert_int_equal(rec.snap_index, 80);
+	assert_int_equal(rec.snap_term, 3);
+	assert_int_equal(rec.n_entries, 0);
+	tw_write_entries(w, 81, 5, 3, true);
+	wal_recovered_free(&rec);
+	wal_close(w);
+	w = tw_open(d->wal, SEG, &rec);
+	assert_int_equal(rec.snap_index, 80);
+	check_log(&rec, 81, 85, 3);
+	/* ahead of the log */
+	assert_int_equal(wal_fit_snapshot(w, &rec, 120, 4, &reset, err, sizeof err), 0);
+	assert_true(reset);
+	wal_recovered_free(&rec);
+	tw_write_entries(w, 121, 2, 4, true);
+	wal_close(w);
+	w = tw_open(d->wal, SEG, &rec);
+	assert_int_equal(rec.snap_index, 120);
+	check_log(&rec, 121, 122, 4);
+	wal_recovered_free(&rec);
+	wal_close(w);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -322,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reset_to_snapshot_point, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_torn_reset_leaves_the_old_log, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_skip_to_checks_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fit_snapshot, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
