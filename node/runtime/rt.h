@@ -135,5 +135,9 @@ void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
 void rt_snapshot_compacted(rt *r);
 /* The newest durable snapshot's index (0 = none). */
 uint64_t rt_snapshot_index(const rt *r);
+/* A snapshot received from the leader was installed (its file durable in
+ * the snapshot dir, the state machine swapped): what this node snapshots
+ * next, and the configuration it records, follow from it. */
+void rt_snapshot_installed(rt *r, const kv_snap_meta *meta);
 
 #endif
