@@ -48,12 +48,14 @@ leader() {
 		[ -n "$l" ] && [ "$l" != null ] && { echo "$l"; return 0; }
 		sleep 0.2
 	done
-	return 1
+	echo "bench-snapshot: no leader within 60 s" >&2
+	exit 1
 }
 start_cluster() {
 	"$ROOT/tests/cluster.sh" stop "$DIR/c" >/dev/null 2>&1 || true
 	rm -rf "$DIR/c"
-	RAFTKV_BIN=$BIN RAFTKV_NODE_FLAGS="$1" "$ROOT/tests/cluster.sh" start "$DIR/c" 3 "$BASE" >/dev/null
+	RAFTKV_BIN=$BIN RAFTKV_NODE_FLAGS="$1" "$ROOT/tests/cluster.sh" start "$DIR/c" 3 "$BASE" >"$DIR/start.out" 2>&1 ||
+		{ echo "bench-snapshot: the cluster did not start:" >&2; tail -n 20 "$DIR/start.out" >&2; exit 1; }
 }
 ALL="$(url 0),$(url 1),$(url 2)"
 echo "bench-snapshot (cluster): $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: other jobs run beside this)"
