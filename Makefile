@@ -331,6 +331,7 @@ bench-snapshot: deps
 	@$(MAKE) snapbench-bin
 	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-snapbench.XXXXXX") && \
 	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; [ $$rc -eq 0 ] || exit $$rc
+	@.ci/install-deps python3 || echo "bench-snapshot: python3 not installed" >&2
 	@$(MAKE) all-programs
 	@tests/bench/snapshot_node.sh
 snapbench-bin: $(SNAPBENCH)
