@@ -102,6 +102,7 @@ void rt_process(rt *r)
 		return;
 	xfer_after_ready(r);
 	reads_on_applied(r);
+	rt_reforward(r);
 	rt_wal_kick(r);
 	rt_snapshot_maybe(r);
 }

@@ -387,20 +387,9 @@ int xfer_install(rt *r, const raft_ready *rd)
 	kv_machine_destroy(&r->kv);
 	r->kv = x->held_kv;
 	x->held = false;
-	r->applied = rd->install_index;
-	r->applied_term = rd->install_term;
-	/* The received file is durable: it is this node's newest snapshot
-	 * (rt_snapshot.c), and the WAL restarts at it. */
-	r->snap.index = rd->install_index;
-	r->snap.term = rd->install_term;
-	r->snap.prev_index = rd->install_index;
-	r->snap.bytes_since = 0;
-	r->snap.durable = rd->install_index;
-	if (x->held_meta.conf_len > 0) {
-		raft_entry e = {.type = RAFT_ENTRY_CONF, .index = rd->install_index,
-				.data = x->held_meta.conf, .len = x->held_meta.conf_len};
-		rt_snap_on_conf(r, &e);
-	}
+	/* The received file is durable: it is this node's newest snapshot,
+	 * and the WAL restarts at it (rt_snapshot.c's state follows). */
+	rt_snapshot_installed(r, &x->held_meta);
 	r->st.snapshot_installs++;
 	if (x->in_first_ms != 0)
 		r->st.snapshot_install_ms = r->io.now_ms(r->io.ud) - (x->in_first_ms & ~(uint64_t)1);
