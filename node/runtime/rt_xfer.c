@@ -34,6 +34,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "../net/wire_snapshot.h"
 #include "rt_internal.h"
@@ -315,7 +316,14 @@ static void completed(rt *r, uint32_t from, uint64_t leader_term)
 	bool installs = before < m.index && st->applied == m.index;
 	free(st);
 	if (!installs) {
+		/* Not needed (the log or the state machine already holds it, or
+		 * its leader is deposed): the file goes too, unless it is this
+		 * node's own snapshot of that index, so the snapshot dir holds
+		 * nothing ahead of what the WAL continues. */
 		held_drop(x);
+		if (m.index > r->snap.index &&
+		    !(r->snap.state == RT_SNAP_WRITING && r->snap.w_index == m.index))
+			(void)unlink(path);
 	} else if (x->held_meta.conf_len > 0 &&
 		   raft_set_snapshot_conf(r->raft, x->held_meta.conf, x->held_meta.conf_len) != RAFT_OK) {
 		/* The log is gone up to the snapshot: its configuration is the

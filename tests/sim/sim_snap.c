@@ -236,6 +236,10 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 			return -1;
 		}
 		sim_trace(s, "node %u: damaged snapshot passed over: %s", nd->id, res.skipped_why);
+		/* The damaged file is set aside: until a newer one is durable the
+		 * one loaded may have no older file behind it (pruned), so a
+		 * second damage would be a double fault. */
+		nd->snap_only_one = true;
 		nd->damaged_index = 0;
 	}
 	if (!res.found)
