@@ -20,7 +20,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftkv-sim [--seeds N] [--first S] [--seed S] [--jobs J] [--trace]\n"
-		"                  [--nodes 3..5] [--time-ms T] [--bug 1..12] [--expect-find]\n"
+		"                  [--nodes 3..5] [--time-ms T] [--bug B] [--expect-find]\n"
 		"  --seeds N      run N seeds starting at --first (default 1)\n"
 		"  --seed S       run one seed (add --trace for every event)\n"
 		"  --jobs J       run seeds in J processes (default 1)\n"
@@ -35,7 +35,9 @@ static void usage(FILE *f)
 		"                 entries it covers, 9 member list not checked at\n"
 		"                 restart, 10 boot nonce from the wall clock, 11 WAL\n"
 		"                 completion acts while paused, 12 a clock jump\n"
-		"                 delivers 2T+1 ticks\n"
+		"                 delivers 2T+1 ticks; in the WAL 31 open fsyncs only\n"
+		"                 the last segment, 32 the torn-tail check takes a valid\n"
+		"                 record at any later offset as damage in the middle\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -122,7 +124,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 12)
+			else if (!strcmp(a, "--bug") && v <= 99)
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);

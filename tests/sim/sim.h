@@ -33,6 +33,13 @@
 #define SIM_KEYS 3
 #define SIM_MAX_CLIENTS 6
 
+/* The WAL's planted bugs (node/wal/wal_int.h) under the simulator's numbers:
+ * 31 = WAL bug 1 (open fsyncs only the last segment), 32 = WAL bug 2 (the
+ * torn-tail check takes a valid record at any later offset as proof of
+ * damage in the middle). */
+#define SIM_BUG_WAL_SYNC_LAST_ONLY 31
+#define SIM_BUG_WAL_ANY_OFFSET 32
+
 typedef struct sim_params {
 	uint64_t seed;
 	int n_nodes;          /* 3..5; 0 = chosen by the seed */

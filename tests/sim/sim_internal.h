@@ -102,10 +102,12 @@ typedef struct sim {
 	double wrong_members_p;  /* a restart is tried with a wrong member list */
 	double clock_back_p;     /* a restart finds its wall clock stepped back */
 	bool pauses, jumps;      /* pause and clock-jump faults in this seed */
+	bool record_values;      /* half the values embed a valid WAL record */
 	/* lying disks: a separate stream, so seeds without them replay as before */
 	sim_rng disk_rng;
 	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
 	int lying;               /* the node whose fsync lies or that is amnesiac, -1 none */
+	size_t segment_bytes;    /* WAL segment size (0 = the default 64 MiB) */
 	uint64_t max_term;       /* highest term any node has reached */
 	/* invariant records */
 	uint32_t *leader_of_term;
@@ -131,6 +133,11 @@ void sim_node_free(sim_node *nd);
 void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a new leader: fault "fsync off" */
 bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len);
 void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
+
+/* sim_disk.c: the page cache (fsyncs seen through --wrap); a power cut cuts
+ * each WAL segment in dir back to its last fsynced size */
+void sim_disk_reset(void);
+int sim_disk_power_loss(sim *s, const char *dir);
 
 /* sim_io.c: the runtime's I/O table on the event queue and virtual clock */
 void sim_io_init(sim_node *nd, rt_io *io);

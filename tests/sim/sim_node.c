@@ -114,7 +114,8 @@ int sim_node_start(sim *s, sim_node *nd)
 	char err[256];
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
-	if (wal_open(nd->dir, NULL, &nd->w, &rec, err, sizeof err) != 0) {
+	wal_options wo = { .segment_bytes = s->segment_bytes };
+	if (wal_open(nd->dir, &wo, &nd->w, &rec, err, sizeof err) != 0) {
 		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
 		return -1;
 	}
@@ -304,8 +305,33 @@ bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, si
 	return vote;
 }
 
+/* kill -9 of a node whose fsync lies: the process dies, the machine does
+ * not, so the page cache keeps everything it wrote (nothing is lost, it is
+ * not amnesiac). Its next process must fsync what it finds before trusting
+ * it (wal_open); a power cut comes soon after to see whether it did
+ * (sim_disk.c). */
+static void process_kill(sim *s, sim_node *nd)
+{
+	sim_trace(s, "node %u: killed (not a power cut): its unsynced writes stay in the page cache",
+		  nd->id);
+	nd->fsync_lies = false;
+	s->lying = -1;
+	rt_free(nd->rt);
+	nd->rt = NULL;
+	wal_close(nd->w);
+	nd->w = NULL;
+	nd->up = false;
+	nd->epoch++;
+	sim_push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->disk_rng, 300000), .kind = EV_CRASH,
+				 .node = nd->id, .arg = 5 });
+}
+
 void sim_node_crash(sim *s, sim_node *nd)
 {
+	if (nd->fsync_lies && s->segment_bytes && sim_chance(&s->disk_rng, 0.5)) {
+		process_kill(s, nd);
+		return;
+	}
 	if (nd->fsync_lies)
 		become_amnesiac(s, nd);
 	/* Half the crashes tear the write in flight at any byte: the disk kept
@@ -326,6 +352,9 @@ void sim_node_crash(sim *s, sim_node *nd)
 	nd->w = NULL;
 	nd->up = false;
 	nd->epoch++;
+	/* a power cut: the page cache is gone too */
+	if (sim_disk_power_loss(s, nd->dir) != 0)
+		sim_fail(s, "node %u: the power cut could not cut its files", nd->id);
 	if (tail) {
 		append_bytes(path, tail, (size_t)keep);
 		sim_trace(s, "node %u: the write in flight torn after %llu of %llu bytes", nd->id,
