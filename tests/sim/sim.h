@@ -7,8 +7,11 @@
  * clock rate per node; crashes that keep only what was fsynced plus a torn
  * final write; on a quarter of the seeds, a disk whose fsync lies (then a
  * crash loses what the node acknowledged; it comes back amnesiac and the
- * network drops its vote traffic until it has rejoined: sim_node.c); client
- * writes, cas and ReadIndex reads. After every event the
+ * network drops its vote traffic until it has rejoined: sim_node.c);
+ * a page cache under the WAL, so a power cut loses what no fsync covered,
+ * even what an earlier, killed process wrote (sim_disk.c); client writes,
+ * cas and ReadIndex reads, whose values on some seeds embed a valid WAL
+ * record (a torn write then holds record-shaped bytes). After every event the
  * safety invariants of the Raft paper are checked; at the end the client
  * history goes to the linearizability checker (tests/check). Half the seeds
  * "buggify" (FoundationDB-style): leaders are cut off right after they win or
