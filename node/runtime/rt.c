@@ -209,10 +209,22 @@ void rt_expire(rt *r)
 	reads_gc(r, now);
 }
 
+int rt_propose_conf(rt *r, const raft_conf_change *cc, uint64_t *index)
+{
+	if (index != NULL)
+		*index = 0;
+	if (r->stopping || r->failed || r->paused || r->probing)
+		return RAFT_ENOLEADER;
+	int rc = raft_propose_conf(r->raft, cc, index);
+	r->io.kick(r->io.ud);
+	return rc;
+}
+
 void rt_incarnation_decided(rt *r)
 {
 	uint8_t v = inc_probe_verdict(&r->probe);
-	uint64_t inc = v == INC_NEW_CLUSTER ? 0 : inc_fresh();
+	uint64_t inc = v == INC_NEW_CLUSTER ? 0
+		       : r->o.fresh_incarnation != 0 ? r->o.fresh_incarnation : inc_fresh();
 	if (r->io.keep_incarnation(r->io.ud, inc) != 0) {
 		rt_fail(r, "cannot store the incarnation in the data dir");
 		return;

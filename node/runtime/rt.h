@@ -37,6 +37,9 @@ typedef struct rt_options {
 	bool probe_incarnation;      /* the data dir was empty: start silent and
 	                              * decide the incarnation (rt_incarnation.h);
 	                              * needs io->keep_incarnation */
+	uint64_t fresh_incarnation;  /* the value a new life takes when the probe
+	                              * finds the cluster exists; 0 = a random one
+	                              * (inc_fresh). The simulator seeds it. */
 } rt_options;
 
 typedef struct rt_stats {
@@ -70,6 +73,13 @@ bool rt_has_work(rt *r);
  * own log. */
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append);
+/* A membership change (single-server: raft_propose_conf), the one way in
+ * for POST /admin/members and the simulator's membership faults. RAFT_OK
+ * with the entry's index in *index (the change is made once that entry, with
+ * the term it was proposed in, is applied: io->on_applied), or the core's
+ * refusal (RAFT_ENOLEADER, RAFT_EPENDING, RAFT_ECONF, RAFT_EINVAL): nothing
+ * was appended. */
+int rt_propose_conf(rt *r, const raft_conf_change *cc, uint64_t *index);
 /* A linearizable read of key (ReadIndex, batched). Ends through io->outcome. */
 void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp);
 /* Ends requests whose deadline (io->now_ms) passed. Not while paused. */

@@ -67,9 +67,10 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 			return fails + 1;
 		}
 		if (p.trace || count == 1)
-			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
+			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, %llu wipes, %llu membership changes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
 			       (unsigned long long)p.seed, o.ok ? "ok" : "FAILED", (unsigned long long)o.steps,
 			       (unsigned long long)o.elections, (unsigned long long)o.crashes,
+			       (unsigned long long)o.wipes, (unsigned long long)o.conf_changes,
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
 			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok);
 		if (!o.ok) {

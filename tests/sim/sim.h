@@ -32,7 +32,7 @@
 #include "../../node/wal/wal.h"
 #include "../check/check.h"
 
-#define SIM_MAX_NODES 5
+#define SIM_MAX_NODES 7 /* up to 5 bootstrap voters and 2 spares */
 #define SIM_KEYS 3
 #define SIM_MAX_CLIENTS 6
 
@@ -56,7 +56,7 @@ typedef struct sim_outcome {
 	bool ok;
 	uint64_t steps;
 	char what[4096]; /* the violated invariant, when !ok */
-	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes;
+	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes, wipes, conf_changes;
 } sim_outcome;
 
 /* Runs one seed. Returns 0 when the run completed (ok or not), -1 when the

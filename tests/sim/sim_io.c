@@ -88,6 +88,11 @@ static void io_on_applied(void *ud, const raft_entry *e)
 	sim_applied(nd->s, nd, e);
 }
 
+static int io_keep_incarnation(void *ud, uint64_t inc)
+{
+	return sim_keep_incarnation(ud, inc);
+}
+
 void sim_io_init(sim_node *nd, rt_io *io)
 {
 	*io = (rt_io){
@@ -101,5 +106,6 @@ void sim_io_init(sim_node *nd, rt_io *io)
 		.fatal = io_fatal,
 		.on_ready = io_on_ready,
 		.on_applied = io_on_applied,
+		.keep_incarnation = io_keep_incarnation,
 	};
 }

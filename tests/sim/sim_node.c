@@ -9,6 +9,7 @@
 #include "../../node/common/files.h"
 #include "../../node/net/wire.h"
 #include "../../node/runtime/rt_boot.h"
+#include "../../node/runtime/rt_incarnation_file.h"
 #include "../../node/runtime/rt_members.h"
 #include "../../node/runtime/rt_planted.h"
 
@@ -61,7 +62,7 @@ int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 		nd->log_hash[first + i] = entry_hash(&ents[i]);
 	}
 	nd->log_len = first + n - 1;
-	return 0;
+	return sim_conf_mirror(nd, ents, n);
 }
 
 /* The member list this node's dir was created with, kept beside it
@@ -129,9 +130,35 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: %s", nd->id, err);
 		return -1;
 	}
+	/* Which life of its id this is, decided as the node decides it
+	 * (node/server/server.c): the stored incarnation; none and an empty
+	 * WAL: probe the others (a bootstrap member: a new cluster, or a wiped
+	 * node of one that exists), or, for a spare, a fresh one at once (as
+	 * --join does); none but a WAL with state: 0. */
+	bool inc_found = false;
+	uint64_t inc = 0;
+	if (inc_file_load(nd->dir, &inc_found, &inc, err, sizeof err) != 0) {
+		wal_recovered_free(&rec);
+		sim_fail(s, "node %u: %s", nd->id, err);
+		return -1;
+	}
+	bool wal_empty = rec.n_entries == 0 && rec.hs.term == 0 && rec.snap_index == 0;
+	uint64_t fresh_seed = s->p.seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)nd->id << 40) ^ nd->epoch;
+	uint64_t fresh = splitmix64_next(&fresh_seed) | 1;
+	if (!inc_found && (nd->spare || !wal_empty)) {
+		inc = nd->spare && wal_empty ? fresh : 0;
+		if (sim_keep_incarnation(nd, inc) != 0) {
+			wal_recovered_free(&rec);
+			return -1;
+		}
+		inc_found = true;
+	}
+	nd->incarnation = inc;
 	raft_config c;
 	raft_config_defaults(&c);
 	c.id = nd->id;
+	c.incarnation = inc;
+	c.joining = nd->spare;
 	c.voters = nd->voters;
 	c.n_voters = nd->n_voters;
 	c.election_ticks = 10;
@@ -148,6 +175,8 @@ int sim_node_start(sim *s, sim_node *nd)
 		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
 		.faults = nd->f,
 		.planted_bug = s->p.planted_bug,
+		.probe_incarnation = !inc_found,
+		.fresh_incarnation = fresh,
 	};
 	rt_io io;
 	nd->s = s;
@@ -162,6 +191,7 @@ int sim_node_start(sim *s, sim_node *nd)
 	nd->jump_ms = 0;
 	nd->paused = false;
 	nd->log_len = 0;
+	nd->n_confs = 0;
 	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);
 		sim_fail(s, "node %u: could not load its recovered log", nd->id);
@@ -374,6 +404,7 @@ void sim_node_free(sim_node *nd)
 	free(nd->cmds);
 	free(nd->log_term);
 	free(nd->log_hash);
+	free(nd->confs);
 	memset(nd, 0, sizeof *nd);
 }
 

@@ -1,0 +1,275 @@
+/*
+ * sim_members.c — membership changes and wiped disks in the simulator.
+ *
+ * Membership changes go through rt_propose_conf, the runtime's one way in
+ * that POST /admin/members uses too: add a node as a learner (with the
+ * incarnation its status would show), promote a learner, remove a member
+ * (the leader included), replace (remove, then add a node that is not a
+ * member). Seeds with membership start one or two spare nodes that are not
+ * in the bootstrap configuration (they start as a node started with --join
+ * does: a fresh incarnation, waiting to be added through the log).
+ *
+ * A wipe is a power cut that also loses the data directory; the node comes
+ * back empty and decides its incarnation as the node does (probing the
+ * others: rt_incarnation.h); the leader replaces its old life by itself.
+ * Like a lying disk, a wipe is a lost disk: one at a time, and the next
+ * only once the wiped node is a voter again with its promotion committed
+ * (a full replica), or no longer in the configuration of a leader whose
+ * configuration is committed. Losing a second disk before the first is
+ * repaired can lose committed entries with any Raft: outside the fault
+ * model.
+ *
+ * Invariant checked here: configurations change only through the log. After
+ * every ready step the configuration a node's core has in force is the one
+ * of the last CONF entry in what it handed out to persist (the mirror), or
+ * the bootstrap configuration when there is none.
+ */
+#include "sim_internal.h"
+
+#include "../../node/raft/membership.h"
+#include "../../node/runtime/rt_incarnation_file.h"
+
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ------------------------------------------------ configurations in the log */
+
+/* Keeps the CONF entries of a persisted run of entries (first replaces
+ * everything from ents[0].index on). */
+int sim_conf_mirror(sim_node *nd, const raft_entry *ents, size_t n)
+{
+	if (n == 0)
+		return 0;
+	uint64_t first = ents[0].index;
+	while (nd->n_confs > 0 && nd->confs[nd->n_confs - 1].index >= first)
+		nd->n_confs--;
+	for (size_t i = 0; i < n; i++) {
+		if (ents[i].type != RAFT_ENTRY_CONF)
+			continue;
+		member_conf c;
+		if (membership_decode(ents[i].data, ents[i].len, &c) != RAFT_OK)
+			continue; /* the core ignores one that does not decode */
+		if (nd->n_confs == nd->cap_confs) {
+			size_t cap = nd->cap_confs ? nd->cap_confs * 2 : 8;
+			sim_conf *t = realloc(nd->confs, cap * sizeof *t);
+			if (t == NULL)
+				return -1;
+			nd->confs = t;
+			nd->cap_confs = cap;
+		}
+		sim_conf *sc = &nd->confs[nd->n_confs++];
+		memset(sc, 0, sizeof *sc);
+		sc->index = ents[i].index;
+		sc->n = c.n;
+		for (size_t k = 0; k < c.n; k++) {
+			sc->id[k] = c.m[k].id;
+			sc->voter[k] = c.m[k].voter;
+			sc->inc[k] = c.m[k].incarnation;
+		}
+	}
+	return 0;
+}
+
+void sim_check_conf(sim *s, sim_node *nd, const raft_status *st)
+{
+	sim_conf boot;
+	const sim_conf *want = nd->n_confs ? &nd->confs[nd->n_confs - 1] : NULL;
+	if (want == NULL) {
+		memset(&boot, 0, sizeof boot);
+		boot.n = (size_t)s->n_boot;
+		for (int i = 0; i < s->n_boot; i++)
+			boot.id[i] = s->voters[i], boot.voter[i] = true;
+		want = &boot;
+	}
+	raft *r = rt_raft(nd->rt);
+	uint32_t id;
+	bool voter;
+	uint64_t inc;
+	size_t n = 0;
+	const char *why = NULL;
+	for (; raft_member(r, n, &id, &voter, &inc, NULL); n++) {
+		size_t k = 0;
+		while (k < want->n && want->id[k] != id)
+			k++;
+		if (k == want->n) {
+			why = "lists a member the log does not";
+			break;
+		}
+		if (want->voter[k] != voter || want->inc[k] != inc) {
+			why = "has a member as voter/learner or incarnation other than the log says";
+			break;
+		}
+	}
+	if (why == NULL && n != want->n)
+		why = "lacks a member the log lists";
+	if (why == NULL && st->conf_index != (nd->n_confs ? want->index : 0))
+		why = "names another CONF entry as the one in force";
+	if (why != NULL)
+		sim_fail(s, "configuration changed outside the log: node %u's configuration in force %s "
+			    "(its last CONF entry is at index %llu, the core says %llu)",
+			 nd->id, why, (unsigned long long)(nd->n_confs ? want->index : 0),
+			 (unsigned long long)st->conf_index);
+}
+
+/* ------------------------------------------------------------------ wipes */
+
+/* Whether the wiped node holds a full copy again (a voter of its own
+ * configuration, that promotion committed), or is out of a committed
+ * configuration of some leader: then another disk may be lost. */
+void sim_check_wiped(sim *s, sim_node *nd, const raft_status *st)
+{
+	if (!nd->wiped)
+		return;
+	bool repaired = !rt_probing(nd->rt) && st->membership == RAFT_MEMBER_VOTER &&
+			st->commit >= st->conf_index;
+	for (int i = 0; !repaired && i < s->n; i++) {
+		sim_node *l = &s->nodes[i];
+		if (!l->up || l->role != RAFT_LEADER)
+			continue;
+		raft_status ls;
+		raft_get_status(rt_raft(l->rt), &ls);
+		if (ls.role != RAFT_LEADER || ls.commit < ls.conf_index)
+			continue;
+		bool listed = false;
+		uint32_t id;
+		for (size_t k = 0; raft_member(rt_raft(l->rt), k, &id, NULL, NULL, NULL); k++)
+			listed |= id == nd->id;
+		repaired = !listed;
+	}
+	if (!repaired)
+		return;
+	nd->wiped = false;
+	s->lying = -1;
+	sim_trace(s, "node %u: the wipe is repaired (a voter again, or out of the configuration)", nd->id);
+}
+
+static int remove_one(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) != 0 ? -1 : 0;
+}
+
+/* The data dir of a node that is down is lost; it comes back empty. */
+void sim_node_wipe(sim *s, sim_node *nd)
+{
+	char members[600];
+	snprintf(members, sizeof members, "%s.members", nd->dir);
+	(void)remove(members);
+	if (nftw(nd->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+		sim_fail(s, "node %u: could not wipe %s", nd->id, nd->dir);
+		return;
+	}
+	nd->log_len = 0;
+	nd->n_confs = 0;
+	nd->wiped = true;
+	s->lying = (int)nd->id;
+	sim_trace(s, "node %u: WIPED (its data dir is gone; incarnation was %llu)", nd->id,
+		  (unsigned long long)nd->incarnation);
+}
+
+/* ------------------------------------------------------ membership changes */
+
+static sim_node *leader_now(sim *s)
+{
+	sim_node *best = NULL;
+	uint64_t best_term = 0;
+	for (int i = 0; i < s->n; i++) {
+		sim_node *nd = &s->nodes[i];
+		if (!nd->up || nd->paused || nd->role != RAFT_LEADER)
+			continue;
+		raft_status st;
+		raft_get_status(rt_raft(nd->rt), &st);
+		if (st.role == RAFT_LEADER && st.term >= best_term)
+			best = nd, best_term = st.term;
+	}
+	return best;
+}
+
+static const char *op_name(uint8_t op)
+{
+	return op == RAFT_CONF_ADD_LEARNER ? "add learner" : op == RAFT_CONF_PROMOTE ? "promote" : "remove";
+}
+
+/* One change at the current leader, as an operator would ask for it.
+ * want_add: the second half of a replacement (add a node that is not a
+ * member). Returns true when a change was proposed. */
+bool sim_member_change(sim *s, bool want_add)
+{
+	sim_node *l = leader_now(s);
+	if (l == NULL)
+		return false;
+	raft *r = rt_raft(l->rt);
+	uint32_t members[RAFT_MAX_NODES], learners[RAFT_MAX_NODES], voters[RAFT_MAX_NODES], outside[SIM_MAX_NODES];
+	size_t nm = 0, nl = 0, nv = 0, no = 0;
+	uint32_t id;
+	bool voter;
+	for (size_t k = 0; raft_member(r, k, &id, &voter, NULL, NULL); k++) {
+		members[nm++] = id;
+		if (voter)
+			voters[nv++] = id;
+		else
+			learners[nl++] = id;
+	}
+	for (int i = 0; i < s->n; i++) {
+		bool in = false;
+		for (size_t k = 0; k < nm; k++)
+			in |= members[k] == (uint32_t)i;
+		if (!in)
+			outside[no++] = (uint32_t)i;
+	}
+	raft_conf_change cc = { 0 };
+	uint64_t roll = sim_below(&s->rng, 100);
+	/* never fewer voters than a majority of the bootstrap size */
+	size_t min_voters = (size_t)s->n_boot / 2 + 1;
+	if ((want_add || roll < 35) && no > 0) {
+		sim_node *nd = &s->nodes[outside[sim_below(&s->rng, no)]];
+		cc.op = RAFT_CONF_ADD_LEARNER;
+		cc.id = nd->id;
+		cc.incarnation = nd->incarnation; /* what its /admin/status says */
+		cc.auto_promote = sim_chance(&s->rng, 0.7);
+		cc.addr = "sim";
+	} else if (want_add) {
+		return false;
+	} else if (roll < 55 && nl > 0) {
+		cc.op = RAFT_CONF_PROMOTE;
+		cc.id = learners[sim_below(&s->rng, nl)];
+	} else if (roll < 100 && nm > 0) {
+		cc.op = RAFT_CONF_REMOVE;
+		cc.id = members[sim_below(&s->rng, nm)];
+		bool is_voter = false;
+		for (size_t k = 0; k < nv; k++)
+			is_voter |= voters[k] == cc.id;
+		if (is_voter && nv <= min_voters)
+			return false;
+	} else {
+		return false;
+	}
+	uint64_t index = 0;
+	int rc = rt_propose_conf(l->rt, &cc, &index);
+	sim_trace(s, "membership: %s %u (incarnation %llu) at leader %u: %s, index %llu", op_name(cc.op), cc.id,
+		  (unsigned long long)cc.incarnation, l->id,
+		  rc == RAFT_OK ? "proposed" : rc == RAFT_EPENDING ? "refused: pending" : rc == RAFT_ECONF ? "refused: invalid" : "refused",
+		  (unsigned long long)index);
+	if (rc == RAFT_OK)
+		s->out->conf_changes++;
+	sim_node_process_ready(s, l);
+	return rc == RAFT_OK && cc.op == RAFT_CONF_REMOVE;
+}
+
+/* The incarnation file, as the node keeps it (DIR/INCARNATION). */
+int sim_keep_incarnation(sim_node *nd, uint64_t inc)
+{
+	char err[512];
+	if (inc_file_store(nd->dir, inc, err, sizeof err) != 0) {
+		sim_fail(nd->s, "node %u: %s", nd->id, err);
+		return -1;
+	}
+	nd->incarnation = inc;
+	sim_trace(nd->s, "node %u: incarnation %llu (%s)", nd->id, (unsigned long long)inc,
+		  inc == 0 ? "a new cluster" : "a new life in a cluster that exists");
+	return 0;
+}
