@@ -164,6 +164,8 @@ int sim_conf_mirror(sim_node *nd, const raft_entry *ents, size_t n);
 void sim_check_conf(sim *s, sim_node *nd, const raft_status *st);
 void sim_check_wiped(sim *s, sim_node *nd, const raft_status *st);
 void sim_node_wipe(sim *s, sim_node *nd);
+bool sim_wipe_allowed(sim *s);
+void sim_trace_nodes(sim *s);
 bool sim_member_change(sim *s, bool want_add);
 int sim_keep_incarnation(sim_node *nd, uint64_t inc);
 

@@ -115,15 +115,30 @@ void sim_check_conf(sim *s, sim_node *nd, const raft_status *st)
 
 /* ------------------------------------------------------------------ wipes */
 
+/* Whether the new life lists itself as a voter in a CONF entry it has
+ * made durable (the promotion it must survive a crash with: otherwise it
+ * restarts with a log that names its old life, votes for nobody, and a
+ * second lost disk would leave too few voters). */
+static bool durable_voter(const sim_node *nd)
+{
+	if (nd->n_confs == 0 || rt_write_in_flight(nd->rt) || wal_unsynced_bytes(nd->w) > 0)
+		return false;
+	const sim_conf *c = &nd->confs[nd->n_confs - 1];
+	for (size_t k = 0; k < c->n; k++)
+		if (c->id[k] == nd->id)
+			return c->voter[k] && c->inc[k] == nd->incarnation;
+	return false;
+}
+
 /* Whether the wiped node holds a full copy again (a voter of its own
- * configuration, that promotion committed), or is out of a committed
- * configuration of some leader: then another disk may be lost. */
+ * configuration, durably, that promotion committed), or is out of a
+ * committed configuration of some leader: then another disk may be lost. */
 void sim_check_wiped(sim *s, sim_node *nd, const raft_status *st)
 {
 	if (!nd->wiped)
 		return;
 	bool repaired = !rt_probing(nd->rt) && st->membership == RAFT_MEMBER_VOTER &&
-			st->commit >= st->conf_index;
+			st->commit >= st->conf_index && durable_voter(nd);
 	for (int i = 0; !repaired && i < s->n; i++) {
 		sim_node *l = &s->nodes[i];
 		if (!l->up || l->role != RAFT_LEADER)
@@ -172,6 +187,45 @@ void sim_node_wipe(sim *s, sim_node *nd)
 }
 
 /* ------------------------------------------------------ membership changes */
+
+static sim_node *leader_now(sim *s);
+
+/* A disk may be lost now: no other is (s->lying), and a leader's committed
+ * configuration has at least three voters, so the others can still elect
+ * a leader and replace the lost one (with two voters, losing one disk
+ * stops any Raft for good). */
+bool sim_wipe_allowed(sim *s)
+{
+	if (s->lying >= 0 || !s->faults_on)
+		return false;
+	sim_node *l = leader_now(s);
+	if (l == NULL)
+		return false;
+	raft_status st;
+	raft_get_status(rt_raft(l->rt), &st);
+	if (st.conf_pending)
+		return false;
+	size_t nv = 0;
+	bool voter;
+	uint32_t id;
+	uint64_t inc;
+	for (size_t k = 0; raft_member(rt_raft(l->rt), k, &id, &voter, &inc, NULL); k++) {
+		if (!voter)
+			continue;
+		nv++;
+		/* every voter must be able to vote after a crash: up, nothing
+		 * unsynced, and its own log not naming another life of it */
+		sim_node *v = id < (uint32_t)s->n ? &s->nodes[id] : NULL;
+		if (v == NULL || !v->up || rt_probing(v->rt) || v->incarnation != inc ||
+		    rt_write_in_flight(v->rt) || wal_unsynced_bytes(v->w) > 0)
+			return false;
+		const sim_conf *c = v->n_confs ? &v->confs[v->n_confs - 1] : NULL;
+		for (size_t j = 0; c != NULL && j < c->n; j++)
+			if (c->id[j] == id && c->inc[j] != inc)
+				return false;
+	}
+	return nv >= 3;
+}
 
 static sim_node *leader_now(sim *s)
 {
@@ -223,8 +277,11 @@ bool sim_member_change(sim *s, bool want_add)
 	}
 	raft_conf_change cc = { 0 };
 	uint64_t roll = sim_below(&s->rng, 100);
-	/* never fewer voters than a majority of the bootstrap size */
+	/* never fewer voters than a majority of the bootstrap size, nor, with
+	 * wipes, fewer than three (sim_wipe_allowed) */
 	size_t min_voters = (size_t)s->n_boot / 2 + 1;
+	if ((s->wipes || s->fsync_lies_p > 0) && min_voters < 3)
+		min_voters = 3;
 	if ((want_add || roll < 35) && no > 0) {
 		sim_node *nd = &s->nodes[outside[sim_below(&s->rng, no)]];
 		cc.op = RAFT_CONF_ADD_LEARNER;
@@ -258,6 +315,34 @@ bool sim_member_change(sim *s, bool want_add)
 		s->out->conf_changes++;
 	sim_node_process_ready(s, l);
 	return rc == RAFT_OK && cc.op == RAFT_CONF_REMOVE;
+}
+
+/* Trace: every node's view (after a liveness failure). */
+void sim_trace_nodes(sim *s)
+{
+	for (int i = 0; s->p.trace && i < s->n; i++) {
+		sim_node *nd = &s->nodes[i];
+		if (!nd->up) {
+			sim_trace(s, "node %d: down", i);
+			continue;
+		}
+		raft_status st;
+		raft_get_status(rt_raft(nd->rt), &st);
+		char conf[256] = "";
+		size_t k = 0;
+		uint32_t id;
+		bool voter;
+		uint64_t inc;
+		for (size_t j = 0; raft_member(rt_raft(nd->rt), j, &id, &voter, &inc, NULL) && k < sizeof conf; j++)
+			k += (size_t)snprintf(conf + k, sizeof conf - k, " %u%s/%llu", id, voter ? "" : "(learner)",
+					      (unsigned long long)(inc % 1000));
+		sim_trace(s, "node %d: %s term %llu vote %d commit %llu last %llu/%llu, incarnation %llu, self %s, conf_index %llu:%s",
+			  i, raft_role_name(st.role), (unsigned long long)st.term, (int)st.vote,
+			  (unsigned long long)st.commit, (unsigned long long)st.last_index,
+			  (unsigned long long)st.last_term, (unsigned long long)(nd->incarnation % 1000),
+			  st.membership == RAFT_MEMBER_VOTER ? "voter" : st.membership == RAFT_MEMBER_LEARNER ? "learner" : "none",
+			  (unsigned long long)st.conf_index, conf);
+	}
 }
 
 /* The incarnation file, as the node keeps it (DIR/INCARNATION). */

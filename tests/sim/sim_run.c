@@ -473,7 +473,7 @@ void sim_check_leader(sim *s, sim_node *nd)
 	/* buggify: a follower that holds the entry just committed loses its
 	 * disk and the leader goes down (issue 10 item 1's scenario): the
 	 * wiped node must not help elect a leader that lacks the entry */
-	if (commit_moved && s->faults_on && s->wipe_on_commit_p > 0 && s->lying < 0 &&
+	if (commit_moved && s->faults_on && s->wipe_on_commit_p > 0 && sim_wipe_allowed(s) &&
 	    sim_chance(&s->disk_rng, s->wipe_on_commit_p)) {
 		for (int i = 0; i < s->n; i++) {
 			sim_node *f = &s->nodes[(nd->id + 1 + (uint32_t)i) % (uint32_t)s->n];
@@ -817,7 +817,7 @@ static void handle(sim *s, sim_event *e)
 		break;
 	case EV_WIPE:
 		/* a lost disk: one at a time (sim_members.c) */
-		if (s->faults_on && s->lying < 0) {
+		if (sim_wipe_allowed(s)) {
 			if (nd->up)
 				crash_now(s, nd, false);
 			if (s->lying < 0 && !s->failed) {
@@ -845,6 +845,11 @@ static void handle(sim *s, sim_event *e)
 		/* buggify: the operator restarts it with a wrong --cluster (only
 		 * itself); the start must be refused, then it is retried right */
 		bool wrong = s->faults_on && s->wrong_members_p > 0 && sim_chance(&s->rng, s->wrong_members_p);
+		/* (a wiped dir remembers no member list to refuse a wrong one) */
+		if (wrong && nd->wiped) {
+			push(s, (sim_event){ .at = s->now + 1000, .kind = EV_RESTART, .node = nd->id });
+			break;
+		}
 		if (wrong) {
 			nd->voters[0] = nd->id;
 			nd->n_voters = 1;
@@ -1091,8 +1096,10 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		bool any = false;
 		for (int i = 0; i < s->n; i++)
 			any |= s->nodes[i].up && s->nodes[i].role == RAFT_LEADER;
-		if (!any)
+		if (!any) {
 			sim_fail(s, "liveness: no leader 3 s after all faults healed");
+			sim_trace_nodes(s);
+		}
 	}
 	const char *dump = getenv("RAFTKV_SIM_HISTORY"); /* keep the history for a closer look */
 	if (dump) {

@@ -88,6 +88,13 @@ static int io_keep(void *ud, uint64_t inc)
 	return 0;
 }
 
+static int io_raise(void *ud, uint64_t at_least, uint64_t *nonce)
+{
+	(void)ud;
+	*nonce = at_least;
+	return 0;
+}
+
 static fixture fx;
 static rt *r;
 static const uint32_t voters[] = {1, 2, 3};
@@ -111,6 +118,7 @@ static int setup(void **state)
 	rt_io io = {
 		.ud = &fx, .write = io_write, .send = io_send, .defer = io_defer, .now_ms = io_now,
 		.outcome = io_outcome, .kick = io_kick, .fatal = io_fatal, .keep_incarnation = io_keep,
+		.raise_nonce = io_raise,
 	};
 	r = rt_new(&c, &o, &io);
 	return r != NULL ? 0 : -1;
