@@ -293,6 +293,32 @@ bool membership_self_voter(const raft *r)
 	return m != NULL && m->voter;
 }
 
+/* Whether this node may campaign: a voter of its configuration, or (thesis
+ * §4.1) a voter of the configuration before it while that last change, the
+ * one that took it out, is not committed: it may still be needed until the
+ * change commits. Found by the simulator: a leader appended REMOVE(itself)
+ * and lost leadership before replicating it; holding the longest log it
+ * refused its vote to the others, and, no longer a voter in its own log,
+ * never campaigned: no leader ever again. It campaigns now, wins with the
+ * votes of its new configuration (not counting itself), commits the
+ * removal and steps down (rule 6). Planted bug 22 is the old rule. */
+bool membership_may_campaign(raft *r)
+{
+	if (membership_self_voter(r))
+		return true;
+	if (PLANTED_BUG(r, 22) || !membership_pending(r) || r->conf_index == 0)
+		return false;
+	member_conf *c = &r->conf_scratch;
+	const member_conf *prev = &r->base_conf;
+	for (uint64_t i = r->conf_index - 1; i > r->log.snap_index; i--)
+		if (conf_at(r, i, c)) {
+			prev = c;
+			break;
+		}
+	const member *m = membership_find(prev, r->cfg.id);
+	return m != NULL && m->voter && m->incarnation == r->cfg.incarnation;
+}
+
 /* Whether this node may grant votes: unless its configuration lists its id
  * with another incarnation (then it is a wiped node's new life, and the vote
  * would be read as the old member's). A learner may vote: it may have been

@@ -31,7 +31,12 @@
  *  21  a follower takes a snapshot as already held when its log has any
  *      entry at the snapshot's index, without comparing terms: it keeps a
  *      conflicting log and commits it (snapshot.c; entries of a deposed
- *      leader get applied).
+ *      leader get applied);
+ *  22  a node that the last, uncommitted configuration change of its log
+ *      removed never campaigns (membership_may_campaign; found by the
+ *      simulator: a leader that appended its own removal and lost
+ *      leadership before replicating it holds the longest log, refuses its
+ *      vote to the others, and no leader is ever elected again).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H

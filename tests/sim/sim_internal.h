@@ -163,6 +163,7 @@ int sim_disk_power_loss(sim *s, const char *dir);
 int sim_conf_mirror(sim_node *nd, const raft_entry *ents, size_t n);
 void sim_check_conf(sim *s, sim_node *nd, const raft_status *st);
 void sim_check_wiped(sim *s, sim_node *nd, const raft_status *st);
+bool sim_may_lead(sim *s, const sim_node *nd, const raft_status *st);
 void sim_node_wipe(sim *s, sim_node *nd);
 bool sim_wipe_allowed(sim *s);
 void sim_trace_nodes(sim *s);

@@ -113,6 +113,32 @@ void sim_check_conf(sim *s, sim_node *nd, const raft_status *st)
 			 (unsigned long long)st->conf_index);
 }
 
+static bool lists_voter(const sim_conf *c, uint32_t id, uint64_t inc)
+{
+	for (size_t k = 0; k < c->n; k++)
+		if (c->id[k] == id)
+			return c->voter[k] && c->inc[k] == inc;
+	return false;
+}
+
+bool sim_may_lead(sim *s, const sim_node *nd, const raft_status *st)
+{
+	if (st->membership == RAFT_MEMBER_VOTER)
+		return true;
+	if (!st->conf_pending || nd->n_confs == 0)
+		return false;
+	sim_conf boot;
+	const sim_conf *prev = nd->n_confs >= 2 ? &nd->confs[nd->n_confs - 2] : NULL;
+	if (prev == NULL) {
+		memset(&boot, 0, sizeof boot);
+		boot.n = (size_t)s->n_boot;
+		for (int i = 0; i < s->n_boot; i++)
+			boot.id[i] = s->voters[i], boot.voter[i] = true;
+		prev = &boot;
+	}
+	return lists_voter(prev, nd->id, nd->incarnation);
+}
+
 /* ------------------------------------------------------------------ wipes */
 
 /* Whether the new life lists itself as a voter in a CONF entry it has

@@ -512,9 +512,11 @@ void sim_check_leader(sim *s, sim_node *nd)
 	s->out->elections++;
 	/* only a voter of its own configuration, with its own incarnation,
 	 * may win an election (a wiped node's new life votes and campaigns
-	 * only once it has been promoted through the log) */
-	if (st.membership != RAFT_MEMBER_VOTER) {
-		sim_fail(s, "node %u (incarnation %llu) became leader of term %llu but its configuration does not list it as a voter with that incarnation",
+	 * only once it has been promoted through the log), or one that the
+	 * configuration before made a voter while the change that removed it
+	 * is not committed (thesis §4.1) */
+	if (!sim_may_lead(s, nd, &st)) {
+		sim_fail(s, "node %u (incarnation %llu) became leader of term %llu but its configuration does not list it as a voter with that incarnation (nor, pending its removal, the one before)",
 			 nd->id, (unsigned long long)nd->incarnation, (unsigned long long)st.term);
 		return;
 	}
