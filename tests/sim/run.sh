@@ -16,12 +16,19 @@ if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$(
 # "buggify" fault profile (sim_run.c) reach it. Bug 5 (a follower's log
 # trusted at its word) needs a disk whose fsync lies and a crash that loses
 # what it acknowledged: the seeds with lying disks (sim_node.c) reach it.
+# 13 and 14 are the runtime's for a node that starts empty (a probing core
+# ticked by rt_clock; a new life's nonce not taken from the log), found by
+# the seeds with wipes; 20, 22-25 the core's membership bugs (a wiped node
+# votes at once; a node removed by an uncommitted change never campaigns;
+# learners counted for commit; a change before an own-term commit; a cut
+# CONF entry left in force), found by the seeds with membership changes,
+# spare nodes and wipes (sim_members.c).
 # 31 and 32 are the WAL's (node/wal/wal_int.h: open fsyncs only the last
 # segment; the torn-tail check fooled by a record-shaped value): the seeds
 # with small segments and a killed lying-disk node find 31 at the power cut
 # that follows (sim_disk.c), those with record-shaped values find 32.
 # --expect-find stops at the first seed that finds the bug.
-for bug in 1 2 3 4 5 6 7 8 9 10 11 12 31 32; do
+for bug in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 20 22 23 24 25 31 32; do
 	if "$sim" --bug "$bug" --seeds "$bug_seeds" --jobs 2 --expect-find | tail -n 3; then
 		passed=$((passed + 1))
 	else

@@ -216,6 +216,19 @@ void sim_node_wipe(sim *s, sim_node *nd)
 
 static sim_node *leader_now(sim *s);
 
+/* Whether v's own log (its last CONF entry, or the bootstrap configuration)
+ * lists its id with another incarnation: then it votes for nobody. */
+static bool names_other_life(const sim *s, const sim_node *v)
+{
+	if (v->n_confs == 0)
+		return v->incarnation != 0 && (int)v->id < s->n_boot;
+	const sim_conf *c = &v->confs[v->n_confs - 1];
+	for (size_t j = 0; j < c->n; j++)
+		if (c->id[j] == v->id)
+			return c->inc[j] != v->incarnation;
+	return false;
+}
+
 /* A disk may be lost now: no other is (s->lying), and a leader's committed
  * configuration has at least three voters, so the others can still elect
  * a leader and replace the lost one (with two voters, losing one disk
@@ -245,12 +258,26 @@ bool sim_wipe_allowed(sim *s)
 		if (v == NULL || !v->up || rt_probing(v->rt) || v->incarnation != inc ||
 		    rt_write_in_flight(v->rt) || wal_unsynced_bytes(v->w) > 0)
 			return false;
-		const sim_conf *c = v->n_confs ? &v->confs[v->n_confs - 1] : NULL;
-		for (size_t j = 0; c != NULL && j < c->n; j++)
-			if (c->id[j] == id && c->inc[j] != inc)
-				return false;
+		if (names_other_life(s, v))
+			return false;
 	}
 	return nv >= 3;
+}
+
+/* Whether every voter of l's configuration is the life it lists (a voter
+ * lost already, a new life not yet replaced in, makes a removal of another
+ * voter a loss of quorum). */
+static bool voters_all_alive(sim *s, sim_node *l)
+{
+	uint32_t id;
+	bool voter;
+	uint64_t inc;
+	for (size_t k = 0; raft_member(rt_raft(l->rt), k, &id, &voter, &inc, NULL); k++) {
+		sim_node *v = id < (uint32_t)s->n ? &s->nodes[id] : NULL;
+		if (voter && (v == NULL || v->incarnation != inc || (v->up && rt_probing(v->rt)) || names_other_life(s, v)))
+			return false;
+	}
+	return true;
 }
 
 static sim_node *leader_now(sim *s)
@@ -326,7 +353,7 @@ bool sim_member_change(sim *s, bool want_add)
 		bool is_voter = false;
 		for (size_t k = 0; k < nv; k++)
 			is_voter |= voters[k] == cc.id;
-		if (is_voter && nv <= min_voters)
+		if (is_voter && (nv <= min_voters || !voters_all_alive(s, l)))
 			return false;
 	} else {
 		return false;

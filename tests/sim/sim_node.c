@@ -283,6 +283,10 @@ void sim_node_maybe_lie(sim *s, sim_node *nd)
 	if (s->fsync_lies_p <= 0 || s->lying >= 0 || !s->faults_on ||
 	    !sim_chance(&s->disk_rng, s->fsync_lies_p))
 		return;
+	/* a lost disk like a wipe: only when every voter can vote after a
+	 * crash (a new life not yet replaced in is a voter lost already) */
+	if (!sim_wipe_allowed(s))
+		return;
 	nd->fsync_lies = true;
 	s->lying = (int)nd->id;
 	sim_trace(s, "node %u: fsync off (its fsyncs now lie)", nd->id);
