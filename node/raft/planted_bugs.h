@@ -42,7 +42,7 @@
  *      a new learner only is taken as committed (replication.c);
  *  24  the single-server rule is skipped: a leader proposes a membership
  *      change before an entry of its own term is committed (raft-dev,
- *      2015; membership.c);
+ *      2015; membership.c; test_raft_membership, not the simulator);
  *  25  a CONF entry cut from the log (a conflicting suffix) stays in force:
  *      the configuration is not rolled back to the last one still in the
  *      log (membership.c; the simulator's "configurations change only

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -52,13 +53,23 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Set by SIGTERM (another job found the planted bug): a job finishes the
+ * seed it runs, which removes its temp dir, and stops. */
+static volatile sig_atomic_t stop_now;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_now = 1;
+}
+
 /* Runs seeds first, first+jobs, ... ; returns failures; stops at the first
  * failure when stop_first. Prints one line per failure. */
 static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stride, bool stop_first,
 		     uint64_t *first_fail)
 {
 	int fails = 0;
-	for (uint64_t i = 0; i < count; i += stride) {
+	for (uint64_t i = 0; i < count && !stop_now; i += stride) {
 		p.seed = first + i;
 		sim_outcome o;
 		if (sim_run(&p, &o) != 0 && o.what[0] == '\0') {
@@ -159,6 +170,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			if (pid == 0) {
+				signal(SIGTERM, on_term);
 				uint64_t ff = 0;
 				int f = run_range(p, first + j, seeds - j, jobs, expect_find, &ff);
 				fflush(stdout);
@@ -166,14 +178,40 @@ int main(int argc, char **argv)
 			}
 			pids[j] = pid;
 		}
-		for (uint64_t j = 0; j < jobs; j++) {
+		/* with --expect-find, the first job that finds the bug ends the
+		 * search: the others are stopped */
+		uint64_t left = jobs;
+		bool stopping = false;
+		while (left > 0) {
 			int st;
-			if (waitpid(pids[j], &st, 0) < 0 || !WIFEXITED(st)) {
+			pid_t pid = waitpid(-1, &st, 0);
+			if (pid < 0) {
+				if (errno == EINTR)
+					continue;
+				perror("raftkv-sim: waitpid");
+				return 2;
+			}
+			uint64_t j = 0;
+			while (j < jobs && pids[j] != pid)
+				j++;
+			if (j == jobs)
+				continue;
+			pids[j] = 0;
+			left--;
+			if (stopping)
+				continue;
+			if (!WIFEXITED(st)) {
 				fprintf(stderr, "raftkv-sim: a job died\n");
 				fails++;
 				continue;
 			}
 			fails += WEXITSTATUS(st);
+			if (expect_find && WEXITSTATUS(st) > 0) {
+				stopping = true;
+				for (uint64_t k = 0; k < jobs; k++)
+					if (pids[k] > 0)
+						kill(pids[k], SIGTERM);
+			}
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

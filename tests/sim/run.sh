@@ -2,7 +2,7 @@
 # `make test-sim`: clean seeds must all pass; each planted bug must be found
 # within a bounded number of seeds (and the same seeds pass without it, which
 # the clean run covers since it runs a superset of them).
-set -u
+set -u -o pipefail
 sim=$1
 seeds=${SIM_SEEDS:-3000}
 bug_seeds=${SIM_BUG_SEEDS:-1500}
@@ -27,12 +27,24 @@ if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$(
 # segment; the torn-tail check fooled by a record-shaped value): the seeds
 # with small segments and a killed lying-disk node find 31 at the power cut
 # that follows (sim_disk.c), those with record-shaped values find 32.
-# --expect-find stops at the first seed that finds the bug.
-for bug in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 20 22 23 24 25 31 32; do
-	if "$sim" --bug "$bug" --seeds "$bug_seeds" --jobs 2 --expect-find | tail -n 3; then
+# --expect-find stops at the first seed that finds the bug. pipefail: the
+# simulator's status, not tail's, decides (without it a planted bug that was
+# no longer found still counted as passed).
+# Bugs 22 and 26 (a node removed by an uncommitted change never campaigns; a
+# node whose configuration is behind ignores the new voters) need a leader
+# that removed itself and lost leadership before the removal committed, and
+# for 26 also a voter promoted behind a lagging node: about one seed in a
+# thousand has it all, so their budget is twice the others'. 24 (a change before an own-term commit) is
+# found by tests/unit/test_raft_membership.c, not here: the raft-dev 2015
+# schedule is beyond the random changes' reach.
+for spec in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 20 22:2 23 25 26:2 31 32; do
+	bug=${spec%%:*}
+	n=$bug_seeds
+	[ "$spec" != "$bug" ] && n=$((bug_seeds * ${spec#*:}))
+	if "$sim" --bug "$bug" --seeds "$n" --jobs 2 --expect-find | tail -n 3; then
 		passed=$((passed + 1))
 	else
-		echo "planted bug $bug was not found in $bug_seeds seeds"
+		echo "planted bug $bug was not found in $n seeds"
 		failed=$((failed + 1))
 	fi
 done

@@ -366,6 +366,12 @@ bool sim_member_change(sim *s, bool want_add)
 		  (unsigned long long)index);
 	if (rc == RAFT_OK)
 		s->out->conf_changes++;
+	/* buggify: the leader goes down before it replicates its change (a
+	 * change lost with its leader; a leader that removed itself and lost
+	 * leadership before the removal committed) */
+	if (rc == RAFT_OK && s->buggify && sim_chance(&s->rng, 0.3))
+		sim_push(s, (sim_event){ .at = s->now + sim_below(&s->rng, 3000), .kind = EV_CRASH, .node = l->id,
+					 .arg = 7 });
 	sim_node_process_ready(s, l);
 	return rc == RAFT_OK && cc.op == RAFT_CONF_REMOVE;
 }

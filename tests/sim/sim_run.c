@@ -838,8 +838,9 @@ static void handle(sim *s, sim_event *e)
 		 * not a member: a replacement */
 		if (sim_member_change(s, e->arg == 1) && e->arg == 0 && sim_chance(&s->rng, 0.5))
 			push(s, (sim_event){ .at = s->now + 20000 + sim_below(&s->rng, 200000), .kind = EV_MEMBER, .arg = 1 });
-		if (e->arg == 0)
-			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->rng, 400000), .kind = EV_MEMBER });
+		if (e->arg == 0) /* buggify: changes come thick and fast */
+			push(s, (sim_event){ .at = s->now + 20000 + sim_below(&s->rng, s->buggify ? 150000 : 400000),
+					     .kind = EV_MEMBER });
 		break;
 	case EV_RESTART: {
 		if (nd->up)
