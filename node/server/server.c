@@ -36,15 +36,20 @@ _Noreturn void server_fatal(const char *fmt, ...)
 	_exit(2);
 }
 
+static void refresh_from(server *s, const raft_status *st)
+{
+	s->applied = rt_applied(s->rt);
+	s->term = st->term;
+	s->commit = st->commit;
+	s->role = st->role;
+	s->leader = st->leader;
+}
+
 void server_refresh_status(server *s)
 {
 	raft_status st;
 	raft_get_status(rt_raft(s->rt), &st);
-	s->applied = rt_applied(s->rt);
-	s->term = st.term;
-	s->commit = st.commit;
-	s->role = st.role;
-	s->leader = st.leader;
+	refresh_from(s, &st);
 }
 
 /* ---------------------------------------------------------- the ready step */
@@ -58,8 +63,11 @@ static void on_check(uv_check_t *h)
 	if (s->rt == NULL)
 		return;
 	rt_process(s->rt);
-	server_refresh_status(s);
-	api_members_after_ready(s);
+	/* One status read per loop iteration, for the cache and the members. */
+	raft_status st;
+	raft_get_status(rt_raft(s->rt), &st);
+	refresh_from(s, &st);
+	api_members_after_ready(s, &st);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */
 	if (s->stopping || !rt_has_work(s->rt)) {
@@ -362,6 +370,7 @@ static void free_all(server *s)
 	api_members_free(s);
 	faults_free(s->faults);
 	bytebuf_free(&s->out);
+	bytebuf_free(&s->hdrs);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
 		notice("closing the data dir lock failed");
 }

@@ -69,6 +69,11 @@ typedef struct server {
 	uint64_t term;
 	uint64_t commit;
 	uint64_t applied;
+	/* The X-Raft-* header block of every answer, rebuilt only when term or
+	 * leader change (api_common_headers). */
+	bytebuf hdrs;
+	uint64_t hdrs_term;
+	uint32_t hdrs_leader;
 
 	uv_timer_t tick_timer;
 	bool paused;
