@@ -30,7 +30,15 @@
  *      nonce of its restarted boot counter at once (nonce_from_log ignored):
  *      its nonce repeats one of an earlier life of its id, and applying that
  *      life's commands answers the new life's waiting requests with them (a
- *      write reported done that never ran: found by the simulator).
+ *      write reported done that never ran: found by the simulator);
+ *  30  a restart from a snapshot loads the KV map but not its dedup record
+ *      (rt_snapshot.c): a write retried across the restart applies twice
+ *      (the simulator compares the loaded state with the state at that
+ *      index);
+ *  31  after a snapshot the WAL is compacted up to the snapshot itself (no
+ *      trailing margin, not kept back to the previous snapshot): a damaged
+ *      newest snapshot file can no longer be replaced by the older one plus
+ *      the log, and the node cannot restart.
  */
 #ifndef RAFTKV_RT_PLANTED_H
 #define RAFTKV_RT_PLANTED_H
@@ -49,5 +57,7 @@
 #define RT_BUG_CLOCK_BURST 12
 #define RT_BUG_TICK_WHILE_PROBING 13
 #define RT_BUG_NONCE_AFTER_WIPE 14
+#define RT_BUG_SNAPSHOT_NO_DEDUP 30
+#define RT_BUG_COMPACT_WAL_TO_SNAPSHOT 31
 
 #endif

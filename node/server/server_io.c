@@ -169,4 +169,5 @@ void server_io_init(server *s, rt_io *io)
 		.raise_nonce = io_raise_nonce,
 		.on_applied = api_members_on_applied,
 	};
+	server_snap_io(io);
 }

@@ -20,7 +20,7 @@
 /* ------------------------------------------------------------ planted bugs */
 
 /* Deliberate bugs, compiled only with -DWAL_PLANTED_BUGS (tests/unit/
- * test_wal_bugs.c, and the simulator's build, where they are bugs 31 and 32
+ * test_wal_bugs.c, and the simulator's build, where they are bugs 41 and 42
  * that `make test-sim` must find), to prove the tests of issue 10 item 6
  * catch them:
  *   1  open fsyncs only the last segment;

@@ -36,9 +36,18 @@ static void usage(FILE *f)
 		"                 entries it covers, 9 member list not checked at\n"
 		"                 restart, 10 boot nonce from the wall clock, 11 WAL\n"
 		"                 completion acts while paused, 12 a clock jump\n"
-		"                 delivers 2T+1 ticks; in the WAL 31 open fsyncs only\n"
-		"                 the last segment, 32 the torn-tail check takes a valid\n"
-		"                 record at any later offset as damage in the middle\n"
+		"                 delivers 2T+1 ticks, 13 a probing node's core ticked,\n"
+		"                 14 a new life's nonce not taken from the log, 30 no\n"
+		"                 dedup record after a restart from a snapshot, 31 WAL\n"
+		"                 compacted up to the snapshot; in the core's\n"
+		"                 membership 20 a wiped node votes at once, 22 a node\n"
+		"                 removed by an uncommitted change never campaigns, 23\n"
+		"                 learners counted for commit, 25 a cut CONF entry\n"
+		"                 stays in force, 26 votes consult a stale configuration;\n"
+		"                 in the WAL 41 open fsyncs only the last segment, 42\n"
+		"                 the torn-tail check takes a valid record at any later\n"
+		"                 offset as damage in the middle (node/raft/planted_bugs.h,\n"
+		"                 node/runtime/rt_planted.h, node/wal/wal_int.h)\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -78,10 +87,11 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 			return fails + 1;
 		}
 		if (p.trace || count == 1)
-			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, %llu wipes, %llu membership changes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
+			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, %llu wipes, %llu membership changes, %llu snapshots, %llu restarts from one, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
 			       (unsigned long long)p.seed, o.ok ? "ok" : "FAILED", (unsigned long long)o.steps,
 			       (unsigned long long)o.elections, (unsigned long long)o.crashes,
 			       (unsigned long long)o.wipes, (unsigned long long)o.conf_changes,
+			       (unsigned long long)o.snapshots, (unsigned long long)o.snapshot_boots,
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
 			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok);
 		if (!o.ok) {

@@ -37,11 +37,11 @@
 #define SIM_MAX_CLIENTS 6
 
 /* The WAL's planted bugs (node/wal/wal_int.h) under the simulator's numbers:
- * 31 = WAL bug 1 (open fsyncs only the last segment), 32 = WAL bug 2 (the
+ * 41 = WAL bug 1 (open fsyncs only the last segment), 42 = WAL bug 2 (the
  * torn-tail check takes a valid record at any later offset as proof of
  * damage in the middle). */
-#define SIM_BUG_WAL_SYNC_LAST_ONLY 31
-#define SIM_BUG_WAL_ANY_OFFSET 32
+#define SIM_BUG_WAL_SYNC_LAST_ONLY 41
+#define SIM_BUG_WAL_ANY_OFFSET 42
 
 typedef struct sim_params {
 	uint64_t seed;
@@ -57,6 +57,7 @@ typedef struct sim_outcome {
 	uint64_t steps;
 	char what[4096]; /* the violated invariant, when !ok */
 	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes, wipes, conf_changes;
+	uint64_t snapshots, snapshot_boots; /* written; restarts from one */
 } sim_outcome;
 
 /* Runs one seed. Returns 0 when the run completed (ok or not), -1 when the

@@ -11,7 +11,7 @@
  * power cut (sim_disk_power_loss) cuts each segment back to its last fsynced
  * size and deletes those never fsynced. A WAL that left a segment unsynced
  * then finds records missing from an earlier segment and refuses to open,
- * which the simulator reports (planted WAL bug 1, the simulator's bug 31).
+ * which the simulator reports (planted WAL bug 1, the simulator's bug 41).
  *
  * Sizes are kept by path (read back through /proc/self/fd). A stale record
  * (a file deleted and made again under the same name) only makes the model

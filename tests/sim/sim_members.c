@@ -33,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* ------------------------------------------------ configurations in the log */
 
@@ -104,7 +105,10 @@ void sim_check_conf(sim *s, sim_node *nd, const raft_status *st)
 	}
 	if (why == NULL && n != want->n)
 		why = "lacks a member the log lists";
-	if (why == NULL && st->conf_index != (nd->n_confs ? want->index : 0))
+	/* after a restart from a snapshot, the configuration of the snapshot
+	 * point is the core's base (index 0) */
+	uint64_t want_index = nd->n_confs && want->index > nd->boot_snap_index ? want->index : 0;
+	if (why == NULL && st->conf_index != want_index)
 		why = "names another CONF entry as the one in force";
 	if (why != NULL)
 		sim_fail(s, "configuration changed outside the log: node %u's configuration in force %s "
@@ -200,12 +204,20 @@ void sim_node_wipe(sim *s, sim_node *nd)
 	char members[600];
 	snprintf(members, sizeof members, "%s.members", nd->dir);
 	(void)remove(members);
-	if (nftw(nd->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
-		sim_fail(s, "node %u: could not wipe %s", nd->id, nd->dir);
-		return;
+	const char *dirs[] = { nd->dir, nd->snapdir, nd->stagedir };
+	for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
+		if (access(dirs[i], F_OK) != 0)
+			continue;
+		if (nftw(dirs[i], remove_one, 16, FTW_DEPTH | FTW_PHYS) != 0) {
+			sim_fail(s, "node %u: could not wipe %s", nd->id, dirs[i]);
+			return;
+		}
 	}
 	nd->log_len = 0;
 	nd->n_confs = 0;
+	nd->damaged_index = 0; /* its snapshot files are gone too */
+	nd->snap_only_one = false;
+	nd->snap_writing = false;
 	nd->wiped = true;
 	s->lying = (int)nd->id;
 	sim_trace(s, "node %u: WIPED (its data dir is gone; incarnation was %llu)", nd->id,

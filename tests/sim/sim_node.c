@@ -177,6 +177,7 @@ int sim_node_start(sim *s, sim_node *nd)
 		.planted_bug = s->p.planted_bug,
 		.probe_incarnation = !inc_found,
 		.fresh_incarnation = fresh,
+		.snap = s->snap,
 	};
 	rt_io io;
 	nd->s = s;
@@ -190,8 +191,22 @@ int sim_node_start(sim *s, sim_node *nd)
 	rt_clock_anchor(nd->rt, nd->clock_ms);
 	nd->jump_ms = 0;
 	nd->paused = false;
-	nd->log_len = 0;
-	nd->n_confs = 0;
+	if (sim_snap_boot(s, nd, &rec) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	if (nd->boot_snap_index == 0) {
+		nd->log_len = 0;
+		nd->n_confs = 0;
+		nd->cmds_n = 0;
+		memset(nd->cmds, 0, 2 * nd->cmds_cap * sizeof *nd->cmds);
+	} else {
+		/* the CONF entries up to the snapshot stay, as the log mirror's
+		 * entries do: the core's configuration is the snapshot's */
+		while (nd->n_confs > 0 && nd->confs[nd->n_confs - 1].index > nd->log_len)
+			nd->n_confs--;
+		s->out->snapshot_boots++;
+	}
 	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);
 		sim_fail(s, "node %u: could not load its recovered log", nd->id);
@@ -201,10 +216,8 @@ int sim_node_start(sim *s, sim_node *nd)
 		  nd->id, (unsigned long long)nd->epoch, (unsigned long long)rec.hs.term, (int)rec.hs.vote,
 		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
 	wal_recovered_free(&rec);
-	nd->applied = 0;
-	nd->cmds_n = 0;
-	memset(nd->cmds, 0, nd->cmds_cap * sizeof *nd->cmds);
-	nd->skipped_seen = 0;
+	nd->applied = nd->boot_snap_index;
+	nd->skipped_seen = rt_kv(nd->rt)->skipped_duplicates;
 	nd->commit_max = 0;
 	nd->role = RAFT_FOLLOWER;
 	nd->up = true;
@@ -397,6 +410,7 @@ void sim_node_crash(sim *s, sim_node *nd)
 	}
 	if (sim_chance(&s->rng, 0.5))
 		tear_tail(s, nd);
+	sim_snap_crash(s, nd);
 }
 
 void sim_node_free(sim_node *nd)
