@@ -22,6 +22,7 @@ enum sim_ev_kind {
 	EV_JUMP,      /* a node's clock jumps forward */
 	EV_SNAP_DONE, /* a node's snapshot write is durable */
 	EV_SNAP_COMPACTED, /* ... and its compaction done */
+	EV_SNAP_REQUEST, /* POST /admin/snapshot at a node (random points) */
 };
 
 typedef struct sim_event {
