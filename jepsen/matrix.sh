@@ -6,7 +6,9 @@
 #   jepsen/matrix.sh bugs [RUNS] [TIME_S] each bug switch with the nemesis that
 #                                         exposes it, RUNS times (default 5)
 #   jepsen/matrix.sh bugs-only RUNS TIME_S no_fsync|lease_reads ...
-#   NO_FSYNC_TARGETS=majority: crash a majority instead of every node
+#   no_fsync runs the kill nemesis in amnesia mode (a majority crashed losing
+#   unsynced writes and restarted while the minority is paused) with 1000 ops
+#   per register key, so the keys in use at the crash are read again after it
 #
 # Needs what `make jepsen` needs (lein, or JEPSEN_CLASSPATH + JAVA_HOME). Rows
 # go to jepsen/store/matrix-<kind>.edn (one EDN map per test) and the table is
@@ -33,8 +35,8 @@ bugs)
 			--partition-targets one,majority "${common[@]}"
 		local_run test --workload "$w" --bug ack_before_commit --nemesis partition \
 			--partition-targets primaries "${common[@]}"
-		local_run test --workload "$w" --bug no_fsync --nemesis kill --kill-modes crash \
-			--fault-targets "${NO_FSYNC_TARGETS:-all}" "${common[@]}"
+		local_run test --workload "$w" --bug no_fsync --nemesis kill --kill-modes amnesia \
+			--ops-per-key 1000 "${common[@]}"
 	done
 	# lease_reads acts on GET /kv only (a /txn always goes through the log).
 	# The isolation lasts 10 s, and a 1 s request timeout lets the old
@@ -52,8 +54,8 @@ bugs-only)
 		case $b in
 		no_fsync)
 			for w in register append; do
-				local_run test --workload "$w" --bug no_fsync --nemesis kill --kill-modes crash \
-					--fault-targets "${NO_FSYNC_TARGETS:-all}" "${common[@]}"
+				local_run test --workload "$w" --bug no_fsync --nemesis kill --kill-modes amnesia \
+					--ops-per-key 1000 "${common[@]}"
 			done ;;
 		lease_reads)
 			local_run test --workload register --bug lease_reads --nemesis leader-freeze \
