@@ -5,6 +5,7 @@
 #   make test       unit tests (ASan+UBSan, valgrind), checker corpus, simulator,
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
+#   make bench-failover  kill -9 of the leader -> next acknowledged write, 20 tries (part 4 of bench)
 #   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork)
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
@@ -115,7 +116,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         test-jepsen-static jepsen jepsen-local jepsen-docker \
-        test-interaction interaction-bin test-tsan bench bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
+        test-interaction interaction-bin test-tsan bench bench-failover bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
         test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
@@ -320,6 +321,11 @@ bench: deps
 	@.ci/install-deps etcd-server wrk || echo "bench: etcd-server/wrk not installed; raftkv only" >&2
 	@$(MAKE) all-programs
 	@tests/bench.sh
+
+# Leader kill -> next acknowledged write (figures; part 4 of `make bench`).
+bench-failover: all
+	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-failover.XXXXXX") && \
+	  tests/bench/failover.sh "$$d" $${BENCH_PORT_BASE:-2620} $${BENCH_FAILOVER_TRIES:-20}; rc=$$?; rm -rf "$$d"; exit $$rc
 
 # Snapshot cost while serving: inline vs background copy vs fork (figures).
 SNAPBENCH := $(BUILD)/raftkv-snapbench

@@ -45,6 +45,7 @@ typedef struct rt_options {
 
 typedef struct rt_stats {
 	uint64_t proposals, proposals_refused, reads_linearizable, timeouts;
+	uint64_t reforwarded;  /* forwarded commands proposed again to a new leader */
 	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
 	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
 	uint64_t applied_entries, wal_writes, wal_entries;
