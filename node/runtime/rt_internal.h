@@ -123,6 +123,7 @@ struct rt {
 	uint64_t clock_last;   /* node clock ms of the last whole tick */
 	bool paused, stopping, failed;
 	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
+	bool nonce_from_log;   /* a new life without its nonce yet (RT_NONCE_GENERATION) */
 	uint32_t last_leader;  /* the leader at the end of the last ready step */
 	inc_probe probe;
 	rt_xfer xfer;
@@ -163,6 +164,8 @@ void reads_gc(rt *r, uint64_t now_ms);
 
 /* rt.c: the probe decided; apply it */
 void rt_incarnation_decided(rt *r);
+/* rt.c: one tick: the core's, or a probe round while probing */
+void rt_tick_once(rt *r);
 
 /* rt_xfer.c */
 void xfer_init(rt *r);
