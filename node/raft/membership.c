@@ -222,10 +222,21 @@ int raft_set_snapshot_conf(raft *r, const void *data, size_t len)
 	member_conf c;
 	if (r->in_ready || membership_decode(data, len, &c) != RAFT_OK)
 		return RAFT_EINVAL;
-	int rc = install(r, &c, 0);
-	if (rc == RAFT_OK)
-		r->base_conf = c;
-	return rc;
+	/* The base under whatever CONF entries the log still holds: the one
+	 * in force is found again (the newest CONF entry after the snapshot
+	 * point, else this one), so a log compacted past its CONF entries and
+	 * then truncated falls back to the right configuration. */
+	member_conf old = r->base_conf;
+	uint64_t drops = r->enomem_drops;
+	r->base_conf = c;
+	r->conf_rescan = true;
+	membership_sync(r);
+	if (r->enomem_drops != drops) {
+		r->base_conf = old; /* the configuration could not be installed */
+		r->conf_rescan = true;
+		return RAFT_ENOMEM;
+	}
+	return RAFT_OK;
 }
 
 /* The entry at i, decoded, if it is a valid CONF entry. A CONF entry that

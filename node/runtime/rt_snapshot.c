@@ -298,6 +298,12 @@ void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err)
 	sn->prev_index = prev;
 	if (mem_to > 0 && raft_compact(r->raft, mem_to) != RAFT_OK)
 		r->st.snapshot_compact_refused++;
+	/* The CONF entries compacted away: the configuration at the applied
+	 * index becomes the core's base (it is in force unless a newer CONF
+	 * entry, still in the log, is), or a truncation after the compaction
+	 * would fall back to an older one (simulator seed 20). */
+	else if (mem_to > 0 && sn->conf_len > 0)
+		(void)raft_set_snapshot_conf(r->raft, sn->conf, sn->conf_len);
 	sn->state = RT_SNAP_COMPACTING;
 	r->io.compact(r->io.ud, wal_to, sn->index);
 }

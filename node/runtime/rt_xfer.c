@@ -37,6 +37,7 @@
 #include <unistd.h>
 
 #include "../net/wire_snapshot.h"
+#include "../raft/membership.h"
 #include "rt_internal.h"
 
 #define XFER_MAX_RETRIES 8 /* election timeouts without an ACK before giving up */
@@ -284,6 +285,35 @@ static void send_ack(rt *r, uint32_t to, const wire_snap_ack *a)
 	peer_send(r, to, f, WIRE_SNAP_ACK_LEN);
 }
 
+/* The log is gone up to the snapshot, a configuration from it included
+ * (perhaps a deposed leader's): the snapshot's configuration is the one in
+ * force now, or the bootstrap one when it has none (no CONF entry was ever
+ * applied up to it). 0, or -1. */
+static int set_conf(rt *r, const kv_snap_meta *meta)
+{
+	if (meta->conf_len > 0)
+		return raft_set_snapshot_conf(r->raft, meta->conf, meta->conf_len) == RAFT_OK ? 0 : -1;
+	member_conf *c = calloc(1, sizeof *c);
+	if (c == NULL)
+		return -1;
+	c->op = RAFT_CONF_PROMOTE; /* any valid op: only REMOVE means more */
+	c->subject = RAFT_NONE;
+	for (uint32_t i = 0; i < r->snap.n_boot_voters && i < RAFT_MAX_NODES; i++) {
+		c->m[i].id = r->snap.boot_voters[i];
+		c->m[i].voter = true;
+		c->n = i + 1;
+	}
+	uint8_t *data = NULL;
+	uint32_t len = 0;
+	int rc = c->n > 0 && membership_encode(c, &data, &len) == RAFT_OK &&
+			 raft_set_snapshot_conf(r->raft, data, len) == RAFT_OK
+		 ? 0
+		 : -1;
+	free(data);
+	free(c);
+	return rc;
+}
+
 /* A complete, checked snapshot: hold it and let the core decide. */
 static void completed(rt *r, uint32_t from, uint64_t leader_term)
 {
@@ -324,10 +354,7 @@ static void completed(rt *r, uint32_t from, uint64_t leader_term)
 		if (m.index > r->snap.index &&
 		    !(r->snap.state == RT_SNAP_WRITING && r->snap.w_index == m.index))
 			(void)unlink(path);
-	} else if (x->held_meta.conf_len > 0 &&
-		   raft_set_snapshot_conf(r->raft, x->held_meta.conf, x->held_meta.conf_len) != RAFT_OK) {
-		/* The log is gone up to the snapshot: its configuration is the
-		 * one in force now (membership.c falls back to it). */
+	} else if (set_conf(r, &x->held_meta) != 0) {
 		rt_fail(r, "the core refuses the configuration of an installed snapshot");
 	}
 	r->io.kick(r->io.ud);

@@ -183,7 +183,7 @@ void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
 /* sim_xfer.c: InstallSnapshot */
 void sim_xfer_params(sim *s);
 void sim_xfer_on_ready(sim *s, sim_node *nd, const raft_ready *rd); /* before its entries */
-void sim_xfer_on_install(sim *s, sim_node *nd, uint64_t index);
+void sim_xfer_on_install(sim *s, sim_node *nd, const kv_snap_meta *meta);
 void sim_xfer_applied(sim *s, sim_node *nd, uint64_t index);
 uint8_t *sim_xfer_flip(sim *s, uint8_t *frame, size_t *len);
 int sim_mirror_reserve(sim_node *nd, uint64_t n);

@@ -152,7 +152,7 @@ static void io_compact(void *ud, uint64_t wal_upto, uint64_t snap_index)
 static void io_on_install(void *ud, const kv_snap_meta *meta)
 {
 	sim_node *nd = ud;
-	sim_xfer_on_install(nd->s, nd, meta->index);
+	sim_xfer_on_install(nd->s, nd, meta);
 }
 
 static void io_on_snapshot(void *ud, uint64_t seq, bool ok, uint64_t index, const char *err)

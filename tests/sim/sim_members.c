@@ -108,6 +108,9 @@ void sim_check_conf(sim *s, sim_node *nd, const raft_status *st)
 	/* after a restart from a snapshot, the configuration of the snapshot
 	 * point is the core's base (index 0) */
 	uint64_t want_index = nd->n_confs && want->index > nd->boot_snap_index ? want->index : 0;
+	/* ... and one compacted away became the base (index 0) too */
+	if (want_index != 0 && want_index < st->first_index)
+		want_index = 0;
 	if (why == NULL && st->conf_index != want_index)
 		why = "names another CONF entry as the one in force";
 	if (why != NULL)

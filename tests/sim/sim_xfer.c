@@ -17,6 +17,7 @@
 #include "../../node/snapshot/snapshot.h"
 #include "../../node/wal/wal_compact.h"
 #include "../../node/net/wire_snapshot.h"
+#include "../../node/raft/membership.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -93,14 +94,43 @@ void sim_xfer_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 	nd->cmds_partial = true;
 	/* the WAL is reset to this snapshot: no older file covers it */
 	nd->snap_only_one = true;
+	/* the configuration in force is the snapshot's (sim_xfer_on_install
+	 * puts it first), then the CONF entries that follow it */
+	nd->n_confs = 0;
+	nd->boot_snap_index = index;
 }
 
-void sim_xfer_on_install(sim *s, sim_node *nd, uint64_t index)
+void sim_xfer_on_install(sim *s, sim_node *nd, const kv_snap_meta *meta)
 {
+	uint64_t index = meta->index;
 	s->out->installs++;
 	sim_trace(s, "node %u installed a snapshot at %llu", nd->id, (unsigned long long)index);
 	sim_snap_record(s, nd, index, sim_kv_digest(rt_kv(nd->rt)), "installed it");
 	check_state(s, nd, index, "after installing a snapshot at");
+	member_conf c;
+	if (meta->conf_len == 0 || membership_decode(meta->conf, meta->conf_len, &c) != RAFT_OK)
+		return; /* the bootstrap configuration */
+	if (nd->n_confs == nd->cap_confs) {
+		size_t cap = nd->cap_confs ? nd->cap_confs * 2 : 8;
+		sim_conf *t = realloc(nd->confs, cap * sizeof *t);
+		if (t == NULL) {
+			sim_fail(s, "out of memory");
+			return;
+		}
+		nd->confs = t;
+		nd->cap_confs = cap;
+	}
+	memmove(&nd->confs[1], &nd->confs[0], nd->n_confs * sizeof *nd->confs);
+	nd->n_confs++;
+	sim_conf *sc = &nd->confs[0];
+	memset(sc, 0, sizeof *sc);
+	sc->index = index;
+	sc->n = c.n;
+	for (size_t k = 0; k < c.n; k++) {
+		sc->id[k] = c.m[k].id;
+		sc->voter[k] = c.m[k].voter;
+		sc->inc[k] = c.m[k].incarnation;
+	}
 }
 
 /* A CHUNK whose data has one byte changed, in a frame that is valid: what
