@@ -77,11 +77,12 @@ void rt_expire(rt *r);
 
 /* One tick of the core's logical clock. */
 void rt_tick(rt *r);
-/* Ticks due on a node clock reading (ms): the ticker's arithmetic. A clock
- * going back re-anchors without ticks; a jump forward delivers at most one
- * election timeout of ticks (one jump, see rt_clock.c). */
-void rt_clock(rt *r, uint64_t clock_ms, uint32_t tick_ms);
-void rt_clock_anchor(rt *r, uint64_t clock_ms);
+/* Ticks due on a node clock reading (ms), taken at real time real_ms: the
+ * ticker's arithmetic. A clock going back re-anchors without ticks; a jump
+ * forward delivers at most one election timeout of ticks (one jump); the
+ * ticks a stall of real time owes are dropped (see rt_clock.c). */
+void rt_clock(rt *r, uint64_t clock_ms, uint64_t real_ms, uint32_t tick_ms);
+void rt_clock_anchor(rt *r, uint64_t clock_ms, uint64_t real_ms);
 
 /* A complete frame from peer `from` (the transport cut it, nothing more):
  * filtered, decoded and stepped here. 0, or -1 when the frame does not
