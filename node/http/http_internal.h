@@ -88,6 +88,8 @@ struct http_server {
 	void *ud;
 	http_header_fn hdr_fn;
 	void *hdr_ud;
+	http_shed_fn shed_fn;
+	void *shed_ud;
 	http_conn *conns;
 	size_t nconns;
 	hreq *free_reqs;         /* recycled requests, buffers kept */

@@ -523,6 +523,12 @@ void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud)
 	s->hdr_ud = ud;
 }
 
+void http_server_set_shed(http_server *s, http_shed_fn fn, void *ud)
+{
+	s->shed_fn = fn;
+	s->shed_ud = ud;
+}
+
 /* ------------------------------------------------------------ shutdown */
 
 static void on_stop_timer_closed(uv_handle_t *h)

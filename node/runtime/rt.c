@@ -168,6 +168,12 @@ static uint8_t admit(rt *r, size_t len, bool *big)
 	return 0;
 }
 
+bool rt_admits(rt *r, size_t len)
+{
+	bool big = false;
+	return r->stopping || r->failed || admit(r, len, &big) == 0;
+}
+
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append)
 {

@@ -70,6 +70,10 @@ bool rt_has_work(rt *r);
  * own log. */
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append);
+/* Whether admission control would take a command of len bytes now (the
+ * same rules as rt_propose's, nothing changed): the HTTP layer asks it at a
+ * request's headers, so a body that would be refused is never buffered. */
+bool rt_admits(rt *r, size_t len);
 /* A linearizable read of key (ReadIndex, batched). Ends through io->outcome. */
 void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp);
 /* Ends requests whose deadline (io->now_ms) passed. Not while paused. */

@@ -324,6 +324,7 @@ static int start(server *s, char *err, size_t errlen)
 		return -1;
 	}
 	http_server_set_common_headers(s->http, api_common_headers, s);
+	http_server_set_shed(s->http, api_shed, s);
 	const node_member *self = config_member(c, c->id);
 	if (transport_start(s->loop, c->id, self->raft_addr, server_on_frame, s, &s->transport, err, errlen) != 0) {
 		s->transport = NULL;

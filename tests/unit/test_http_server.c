@@ -64,10 +64,23 @@ static int common_headers(void *ud, const char **names, char values[][64], int n
 
 static void server_done(void *ud);
 
+/* Sheds every body sent to /shed (issue 15.4). */
+static bool shed_hook(void *ud, const char *method, const char *path, uint64_t body_len)
+{
+	(void)ud;
+	(void)body_len;
+	return strcmp(method, "PUT") == 0 && strcmp(path, "/shed") == 0;
+}
+
 static void handler(void *ud, http_request *req)
 {
 	fixture *f = ud;
 	char buf[512];
+	if (req->shed) {
+		int n = snprintf(buf, sizeof buf, "shed [%zu]", req->body_len);
+		http_respond(req, 503, "text/plain", buf, (size_t)n);
+		return;
+	}
 	if (strcmp(req->path, "/async") == 0) {
 		char *ms = NULL;
 		long delay = 0;
@@ -167,6 +180,7 @@ static int setup_with(void **state, const http_server_limits *limits)
 	if (rc != 0)
 		fail_msg("%s", err);
 	http_server_set_common_headers(f->srv, common_headers, NULL);
+	http_server_set_shed(f->srv, shed_hook, NULL);
 	f->port = http_server_port(f->srv);
 	assert_true(f->port > 0);
 	assert_int_equal(uv_async_init(&f->loop, &f->stop, on_stop), 0);
@@ -750,6 +764,28 @@ static void test_buffered_bytes_cap(void **state)
 	close(a.fd);
 }
 
+/* A body the shed hook refuses is read and discarded, not buffered: it
+ * does not count against the buffered-bytes cap (3000 here), the handler
+ * sees it with shed set and no body, and the connection goes on. */
+static void test_shed_bodies_are_discarded(void **state)
+{
+	fixture *f = *state;
+	char body[4000];
+	memset(body, 's', sizeof body);
+	response resp;
+	reader a = { .fd = dial(f->port) };
+	send_str(a.fd, "PUT /shed HTTP/1.1\r\nContent-Length: 4000\r\n\r\n");
+	send_all(a.fd, body, 4000);
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	assert_string_equal(resp.body, "shed [0]");
+	send_str(a.fd, "PUT /kept HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(resp.body, "PUT /kept ? [5:hello]");
+	close(a.fd);
+}
+
 static void test_bind_errors(void **state)
 {
 	fixture *f = *state;
@@ -807,6 +843,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_limit_and_idle, setup_tight, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_requests_time_out, setup_tight, teardown),
 		cmocka_unit_test_setup_teardown(test_buffered_bytes_cap, setup_tight, teardown),
+		cmocka_unit_test_setup_teardown(test_shed_bodies_are_discarded, setup_tight, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
