@@ -16,7 +16,7 @@
 void api_on_request(void *ud, http_request *req);
 /* The HTTP layer's shed hook: true = refuse this write at its headers (503). */
 bool api_shed(void *ud, const char *method, const char *path, uint64_t body_len);
-int api_common_headers(void *ud, const char **names, char values[][64], int n);
+const char *api_common_headers(void *ud, size_t *len);
 void api_dispatch_client(server *s, http_request *req);
 void api_replay_paused(server *s);
 
@@ -51,7 +51,7 @@ void api_read(server *s, http_request *req, const char *key, size_t klen, const 
 void api_members(server *s, http_request *req);
 bool api_members_json(server *s, cJSON *arr);
 void api_members_on_applied(void *ud, const raft_entry *e);
-void api_members_after_ready(server *s);
+void api_members_after_ready(server *s, const raft_status *st);
 void api_members_init(server *s);
 void api_members_stop(server *s);
 void api_members_free(server *s);
