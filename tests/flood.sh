@@ -1,11 +1,15 @@
 #!/bin/bash
-# Flood measurement (issue 15.4): a local 3-node cluster, CLIENTS clients
-# writing VALUE_BYTES values as fast as they can for SECONDS, and one client
-# writing small values once every 50 ms to the leader. Prints what the small
+# Flood measurement (issue 15.4), `make flood`: a local 3-node cluster,
+# CLIENTS keep-alive connections (wrk, spread over the three nodes) writing
+# VALUE_BYTES values as fast as they can for SECONDS, and one client (curl)
+# writing a small value to the leader every 50 ms. Prints the machine's load
+# when it starts (the figures depend on what else runs), what the small
 # writer saw (acknowledged %, p50/p99 latency), what the flood got (by
-# status), leader changes (term and leader at start and end, and elections
-# seen), and the largest RSS of each node. Run it under
-# `flock /tmp/raftkv-cluster.lock`.
+# status), leader changes (term and leader at start and end, and (term,
+# leader) pairs sampled each second), and the largest RSS of each node.
+# On a shared machine run it under `flock /tmp/raftkv-cluster.lock`. The
+# pass/fail version, scaled down and checked by raftkv-check, is
+# tests/bats/14-flood.bats.
 #
 #   tests/flood.sh [CLIENTS] [SECONDS] [VALUE_BYTES]    (default 200 30 1048576)
 #   RAFTKV_BIN=dir  binaries (default bin); RAFTKV_NODE_FLAGS as tests/cluster.sh
@@ -22,6 +26,7 @@ leader() {
 	local i
 	for i in 0 1 2; do status "$i" | grep -q '"role":"leader"' && { echo "$i"; return; }; done
 }
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
 for _ in $(seq 1 100); do l=$(leader); [ -n "$l" ] && break; sleep 0.2; done
 [ -n "${l:-}" ] || { echo "flood: no leader"; exit 1; }
 term0=$(status "$l" | grep -o '"term":[0-9]*' | cut -d: -f2)
@@ -65,7 +70,7 @@ total=$(wc -l <"$dir/small")
 ok=$(grep -c '^200 ' "$dir/small")
 lat=$(awk '$1 == 200 { print $2 }' "$dir/small" | sort -n)
 pct() { echo "$lat" | awk -v p="$1" 'NF { a[n++] = $1 } END { if (n == 0) { print "n/a"; exit } i = int(n * p); if (i >= n) i = n - 1; printf "%.3f s", a[i] }'; }
-echo "flood: $clients clients x $vbytes bytes for ${secs}s, small writes every 50 ms to the leader (node $l)"
+echo "flood: $clients clients x $vbytes bytes for ${secs}s, small writes every 50 ms to the leader (node $l); load average at start $load0"
 echo "small writes: $ok/$total acknowledged ($(awk -v a="$ok" -v b="$total" 'BEGIN { printf "%.1f", b ? 100 * a / b : 0 }')%), p50 $(pct 0.5), p99 $(pct 0.99)"
 echo "small write failures by status: $(awk '$1 != 200 { c[$1]++ } END { for (k in c) printf "%s x%d ", k, c[k] }' "$dir/small")"
 echo "flood writes by status: $(awk '/^statuses:/ { for (i = 2; i <= NF; i++) if ($i ~ /^x/) c[$(i - 1)] += substr($i, 2) } /socket errors/ { e += $(NF - 6) + $(NF - 4) + $(NF - 2) + $NF } END { for (k in c) printf "%s x%d ", k, c[k]; printf "socket errors x%d", e }' "$dir"/flood.*)"
