@@ -198,6 +198,8 @@ static int start_handles(server *s)
 		every = 50;
 	if ((rc = uv_timer_start(&s->timeout_timer, on_timeout_timer, every, every)) != 0)
 		return rc;
+	if (s->cfg->host_keeps_signals)
+		return ticker_start(s);
 	if ((rc = uv_signal_init(s->loop, &s->sigterm)) != 0 ||
 	    (rc = uv_signal_init(s->loop, &s->sigint)) != 0)
 		return rc;

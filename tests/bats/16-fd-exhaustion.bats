@@ -12,10 +12,10 @@ load helpers
 setup_file() {
 	[ "$RAFTKV_BACKEND" = local ] || skip "local backend only (ulimit, data dirs)"
 	local old
-	old=$(ulimit -n)
-	ulimit -n 512
+	old=$(ulimit -Sn)
+	ulimit -Sn 512
 	RAFTKV_NODE_FLAGS="--wal-segment-bytes 16384" cluster_up 3
-	ulimit -n "$old"
+	ulimit -Sn "$old"
 }
 teardown_file() {
 	local fd
