@@ -167,6 +167,13 @@ static int setup_tight(void **state)
 	return setup_with(state, &lim);
 }
 
+/* Bodies of megabytes: several loop iterations' read budgets each. */
+static int setup_big(void **state)
+{
+	http_server_limits lim = { .max_body = 4u << 20, .max_url = 256, .max_headers = 512 };
+	return setup_with(state, &lim);
+}
+
 static int setup_with(void **state, const http_server_limits *limits)
 {
 	fixture *f = calloc(1, sizeof *f);
@@ -784,6 +791,41 @@ static void test_shed_bodies_are_discarded(void **state)
 	close(a.fd);
 }
 
+/* The read budget (1 MiB per loop iteration over all connections) stops
+ * and restarts connections: two 3 MiB bodies sent at once and a small
+ * request beside them all arrive whole, none is lost or left hanging. */
+static void test_read_budget_loses_nothing(void **state)
+{
+	fixture *f = *state;
+	size_t big = 3u << 20;
+	char *body = malloc(big);
+	assert_non_null(body);
+	memset(body, 'm', big);
+	char head[128];
+	snprintf(head, sizeof head, "PUT /big HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
+	reader a = { .fd = dial(f->port) }, b = { .fd = dial(f->port) }, c = { .fd = dial(f->port) };
+	send_str(a.fd, head);
+	send_str(b.fd, head);
+	/* interleaved, 256 KiB at a time, so both are in flight together */
+	for (size_t off = 0; off < big; off += 256u << 10) {
+		send_all(a.fd, body + off, 256u << 10);
+		send_all(b.fd, body + off, 256u << 10);
+		if (off == 1u << 20)
+			send_str(c.fd, "GET /small HTTP/1.1\r\n\r\n");
+	}
+	response resp;
+	assert_int_equal(read_response(&c, &resp), 0);
+	assert_string_equal(resp.body, "GET /small ? [0:]");
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_non_null(strstr(resp.body, "PUT /big ? [3145728:mmm"));
+	assert_int_equal(read_response(&b, &resp), 0);
+	assert_non_null(strstr(resp.body, "PUT /big ? [3145728:mmm"));
+	close(a.fd);
+	close(b.fd);
+	close(c.fd);
+	free(body);
+}
+
 static void test_bind_errors(void **state)
 {
 	fixture *f = *state;
@@ -842,6 +884,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_slow_requests_time_out, setup_tight, teardown),
 		cmocka_unit_test_setup_teardown(test_buffered_bytes_cap, setup_tight, teardown),
 		cmocka_unit_test_setup_teardown(test_shed_bodies_are_discarded, setup_tight, teardown),
+		cmocka_unit_test_setup_teardown(test_read_budget_loses_nothing, setup_big, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
