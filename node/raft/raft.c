@@ -245,6 +245,11 @@ int raft_read_index(raft *r, uint64_t ctx)
 	return RAFT_OK;
 }
 
+uint32_t raft_leader(const raft *r)
+{
+	return r->leader;
+}
+
 bool raft_lease_valid(const raft *r)
 {
 	if (r->role != RAFT_LEADER)

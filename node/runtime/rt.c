@@ -213,7 +213,15 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 	}
 	uint64_t index = 0;
 	int rc = raft_propose(r->raft, data, len, &index);
-	free(data);
+	if (rc == RAFT_OK && index == 0) {
+		/* Forwarded to the leader: kept, to forward again if another
+		 * leader takes over before it is seen applied (rt_reforward). */
+		p->cmd = data;
+		p->cmd_len = len;
+		p->fwd_to = raft_leader(r->raft);
+	} else {
+		free(data);
+	}
 	if (rc != RAFT_OK) {
 		r->st.proposals_refused++;
 		rt_end(r, p, RT_NOT_PROPOSED,
@@ -236,6 +244,43 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 		memset(&res, 0, sizeof res);
 		rt_end(r, p, RT_APPLIED, RT_WHY_EARLY_ACK, index, c, &res);
 	}
+}
+
+/*
+ * A command forwarded to a leader that then lost its leadership (killed, cut
+ * off) is lost with it more often than not, and would wait for its deadline
+ * (then 504) although the cluster elected another leader long before. So when
+ * a new leader is known, every forwarded command still waiting is proposed
+ * again: forwarded to it, or appended if this node leads now. The state
+ * machine applies a command at most once by (origin, nonce, id) (kv_dedup), so
+ * whichever copies reach the log, it takes effect once and the first copy
+ * applied answers it; a copy skipped as too old answers 504, as before.
+ */
+void rt_reforward(rt *r)
+{
+	uint32_t leader = raft_leader(r->raft);
+	if (leader == r->last_leader)
+		return;
+	r->last_leader = leader;
+	if (leader == RAFT_NONE)
+		return;
+	bool sent = false;
+	for (pending *p = pending_oldest(&r->pending); p != NULL; p = p->next) {
+		if (p->cmd == NULL || p->fwd_to == leader)
+			continue;
+		uint64_t index = 0;
+		if (raft_propose(r->raft, p->cmd, p->cmd_len, &index) != RAFT_OK)
+			continue; /* it waits for its deadline, as it did before */
+		r->st.reforwarded++;
+		sent = true;
+		p->fwd_to = leader;
+		if (index != 0) { /* in this node's own log now */
+			free(p->cmd);
+			p->cmd = NULL;
+		}
+	}
+	if (sent)
+		r->io.kick(r->io.ud);
 }
 
 void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp)

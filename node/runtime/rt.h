@@ -45,6 +45,7 @@ typedef struct rt_options {
 
 typedef struct rt_stats {
 	uint64_t proposals, proposals_refused, reads_linearizable, timeouts;
+	uint64_t reforwarded;  /* forwarded commands proposed again to a new leader */
 	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
 	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
 	uint64_t applied_entries, wal_writes, wal_entries;
@@ -140,5 +141,9 @@ void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
 void rt_snapshot_compacted(rt *r);
 /* The newest durable snapshot's index (0 = none). */
 uint64_t rt_snapshot_index(const rt *r);
+/* A snapshot received from the leader was installed (its file durable in
+ * the snapshot dir, the state machine swapped): what this node snapshots
+ * next, and the configuration it records, follow from it. */
+void rt_snapshot_installed(rt *r, const kv_snap_meta *meta);
 
 #endif

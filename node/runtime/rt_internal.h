@@ -104,6 +104,7 @@ struct rt {
 	uint64_t real_last;    /* real ms at the last rt_clock (stall detection) */
 	bool paused, stopping, failed;
 	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
+	uint32_t last_leader;  /* the leader at the end of the last ready step */
 	inc_probe probe;
 };
 
@@ -111,6 +112,9 @@ struct rt {
 void rt_fail(rt *r, const char *what);
 void rt_end(rt *r, pending *p, uint8_t end, uint8_t why, uint64_t index,
 	    const kv_command *c, const kv_result *res);
+
+/* After each ready step: forwarded commands still waiting follow a new leader. */
+void rt_reforward(rt *r);
 
 /* rt_wal.c */
 int rt_wal_init(rt_wal *w);
