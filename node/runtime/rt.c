@@ -137,10 +137,10 @@ static void refuse(rt *r, void *ctx, uint64_t stamp, uint8_t kind, const char *k
  *  1. all commands: at most max_uncommitted_bytes (64 MiB) proposed and
  *     unanswered; one command alone always fits. The memory bound.
  *  2. big commands (over max_uncommitted_bytes / 1024, 64 KiB by default):
- *     together at most max_uncommitted_bytes / 8 (8 MiB). The log commits
+ *     together at most max_uncommitted_bytes / 32 (2 MiB). The log commits
  *     in order, so every big byte ahead of a small write delays it; this
  *     bounds the bulk any write can find queued ahead of it at the leader to
- *     (nodes x 8 MiB), whatever the client load.
+ *     (nodes x 2 MiB), whatever the client load.
  *  3. big commands: none while the oldest request waiting here has waited
  *     longer than RT_ADMIT_DELAY_MS. The byte bounds cannot know how fast
  *     this machine commits; the queueing delay does (as CoDel does for
@@ -161,7 +161,7 @@ static uint8_t admit(rt *r, size_t len, bool *big)
 	*big = len > cap / 1024;
 	if (!*big)
 		return 0;
-	if (t->big_bytes > 0 && t->big_bytes + len > cap / 8)
+	if (t->big_bytes > 0 && t->big_bytes + len > cap / 32)
 		return RT_WHY_OVERLOADED;
 	pending *oldest = pending_oldest(t);
 	if (oldest != NULL) {

@@ -7,7 +7,7 @@
 # The full-size figure (200 clients x 1 MiB) is `make flood`, not a test.
 #
 # Scale: --max-uncommitted-bytes 4 MiB makes every command over 4 KiB "big"
-# (node/runtime/rt.c, admit), 512 KiB of them at most per node. 64 clients
+# (node/runtime/rt.c, admit), 128 KiB of them at most per node. 64 clients
 # write 256 KiB values as fast as they can (16 MiB at once: the old 4 MiB
 # per node cap alone let 12 MiB queue ahead of every small write, which
 # then timed out), 4 more write 8 KiB values with a history, and one client

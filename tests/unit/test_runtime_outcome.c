@@ -115,7 +115,7 @@ static int setup(void **state)
 	c.voters = voters;
 	c.n_voters = 1;
 	c.seed = 7;
-	/* 1 MiB: commands over 1 KiB are big, 128 KiB of them at most */
+	/* 1 MiB: commands over 1 KiB are big, 32 KiB of them at most (one alone fits) */
 	rt_options o = {.nonce = 1, .request_timeout_ms = 500, .max_uncommitted_bytes = 1u << 20};
 	rt_io io = {
 		.ud = &fx, .write = io_write, .send = io_send, .defer = io_defer, .now_ms = io_now,
@@ -264,7 +264,7 @@ static void test_big_commands_have_their_own_budget(void **state)
 	settle(false); /* never durable: it stays unanswered */
 	assert_int_equal(fx.outcomes, 0);
 	assert_false(rt_admits(r, 100 << 10));
-	put("b", big); /* 200 KiB of big commands > 128 KiB */
+	put("b", big); /* 200 KiB of big commands > 32 KiB */
 	assert_int_equal(fx.outcomes, 1);
 	assert_int_equal(fx.last.end, RT_NOT_PROPOSED);
 	assert_int_equal(fx.last.why, RT_WHY_OVERLOADED);
