@@ -182,8 +182,13 @@ static int on_headers_complete(http_parser *p)
 		if (s->shed_fn != NULL &&
 		    s->shed_fn(s->shed_ud, http_method_str((enum http_method)p->method), r->pub.path,
 			       p->content_length)) {
-			r->pub.shed = true;
 			s->st.shed++;
+			/* A client that waits for "100 Continue" is answered now
+			 * and never sends the body (curl asks so for large
+			 * uploads); the connection then closes. */
+			if (c->expect_continue)
+				return refuse(c, 503);
+			r->pub.shed = true;
 			has_len = false; /* nothing to reserve: the body is discarded */
 		}
 	}

@@ -789,6 +789,14 @@ static void test_shed_bodies_are_discarded(void **state)
 	assert_int_equal(resp.status, 200);
 	assert_string_equal(resp.body, "PUT /kept ? [5:hello]");
 	close(a.fd);
+	/* a client that waits for "100 Continue" gets the 503 at once and
+	 * never has to send the body */
+	reader b = { .fd = dial(f->port) };
+	send_str(b.fd, "PUT /shed HTTP/1.1\r\nContent-Length: 4000\r\nExpect: 100-continue\r\n\r\n");
+	assert_int_equal(read_response(&b, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	expect_closed(&b);
+	close(b.fd);
 }
 
 /* The read budget (1 MiB per loop iteration over all connections) stops
