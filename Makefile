@@ -173,7 +173,7 @@ $(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,[bugs] $<)$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
+	$(call say,CC,[bugs] $<)$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -DWAL_PLANTED_BUGS -c $< -o $@
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -181,7 +181,15 @@ LIBRTBUGS := $(BUILD)/libruntime-bugs.a
 $(LIBRTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
-$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
+# ... and of the WAL (wal_planted_bug, node/wal/wal_int.h: the simulator's
+# bugs 41 and 42).
+LIBWALBUGS := $(BUILD)/libwal-bugs.a
+$(LIBWALBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(WAL_SRC))
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+# Its fsyncs go through tests/sim/sim_disk.c, the page cache of its power cuts.
+$(SIM_BIN): LDFLAGS += -Wl,--wrap=fdatasync -Wl,--wrap=fsync
+$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWALBUGS) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction

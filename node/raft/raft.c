@@ -195,7 +195,7 @@ void raft_tick(raft *r)
 	}
 	readidx_tick(r);
 	if (++r->election_elapsed >= r->randomized_timeout) {
-		if (membership_self_voter(r)) {
+		if (membership_may_campaign(r)) {
 			election_campaign(r, false);
 		} else {
 			/* A learner, a removed node or another incarnation of a

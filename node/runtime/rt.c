@@ -28,6 +28,11 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 		rt_free(r);
 		return NULL;
 	}
+	r->nonce_from_log = rc->incarnation != 0 && o->nonce < RT_NONCE_GENERATION;
+	if ((o->probe_incarnation || r->nonce_from_log) && io->raise_nonce == NULL) {
+		rt_free(r);
+		return NULL;
+	}
 	if (o->probe_incarnation) {
 		if (io->keep_incarnation == NULL) {
 			rt_free(r);
@@ -179,11 +184,45 @@ bool rt_admits(rt *r, size_t len)
 	return r->stopping || r->failed || admit(r, len, &big) == 0;
 }
 
+/* A node that started empty in a cluster that exists (RT_NONCE_GENERATION
+ * in rt.h) takes its boot nonce once it is in its configuration (a
+ * CONF entry lists its id with its incarnation) and has applied through that
+ * entry: every command of its earlier lives that was committed before it
+ * was added is then in its dedup record, and the one after the newest
+ * "generation" (high 32 bits) found there is one no earlier life reached.
+ * Commands of an earlier life still in flight carry an older nonce: stale,
+ * skipped, and nobody here waits for them. 0 once it has its nonce. */
+static int settle_nonce(rt *r)
+{
+	if (!r->nonce_from_log)
+		return 0;
+	if (r->probing || RT_PLANTED(r, RT_BUG_NONCE_AFTER_WIPE))
+		return r->probing ? -1 : 0;
+	raft_status st;
+	raft_get_status(r->raft, &st);
+	if (st.membership == RAFT_MEMBER_NONE || st.conf_index == 0 || r->applied < st.conf_index)
+		return -1;
+	uint64_t newest = kv_dedup_newest_nonce(r->kv.dedup, r->id);
+	uint64_t floor = (newest / RT_NONCE_GENERATION + 1) * RT_NONCE_GENERATION;
+	uint64_t nonce;
+	if (r->io.raise_nonce(r->io.ud, floor, &nonce) != 0) {
+		rt_fail(r, "cannot store the boot counter in the data dir");
+		return -1;
+	}
+	r->o.nonce = nonce;
+	r->nonce_from_log = false;
+	return 0;
+}
+
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append)
 {
 	if (r->stopping || r->failed) {
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_STOPPING);
+		return;
+	}
+	if (settle_nonce(r) != 0) {
+		refuse(r, ctx, stamp, kind, key, klen, r->failed ? RT_WHY_STOPPING : RT_WHY_CATCHING_UP);
 		return;
 	}
 	c->origin = r->id;
@@ -310,10 +349,22 @@ void rt_expire(rt *r)
 	reads_gc(r, now);
 }
 
+int rt_propose_conf(rt *r, const raft_conf_change *cc, uint64_t *index)
+{
+	if (index != NULL)
+		*index = 0;
+	if (r->stopping || r->failed || r->paused || r->probing)
+		return RAFT_ENOLEADER;
+	int rc = raft_propose_conf(r->raft, cc, index);
+	r->io.kick(r->io.ud);
+	return rc;
+}
+
 void rt_incarnation_decided(rt *r)
 {
 	uint8_t v = inc_probe_verdict(&r->probe);
-	uint64_t inc = v == INC_NEW_CLUSTER ? 0 : inc_fresh();
+	uint64_t inc = v == INC_NEW_CLUSTER ? 0
+		       : r->o.fresh_incarnation != 0 ? r->o.fresh_incarnation : inc_fresh();
 	if (r->io.keep_incarnation(r->io.ud, inc) != 0) {
 		rt_fail(r, "cannot store the incarnation in the data dir");
 		return;
@@ -322,6 +373,8 @@ void rt_incarnation_decided(rt *r)
 		rt_fail(r, "the core refused the incarnation (it had already spoken)");
 		return;
 	}
+	if (inc != 0) /* a new life: its boot counter restarted */
+		r->nonce_from_log = r->o.nonce < RT_NONCE_GENERATION;
 	r->probing = false;
 }
 
@@ -345,20 +398,27 @@ static void send_probes(rt *r)
 	}
 }
 
-void rt_tick(rt *r)
+void rt_tick_once(rt *r)
 {
-	if (r->paused || r->stopping || r->failed)
-		return;
 	if (r->probing) {
+		/* silent: the core is not ticked before it knows which life
+		 * it is (it would campaign, and a core that has spoken cannot
+		 * take its incarnation any more) */
 		if (inc_probe_verdict(&r->probe) != INC_UNDECIDED)
 			rt_incarnation_decided(r);
 		else
 			send_probes(r);
-		r->io.kick(r->io.ud);
 		return;
 	}
 	rt_snapshot_tick(r);
 	raft_tick(r->raft);
+}
+
+void rt_tick(rt *r)
+{
+	if (r->paused || r->stopping || r->failed)
+		return;
+	rt_tick_once(r);
 	r->io.kick(r->io.ud);
 }
 

@@ -39,6 +39,9 @@ typedef struct rt_options {
 	bool probe_incarnation;      /* the data dir was empty: start silent and
 	                              * decide the incarnation (rt_incarnation.h);
 	                              * needs io->keep_incarnation */
+	uint64_t fresh_incarnation;  /* the value a new life takes when the probe
+	                              * finds the cluster exists; 0 = a random one
+	                              * (inc_fresh). The simulator seeds it. */
 	snapshot_policy snap;        /* when to snapshot and how much log to keep
 	                              * behind it (all zero: only on request) */
 } rt_options;
@@ -85,6 +88,25 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
  * same rules as rt_propose's, nothing changed): the HTTP layer asks it at a
  * request's headers, so a body that would be refused is never buffered. */
 bool rt_admits(rt *r, size_t len);
+/* Boot nonces of a new life. A node whose data dir was lost (or that joins
+ * with an empty one) has a restarted boot counter, so its nonce may repeat
+ * one an earlier life of its id used, and applying that life's command would
+ * answer a new request with it. So a node with an incarnation other than 0
+ * and a nonce below RT_NONCE_GENERATION proposes nothing until its
+ * configuration lists it and it has applied that far; then it raises its
+ * boot counter (io->raise_nonce) to the next multiple of RT_NONCE_GENERATION
+ * above every nonce its dedup record holds for its id, which no earlier life
+ * reached. Requests meanwhile end "not proposed" (RT_WHY_CATCHING_UP). The
+ * rule survives restarts: the counter stays below the mark until raised. */
+#define RT_NONCE_GENERATION ((uint64_t)1 << 32)
+
+/* A membership change (single-server: raft_propose_conf), the one way in
+ * for POST /admin/members and the simulator's membership faults. RAFT_OK
+ * with the entry's index in *index (the change is made once that entry, with
+ * the term it was proposed in, is applied: io->on_applied), or the core's
+ * refusal (RAFT_ENOLEADER, RAFT_EPENDING, RAFT_ECONF, RAFT_EINVAL): nothing
+ * was appended. */
+int rt_propose_conf(rt *r, const raft_conf_change *cc, uint64_t *index);
 /* A linearizable read of key (ReadIndex, batched). Ends through io->outcome. */
 void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp);
 /* Ends requests whose deadline (io->now_ms) passed. Not while paused. */

@@ -11,6 +11,11 @@
 
 int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen)
 {
+	return rt_boot_raise(dir, 0, nonce, err, errlen);
+}
+
+int rt_boot_raise(const char *dir, uint64_t at_least, uint64_t *nonce, char *err, size_t errlen)
+{
 	size_t n = strlen(dir) + 6;
 	char *path = malloc(n);
 	if (path == NULL) {
@@ -44,13 +49,14 @@ int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen)
 		last = v;
 	}
 	free(path);
+	uint64_t next = last + 1 > at_least ? last + 1 : at_least;
 	char line[32];
-	int len = snprintf(line, sizeof line, "%llu\n", (unsigned long long)(last + 1));
+	int len = snprintf(line, sizeof line, "%llu\n", (unsigned long long)next);
 	char why[400];
 	if (files_write_atomic(dir, "BOOT", line, (size_t)len, why, sizeof why) != 0) {
 		snprintf(err, errlen, "boot counter: %s", why);
 		return -1;
 	}
-	*nonce = last + 1;
+	*nonce = next;
 	return 0;
 }

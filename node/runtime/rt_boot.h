@@ -17,4 +17,10 @@
  * line in err (a damaged file is refused, not guessed at). */
 int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen);
 
+/* The same counter, raised to at least at_least (one more than stored if
+ * that is more): the nonce of a node whose data dir was lost, once the log
+ * has shown it the nonces its earlier lives used (RT_NONCE_GENERATION in rt.h).
+ * 0, or -1 with one line in err. */
+int rt_boot_raise(const char *dir, uint64_t at_least, uint64_t *nonce, char *err, size_t errlen);
+
 #endif

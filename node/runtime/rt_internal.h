@@ -104,6 +104,7 @@ struct rt {
 	uint64_t real_last;    /* real ms at the last rt_clock (stall detection) */
 	bool paused, stopping, failed;
 	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
+	bool nonce_from_log;   /* a new life without its nonce yet (RT_NONCE_GENERATION) */
 	uint32_t last_leader;  /* the leader at the end of the last ready step */
 	inc_probe probe;
 };
@@ -145,6 +146,8 @@ void reads_gc(rt *r, uint64_t now_ms);
 
 /* rt.c: the probe decided; apply it */
 void rt_incarnation_decided(rt *r);
+/* rt.c: one tick: the core's, or a probe round while probing */
+void rt_tick_once(rt *r);
 
 /* rt_peer.c */
 void peer_send(rt *r, uint32_t to, uint8_t *frame, size_t len);
