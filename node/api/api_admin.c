@@ -79,8 +79,14 @@ static void status(server *s, http_request *req)
 				  : st.membership == RAFT_MEMBER_VOTER   ? "voter"
 				  : st.membership == RAFT_MEMBER_LEARNER ? "learner"
 									 : "none";
+		/* "removed": the entry in force removed this node (it will not
+		 * campaign again); "joining": started with --join, added, and no
+		 * configuration received yet. */
+		bool removed = raft_removed(rt_raft(s->rt));
+		bool joining = c->join_url != NULL && !raft_member(rt_raft(s->rt), 0, NULL, NULL, NULL, NULL);
 		ok = cJSON_AddStringToObject(o, "incarnation", inc) &&
-		     cJSON_AddStringToObject(o, "membership", mem);
+		     cJSON_AddStringToObject(o, "membership", joining ? "joining" : removed ? "removed" : mem) &&
+		     cJSON_AddBoolToObject(o, "removed", removed);
 	}
 	uint64_t real = server_real_ms(s);
 	if (ok)

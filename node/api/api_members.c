@@ -12,8 +12,9 @@
  *
  * A member's address travels in its CONF entry as "RAFTADDR HTTPADDR" (the
  * core keeps it opaque); members of the bootstrap configuration have none
- * there and are found in --cluster (a member the leader replaces by its
- * new incarnation keeps its old address). After every ready step the
+ * there and are found in the server's address book: --cluster, or what a
+ * node started with --join learnt when it was added (node/server/join.h; a
+ * member the leader replaces by its new incarnation keeps its old address). After every ready step the
  * transport's peers are made to match the configuration in force.
  */
 #include <errno.h>
@@ -44,14 +45,15 @@ static void split_addr(const char *a, char *raft_out, size_t rn, char *http_out,
 }
 
 /* The raft and http addresses of member id (from its CONF entry, else from
- * --cluster); empty strings when unknown. */
+ * the address book); empty strings when unknown. */
 static void member_addrs(server *s, uint32_t id, const char *conf_addr, char *raft_a, size_t rn,
 			 char *http_a, size_t hn)
 {
 	split_addr(conf_addr != NULL ? conf_addr : "", raft_a, rn, http_a, hn);
-	const node_member *m = config_member(s->cfg, id);
-	if (raft_a[0] == '\0' && m != NULL && strlen(m->raft_addr) < rn)
-		strcpy(raft_a, m->raft_addr);
+	const node_member *m = book_find(&s->book, id);
+	const char *r = m != NULL ? m->raft_addr : id == s->cfg->id ? s->cfg->raft_addr : NULL;
+	if (raft_a[0] == '\0' && r != NULL && strlen(r) < rn)
+		strcpy(raft_a, r);
 	if (http_a[0] == '\0') {
 		const char *h = m != NULL && m->http_addr != NULL ? m->http_addr
 				: id == s->cfg->id ? s->cfg->http_addr : NULL;
@@ -314,6 +316,11 @@ static void sync_transport(server *s, const raft_status *st)
 	uint32_t ids[2 * RAFT_MAX_NODES];
 	size_t n = 0;
 	uint32_t id;
+	/* A node started with --join has no configuration until the first
+	 * CONF entry reaches it: it keeps the peers of its address book, or it
+	 * could not hear the leader that sends it the log. */
+	if (!raft_member(rt_raft(s->rt), 0, &id, NULL, NULL, NULL))
+		return;
 	for (size_t i = 0; raft_member(rt_raft(s->rt), i, &id, NULL, NULL, NULL); i++)
 		if (id != s->cfg->id && !has_id(ids, n, id))
 			ids[n++] = id;
@@ -346,6 +353,18 @@ static void sync_transport(server *s, const raft_status *st)
 			(void)transport_remove_peer(s->transport, ms->peers[k]);
 	memcpy(ms->peers, ids, kept * sizeof(uint32_t));
 	ms->n_peers = kept;
+	/* Fault bodies may name every member (a partition of a grown cluster):
+	 * the fault layer knows this node, its peers and the address book. */
+	uint32_t all[RAFT_MAX_NODES];
+	size_t na = 0;
+	all[na++] = s->cfg->id;
+	for (size_t i = 0; i < kept && na < RAFT_MAX_NODES; i++)
+		if (!has_id(all, na, ids[i]))
+			all[na++] = ids[i];
+	for (size_t i = 0; i < s->book.n && na < RAFT_MAX_NODES; i++)
+		if (!has_id(all, na, s->book.m[i].id))
+			all[na++] = s->book.m[i].id;
+	(void)faults_set_members(s->faults, all, na); /* na <= RAFT_MAX_NODES <= its limit */
 }
 
 void api_members_after_ready(server *s)
@@ -373,9 +392,8 @@ void api_members_after_ready(server *s)
 void api_members_init(server *s)
 {
 	members_state *ms = &s->members;
-	for (size_t i = 0; i < s->cfg->n_members; i++)
-		if (s->cfg->members[i].id != s->cfg->id)
-			ms->peers[ms->n_peers++] = s->cfg->members[i].id;
+	for (size_t i = 0; i < s->book.n; i++)
+		ms->peers[ms->n_peers++] = s->book.m[i].id;
 }
 
 void api_members_stop(server *s)

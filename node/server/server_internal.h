@@ -28,6 +28,7 @@
 #include "../runtime/rt.h"
 #include "../wal/wal.h"
 #include "config.h"
+#include "join.h"
 #include "metrics.h"
 
 /* The WAL job in flight (at most one, see rt_io.write). */
@@ -85,6 +86,7 @@ typedef struct server {
 	bool stopping;
 	int lock_fd;
 	members_state members; /* /admin/members waits, transport peers (api_members.c) */
+	addr_book book;        /* the other members' addresses: --cluster's, or learnt by --join */
 } server;
 
 /* The real monotonic clock in ms (request timeouts, fault expiry). */
