@@ -11,6 +11,11 @@
 
 int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen)
 {
+	return rt_boot_next_from(dir, 1, nonce, err, errlen);
+}
+
+int rt_boot_next_from(const char *dir, uint64_t first, uint64_t *nonce, char *err, size_t errlen)
+{
 	size_t n = strlen(dir) + 6;
 	char *path = malloc(n);
 	if (path == NULL) {
@@ -18,7 +23,7 @@ int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen)
 		return -1;
 	}
 	snprintf(path, n, "%s/BOOT", dir);
-	uint64_t last = 0;
+	uint64_t last = first > 0 && first < UINT64_MAX ? first - 1 : 0;
 	FILE *f = fopen(path, "r");
 	if (f == NULL && errno != ENOENT) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));

@@ -24,9 +24,9 @@ typedef struct flag_def {
 static const flag_def flags[] = {
 	{"node", F_U32, OFF(id), "(required)", "this node's id; must appear in --cluster (with --join: an id no member has)", 0, RAFT_NONE - 1},
 	{"http", F_STR, OFF(http_addr), "(default: the member's third field; required with --join)", "client API address HOST:PORT or :PORT", 0, 0},
-	{"cluster", F_STR, OFF(cluster), "(required unless --join)", "bootstraps a new cluster: members \"ID,RAFTADDR[,HTTPADDR];...\"", 0, 0},
+	{"cluster", F_STR, OFF(cluster), "(required) unless --join", "bootstraps a new cluster: members \"ID,RAFTADDR[,HTTPADDR];...\"", 0, 0},
 	{"join", F_STR, OFF(join_url), "(none)", "join an existing cluster instead: any member's HTTP URL, e.g. http://127.0.0.1:2020 (the node asks to be added as a learner and is promoted once caught up)", 0, 0},
-	{"raft", F_STR, OFF(raft_addr), "(required with --join)", "this node's peer address HOST:PORT (with --cluster: its entry there)", 0, 0},
+	{"raft", F_STR, OFF(raft_addr), "(none) required with --join", "this node's peer address HOST:PORT (with --cluster: its entry there)", 0, 0},
 	{"join-learner", F_BOOL, OFF(join_learner), "false", "with --join: stay a learner until promoted (POST /admin/members op promote)", 0, 0},
 	{"promote-distance", F_U32, OFF(promote_distance), "64", "as leader: promote a joining learner once its log is within this many entries of the leader's", 0, UINT32_MAX},
 	{"data-dir", F_STR, OFF(data_dir), "(required)", "directory for meta.json and the WAL", 0, 0},

@@ -112,8 +112,10 @@ typedef struct joiner {
 	const node_config *cfg;
 	uint64_t inc;
 	http_call call;
-	char url[512];      /* whom we ask now (the join URL, or the leader) */
+	char url[512];      /* whom we ask now (the join URL, the leader, another member) */
 	cJSON *status;      /* the last /admin/status answer */
+	char others[RAFT_MAX_NODES][256]; /* members' URLs heard of, to ask in turn */
+	size_t n_others, next_other;
 } joiner;
 
 static void pause_ms(long ms)
@@ -213,6 +215,36 @@ static int fill_book(const cJSON *o, uint32_t self, addr_book *out)
 	return 0;
 }
 
+/* Remembers the members' URLs of a status answer: when the member we ask
+ * knows no leader (it was removed, or is cut off) or does not answer, the
+ * next attempt asks another one. */
+static void note_others(joiner *j)
+{
+	const cJSON *m;
+	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j->status, "members")) {
+		const char *h = str_of(m, "http");
+		if (h == NULL)
+			continue;
+		char u[256];
+		url_of(h, j->url, u, sizeof u);
+		bool seen = false;
+		for (size_t i = 0; i < j->n_others && !seen; i++)
+			seen = strcmp(j->others[i], u) == 0;
+		if (!seen && j->n_others < RAFT_MAX_NODES)
+			snprintf(j->others[j->n_others++], sizeof j->others[0], "%s", u);
+	}
+}
+
+/* The next member to ask: the join URL, then each member heard of, in turn. */
+static void ask_next(joiner *j)
+{
+	size_t k = j->next_other++ % (j->n_others + 1);
+	snprintf(j->url, sizeof j->url, "%s", k == 0 ? j->cfg->join_url : j->others[k - 1]);
+	size_t ul = strlen(j->url);
+	while (ul > 0 && j->url[ul - 1] == '/')
+		j->url[--ul] = '\0';
+}
+
 /* One attempt: find the leader, ask it. */
 static int attempt(joiner *j, char *err, size_t errlen)
 {
@@ -225,15 +257,17 @@ static int attempt(joiner *j, char *err, size_t errlen)
 	if (j->status == NULL) {
 		notice("join: %s/admin/status: %s; retrying", j->url,
 		       st == 0 ? j->call.errbuf : "no usable answer");
-		snprintf(j->url, sizeof j->url, "%s", c->join_url); /* the leader we tried may be gone */
+		ask_next(j); /* the member we tried may be gone */
 		return J_RETRY;
 	}
+	note_others(j);
 	int v = verdict(j, j->status, err, errlen);
 	if (v != J_RETRY)
 		return v;
 	const cJSON *leader = cJSON_GetObjectItemCaseSensitive(j->status, "leader");
 	if (!cJSON_IsNumber(leader)) {
-		notice("join: %s knows no leader yet; retrying", j->url);
+		notice("join: %s knows no leader; retrying", j->url);
+		ask_next(j);
 		return J_RETRY;
 	}
 	const cJSON *lm = member_of(j->status, (uint32_t)leader->valuedouble);
@@ -243,6 +277,7 @@ static int attempt(joiner *j, char *err, size_t errlen)
 		const char *h = lm != NULL ? str_of(lm, "http") : NULL;
 		if (h == NULL) {
 			notice("join: the leader (node %.0f) has no known HTTP address; retrying", leader->valuedouble);
+			ask_next(j);
 			return J_RETRY;
 		}
 		char lurl[512];
@@ -293,22 +328,26 @@ int join_cluster(const node_config *c, uint64_t inc, addr_book *out, char *err, 
 		snprintf(err, errlen, "--join: cannot initialise libcurl");
 		return -1;
 	}
-	joiner j = {.cfg = c, .inc = inc};
-	snprintf(j.url, sizeof j.url, "%s", c->join_url);
-	size_t ul = strlen(j.url);
-	while (ul > 0 && j.url[ul - 1] == '/')
-		j.url[--ul] = '\0';
-	notice("join: asking %s to add node %u (raft %s, http %s, incarnation %llu)", j.url, c->id,
+	joiner *j = calloc(1, sizeof *j); /* a few KiB of URLs: off the stack */
+	if (j == NULL) {
+		snprintf(err, errlen, "out of memory");
+		http_client_cleanup();
+		return -1;
+	}
+	j->cfg = c;
+	j->inc = inc;
+	ask_next(j);
+	notice("join: asking %s to add node %u (raft %s, http %s, incarnation %llu)", j->url, c->id,
 	       c->raft_addr, c->http_addr, (unsigned long long)inc);
 	int rc = -1;
 	long wait = 100;
 	int redirects = 0;
 	for (;;) {
-		int v = attempt(&j, err, errlen);
+		int v = attempt(j, err, errlen);
 		if (v == J_REFUSED)
 			break;
 		if (v == J_DONE) {
-			if (fill_book(j.status, c->id, out) != 0) {
+			if (fill_book(j->status, c->id, out) != 0) {
 				snprintf(err, errlen, "out of memory");
 				break;
 			}
@@ -325,8 +364,9 @@ int join_cluster(const node_config *c, uint64_t inc, addr_book *out, char *err, 
 		pause_ms(wait);
 		wait = wait * 2 > 2000 ? 2000 : wait * 2;
 	}
-	cJSON_Delete(j.status);
-	http_call_free(&j.call);
+	cJSON_Delete(j->status);
+	http_call_free(&j->call);
+	free(j);
 	http_client_cleanup();
 	return rc;
 }
