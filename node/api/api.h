@@ -14,7 +14,7 @@
 
 /* The HTTP server's callbacks (api_routes.c). */
 void api_on_request(void *ud, http_request *req);
-int api_common_headers(void *ud, const char **names, char values[][64], int n);
+const char *api_common_headers(void *ud, size_t *len);
 void api_dispatch_client(server *s, http_request *req);
 void api_replay_paused(server *s);
 
@@ -49,7 +49,7 @@ void api_read(server *s, http_request *req, const char *key, size_t klen, const 
 void api_members(server *s, http_request *req);
 bool api_members_json(server *s, cJSON *arr);
 void api_members_on_applied(void *ud, const raft_entry *e);
-void api_members_after_ready(server *s);
+void api_members_after_ready(server *s, const raft_status *st);
 void api_members_init(server *s);
 void api_members_stop(server *s);
 void api_members_free(server *s);

@@ -64,7 +64,7 @@ static void status(server *s, http_request *req)
 		  json_add_u64(o, "commit_index", st.commit) &&
 		  json_add_u64(o, "applied_index", s->applied) &&
 		  json_add_u64(o, "last_log_index", st.last_index) &&
-		  json_add_u64(o, "snapshot_index", (st.first_index > 0 ? st.first_index - 1 : 0));
+		  json_add_u64(o, "snapshot_index", rt_snapshot_index(s->rt));
 	if (ok)
 		ok = cJSON_AddItemToObject(o, "members", members);
 	else
@@ -175,6 +175,17 @@ static void metrics(server *s, http_request *req)
 	rc |= histogram_write(b, "raftkv_wal_batch_entries", "Entries per WAL write (group commit).", &m->batch_entries);
 	rc |= histogram_write(b, "raftkv_wal_write_seconds", "Duration of a WAL write and its fsync.", &m->fsync_seconds);
 	rc |= histogram_write(b, "raftkv_request_seconds", "Latency of requests that waited for Raft.", &m->request_seconds);
+	rc |= gauge(b, "raftkv_snapshot_index", "Index of the newest durable snapshot (0 = none).", "gauge", rt_snapshot_index(s->rt));
+	rc |= gauge(b, "raftkv_snapshots_total", "Snapshots written and made durable by this node.", "counter", st->snapshots_written);
+	rc |= gauge(b, "raftkv_snapshots_failed_total", "Snapshot writes that failed.", "counter", st->snapshots_failed);
+	rc |= gauge(b, "raftkv_snapshot_bytes", "Size of the newest snapshot written.", "gauge", st->snapshot_bytes);
+	rc |= histogram_write(b, "raftkv_snapshot_write_seconds", "Duration of a snapshot write, fork to durable.", &m->snapshot_write_seconds);
+	rc |= gauge(b, "raftkv_snapshot_load_milliseconds", "Time to read and check the snapshot loaded at boot.", "gauge", (uint64_t)(m->snapshot_load_seconds * 1000));
+	rc |= gauge(b, "raftkv_snapshot_installs_total", "Snapshots received from a leader and installed.", "counter", st->snapshot_installs);
+	rc |= gauge(b, "raftkv_snapshot_install_milliseconds", "Duration of the newest install, first chunk to installed.", "gauge", st->snapshot_install_ms);
+	rc |= gauge(b, "raftkv_snapshot_chunks_sent_total", "Snapshot chunks sent to followers.", "counter", st->snapshot_chunks_sent);
+	rc |= gauge(b, "raftkv_snapshot_chunks_received_total", "Snapshot chunks received from a leader.", "counter", st->snapshot_chunks_received);
+	rc |= gauge(b, "raftkv_snapshot_requests_refused_total", "Snapshot transfers the core asked for and this node could not send.", "counter", st->snapshot_msgs_refused);
 	if (rc != 0) {
 		api_reply_error(s, req, 500, "out of memory", "The metrics could not be rendered.");
 		return;
@@ -286,7 +297,7 @@ void api_admin(server *s, http_request *req)
 		api_members(s, req);
 	} else if (strcmp(p, "/admin/snapshot") == 0) {
 		if (post)
-			api_reply_error(s, req, 501, "not implemented", "Snapshots are not implemented yet.");
+			server_snap_request(s, req);
 		else
 			api_reply_error(s, req, 405, "method not allowed", "This endpoint accepts POST.");
 	} else {

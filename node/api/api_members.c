@@ -388,18 +388,16 @@ static void sync_transport(server *s, const raft_status *st)
 	(void)faults_set_members(s->faults, all, na); /* na <= RAFT_MAX_NODES + 1 <= its limit */
 }
 
-void api_members_after_ready(server *s)
+void api_members_after_ready(server *s, const raft_status *st)
 {
 	if (s->rt == NULL)
 		return;
-	raft_status st;
-	raft_get_status(rt_raft(s->rt), &st);
-	sync_transport(s, &st);
+	sync_transport(s, st);
 	members_state *ms = &s->members;
 	uint64_t now = server_real_ms(s);
 	for (size_t i = 0; i < ms->n_waits;) {
 		member_wait *w = &ms->waits[i];
-		if (st.role == RAFT_LEADER && st.term == w->term && now < w->deadline_ms) {
+		if (st->role == RAFT_LEADER && st->term == w->term && now < w->deadline_ms) {
 			i++;
 			continue;
 		}

@@ -13,21 +13,27 @@
 #include "api.h"
 #include "api_reply.h"
 
-int api_common_headers(void *ud, const char **names, char values[][64], int n)
+const char *api_common_headers(void *ud, size_t *len)
 {
 	server *s = ud;
-	if (n < 3)
-		return 0;
-	names[0] = "X-Raft-Node";
-	snprintf(values[0], 64, "%u", s->cfg->id);
-	names[1] = "X-Raft-Term";
-	snprintf(values[1], 64, "%llu", (unsigned long long)s->term);
-	names[2] = "X-Raft-Leader";
-	if (s->leader == RAFT_NONE)
-		snprintf(values[2], 64, "none");
-	else
-		snprintf(values[2], 64, "%u", s->leader);
-	return 3;
+	if (s->hdrs.len == 0 || s->hdrs_term != s->term || s->hdrs_leader != s->leader) {
+		bytebuf *b = &s->hdrs;
+		b->len = 0;
+		if (bytebuf_append_str(b, "X-Raft-Node: ") != 0 || bytebuf_append_u64(b, s->cfg->id) != 0 ||
+		    bytebuf_append_str(b, "\r\nX-Raft-Term: ") != 0 || bytebuf_append_u64(b, s->term) != 0 ||
+		    bytebuf_append_str(b, "\r\nX-Raft-Leader: ") != 0 ||
+		    (s->leader == RAFT_NONE ? bytebuf_append_str(b, "none")
+					    : bytebuf_append_u64(b, s->leader)) != 0 ||
+		    bytebuf_append(b, "\r\n", 2) != 0) {
+			b->len = 0;
+			*len = 0;
+			return NULL; /* ENOMEM: the answer goes out without them */
+		}
+		s->hdrs_term = s->term;
+		s->hdrs_leader = s->leader;
+	}
+	*len = s->hdrs.len;
+	return (const char *)s->hdrs.data;
 }
 
 static bool is_admin_path(const char *p)

@@ -48,9 +48,7 @@ int json_cstr(bytebuf *b, const char *s)
 
 int json_u64(bytebuf *b, uint64_t v)
 {
-	char tmp[24];
-	int n = snprintf(tmp, sizeof tmp, "%llu", (unsigned long long)v);
-	return bytebuf_append(b, tmp, (size_t)n);
+	return bytebuf_append_u64(b, v);
 }
 
 bool json_has_nul_escape(const char *text, size_t len)

@@ -53,6 +53,7 @@ int ctl_faults(ctl *c, int argc, char **argv);   /* partition isolate-leader pau
 						    resume clock heal bugs */
 int ctl_agent(ctl *c, int argc, char **argv);    /* kill start */
 int ctl_member(ctl *c, int argc, char **argv);   /* member list|add|remove|promote|replace */
+int ctl_snapshot(ctl *c, int argc, char **argv); /* snapshot [N|all] */
 
 /* Prints "name: message" on stderr and returns CTL_USAGE. */
 int ctl_usage_error(const char *cmd, const char *msg);

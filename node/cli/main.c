@@ -28,6 +28,7 @@ static const char usage[] =
 	"  member add ID RAFT [HTTP]  add a learner (promoted by the leader once caught up)\n"
 	"  member remove ID | member promote ID\n"
 	"  member replace ID RAFT [HTTP]  remove ID, then add it back at the new address\n"
+	"  snapshot [N|all]         node N (default all) writes a snapshot now; prints its index\n"
 	"faults (N = position in --nodes, which is the node id with the defaults;\n"
 	"        MS = optional duration after which the node heals itself):\n"
 	"  partition GROUPS [MS]    e.g. 0,1/2: node ids, ',' within, '/' between groups\n"
@@ -86,6 +87,8 @@ static int dispatch(ctl *c, int argc, char **argv)
 		return ctl_agent(c, argc, argv);
 	if (strcmp(cmd, "member") == 0)
 		return ctl_member(c, argc, argv);
+	if (strcmp(cmd, "snapshot") == 0)
+		return ctl_snapshot(c, argc, argv);
 	if (strcmp(cmd, "partition") == 0 || strcmp(cmd, "isolate-leader") == 0 ||
 	    strcmp(cmd, "pause") == 0 || strcmp(cmd, "resume") == 0 ||
 	    strcmp(cmd, "clock") == 0 || strcmp(cmd, "heal") == 0 || strcmp(cmd, "bugs") == 0)

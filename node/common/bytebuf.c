@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-int bytebuf_reserve(bytebuf *b, size_t extra)
+int bytebuf_grow(bytebuf *b, size_t extra)
 {
 	if (extra > SIZE_MAX - b->len)
 		return -1;
@@ -29,20 +29,25 @@ int bytebuf_reserve(bytebuf *b, size_t extra)
 	return 0;
 }
 
-int bytebuf_append(bytebuf *b, const void *p, size_t n)
+size_t u64_decimal(char out[20], uint64_t v)
 {
-	if (n == 0)
-		return 0;
-	if (bytebuf_reserve(b, n) != 0)
-		return -1;
-	memcpy(b->data + b->len, p, n);
-	b->len += n;
-	return 0;
+	char tmp[20];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	for (size_t i = 0; i < n; i++)
+		out[i] = tmp[n - 1 - i];
+	return n;
 }
 
-int bytebuf_append_str(bytebuf *b, const char *s)
+int bytebuf_append_u64(bytebuf *b, uint64_t v)
 {
-	return bytebuf_append(b, s, strlen(s));
+	if (bytebuf_reserve(b, 20) != 0)
+		return -1;
+	b->len += u64_decimal((char *)b->data + b->len, v);
+	return 0;
 }
 
 void bytebuf_consume(bytebuf *b, size_t n)

@@ -21,7 +21,39 @@ static void crc32c_init_table(void)
 			table[t][i] = (table[t - 1][i] >> 8) ^ table[0][table[t - 1][i] & 0xff];
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define CRC32C_HW 1
+#include <string.h>
+/* SSE 4.2 has CRC-32C (the Castagnoli polynomial) as an instruction, one per
+ * 8 bytes: ~10x fewer instructions than slicing-by-8 for the WAL records and
+ * peer frames that every write checksums several times over the cluster. */
+__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(uint32_t crc, const unsigned char *p, size_t len)
+{
+	uint64_t c = ~crc;
+	while (len >= 8) {
+		uint64_t w;
+		memcpy(&w, p, 8);
+		c = __builtin_ia32_crc32di(c, w);
+		p += 8;
+		len -= 8;
+	}
+	uint32_t c32 = (uint32_t)c;
+	while (len--)
+		c32 = __builtin_ia32_crc32qi(c32, *p++);
+	return ~c32;
+}
+#endif
+
 uint32_t crc32c(uint32_t crc, const void *data, size_t len)
+{
+#ifdef CRC32C_HW
+	if (__builtin_cpu_supports("sse4.2"))
+		return crc32c_hw(crc, data, len);
+#endif
+	return crc32c_sw(crc, data, len);
+}
+
+uint32_t crc32c_sw(uint32_t crc, const void *data, size_t len)
 {
 	pthread_once(&table_once, crc32c_init_table);
 	const unsigned char *p = data;

@@ -80,9 +80,11 @@ static int on_header_field(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-static bool name_is(const http_conn *c, const char *name)
+/* The length first: most headers are neither, and this runs for each. */
+#define name_is(c, lit) name_is_n((c), (lit), sizeof(lit) - 1)
+static bool name_is_n(const http_conn *c, const char *name, size_t len)
 {
-	return !c->hname_long && strcasecmp(c->hname, name) == 0;
+	return !c->hname_long && c->hname_len == len && strncasecmp(c->hname, name, len) == 0;
 }
 
 static int on_header_value(http_parser *p, const char *at, size_t len)
@@ -111,9 +113,32 @@ static int split_target(http_conn *c, hreq *r, int is_connect)
 {
 	struct http_parser_url u;
 	http_parser_url_init(&u);
-	if (r->url.len == 0 ||
-	    http_parser_parse_url((const char *)r->url.data, r->url.len, is_connect, &u) != 0)
+	if (r->url.len == 0)
 		return -1;
+	if (!is_connect && r->url.data[0] == '/' && r->url.len <= UINT16_MAX) {
+		/* Origin form, nearly every request: http_parser has checked its
+		 * characters already, so only the split is left (path up to '?'
+		 * or '#', query up to '#'), as http_parser_parse_url makes it. */
+		const char *t = (const char *)r->url.data;
+		size_t n = r->url.len, p = 0;
+		while (p < n && t[p] != '?' && t[p] != '#')
+			p++;
+		u.field_set = 1 << UF_PATH;
+		u.field_data[UF_PATH].off = 0;
+		u.field_data[UF_PATH].len = (uint16_t)p;
+		if (p < n && t[p] == '?') {
+			size_t q = p + 1;
+			while (q < n && t[q] != '#')
+				q++;
+			if (q > p + 1) {
+				u.field_set |= 1 << UF_QUERY;
+				u.field_data[UF_QUERY].off = (uint16_t)(p + 1);
+				u.field_data[UF_QUERY].len = (uint16_t)(q - p - 1);
+			}
+		}
+	} else if (http_parser_parse_url((const char *)r->url.data, r->url.len, is_connect, &u) != 0) {
+		return -1;
+	}
 	/* Decoding never lengthens: url.len + 2 NULs is always enough, and
 	 * reserving it first keeps the pointers below stable. */
 	if (bytebuf_reserve(&r->strs, r->url.len + 2) != 0)

@@ -5,12 +5,11 @@
  * into the connection's output buffer; one for a later request waits in its
  * own buffer until every earlier request has been answered (pipelining).
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "http_internal.h"
-
-#define MAX_COMMON_HEADERS 16
 
 static const char *reason(int status)
 {
@@ -27,28 +26,38 @@ static int append_header(bytebuf *b, const char *name, const char *value)
 	return 0;
 }
 
+/* Formatted by hand, not by snprintf: this runs once per answer, and the
+ * status line, length and common headers cost several snprintf calls. */
 static int format_response(http_server *s, const hreq *r, bytebuf *b, int status,
 			   const char *ctype, const char *body, size_t len)
 {
-	char line[96];
-	int n = snprintf(line, sizeof line, "HTTP/1.1 %d %s\r\nContent-Length: %zu\r\n",
-			 status, reason(status), len);
-	if (n < 0 || (size_t)n >= sizeof line)
+	if (status < 100 || status > 999)
 		return -1;
-	if (bytebuf_reserve(b, (size_t)n + len + 256) != 0 || bytebuf_append(b, line, (size_t)n) != 0)
+	const char *why = reason(status);
+	size_t why_len = strlen(why);
+	const char *common = NULL;
+	size_t common_len = 0;
+	if (s != NULL && s->hdr_fn != NULL)
+		common = s->hdr_fn(s->hdr_ud, &common_len);
+	if (common == NULL)
+		common_len = 0;
+	/* One reservation for everything but the body's own bytes. */
+	if (why_len + common_len > SIZE_MAX - 256 - len ||
+	    bytebuf_reserve(b, why_len + common_len + 256 + len) != 0)
+		return -1;
+	char line[16] = "HTTP/1.1 ";
+	line[9] = (char)('0' + status / 100);
+	line[10] = (char)('0' + status / 10 % 10);
+	line[11] = (char)('0' + status % 10);
+	line[12] = ' ';
+	if (bytebuf_append(b, line, 13) != 0 || bytebuf_append(b, why, why_len) != 0 ||
+	    bytebuf_append(b, "\r\nContent-Length: ", 18) != 0 || bytebuf_append_u64(b, len) != 0 ||
+	    bytebuf_append(b, "\r\n", 2) != 0)
 		return -1;
 	if (append_header(b, "Content-Type", ctype ? ctype : "application/json") != 0)
 		return -1;
-	if (s != NULL && s->hdr_fn != NULL) {
-		const char *names[MAX_COMMON_HEADERS];
-		char values[MAX_COMMON_HEADERS][64];
-		int k = s->hdr_fn(s->hdr_ud, names, values, MAX_COMMON_HEADERS);
-		for (int i = 0; i < k && i < MAX_COMMON_HEADERS; i++) {
-			values[i][63] = '\0'; /* never trust the callback to terminate */
-			if (append_header(b, names[i], values[i]) != 0)
-				return -1;
-		}
-	}
+	if (common_len > 0 && bytebuf_append(b, common, common_len) != 0)
+		return -1;
 	if (!r->keep_alive) {
 		if (append_header(b, "Connection", "close") != 0)
 			return -1;

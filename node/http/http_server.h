@@ -70,10 +70,11 @@ void http_server_get_stats(const http_server *s, http_server_stats *st);
 int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limits *lim,
 		      http_handler h, void *ud, http_server **out, char *err, size_t errlen);
 
-/* Adds a response header to every response (e.g. X-Raft-Node). The callback
- * fills up to n headers into names/values (static or long-lived strings
- * the server copies immediately) and returns the count. */
-typedef int (*http_header_fn)(void *ud, const char **names, char values[][64], int n);
+/* Adds response headers to every response (e.g. X-Raft-Node). The callback
+ * returns a block of complete header lines ("Name: value\r\n" each) and its
+ * length in *len, valid until its next call (the server copies it at once),
+ * or NULL for none. */
+typedef const char *(*http_header_fn)(void *ud, size_t *len);
 void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud);
 
 /* Sends the response for req. content_type NULL = application/json.

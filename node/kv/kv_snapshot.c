@@ -47,7 +47,7 @@ static void errf(char *err, size_t errlen, const char *fmt, ...)
 static bool meta_valid(const kv_snap_meta *m)
 {
 	return m->n_voters >= 1 && m->n_voters <= KV_SNAP_MAX_VOTERS &&
-	       m->n_outgoing <= KV_SNAP_MAX_VOTERS;
+	       m->n_outgoing <= KV_SNAP_MAX_VOTERS && m->conf_len <= KV_SNAP_CONF_MAX;
 }
 
 /* ------------------------------------------------------------ writing */
@@ -103,7 +103,7 @@ static int w_rec_hdr(writer *w, uint8_t type, uint32_t len)
 
 static int w_config(writer *w, const kv_snap_meta *meta)
 {
-	uint8_t p[8 + 8 * KV_SNAP_MAX_VOTERS];
+	uint8_t p[12 + 8 * KV_SNAP_MAX_VOTERS];
 	size_t n = 0;
 	le_put32(p + n, meta->n_voters);
 	n += 4;
@@ -113,9 +113,15 @@ static int w_config(writer *w, const kv_snap_meta *meta)
 	n += 4;
 	for (uint32_t i = 0; i < meta->n_outgoing; i++, n += 4)
 		le_put32(p + n, meta->outgoing[i]);
-	if (w_rec_hdr(w, REC_CONFIG, (uint32_t)n) != 0)
+	/* The core's configuration record, when there is one (an older
+	 * reader's record ends before it: its length says which). */
+	if (meta->conf_len > 0) {
+		le_put32(p + n, meta->conf_len);
+		n += 4;
+	}
+	if (w_rec_hdr(w, REC_CONFIG, (uint32_t)(n + meta->conf_len)) != 0 || w_put(w, p, n) != 0)
 		return -1;
-	return w_put(w, p, n);
+	return meta->conf_len > 0 ? w_put(w, meta->conf, meta->conf_len) : 0;
 }
 
 static int w_dedup(writer *w, const kv_dedup *d)
@@ -320,8 +326,18 @@ static int take_config(kv_snap_reader *r, const uint8_t *p, uint32_t len)
 	if (nv < 1 || nv > KV_SNAP_MAX_VOTERS || len < 8 + 4 * nv)
 		return fail(r, "bad voter count %" PRIu32, nv);
 	uint32_t no = le_get32(p + 4 + 4 * nv);
-	if (no > KV_SNAP_MAX_VOTERS || len != 8 + 4 * nv + 4 * no)
+	if (no > KV_SNAP_MAX_VOTERS || len < 8 + 4 * nv + 4 * no)
 		return fail(r, "bad configuration record size");
+	uint32_t base = 8 + 4 * nv + 4 * no, cl = 0;
+	if (len != base) {
+		if (len < base + 4)
+			return fail(r, "bad configuration record size");
+		cl = le_get32(p + base);
+		if (cl == 0 || cl > KV_SNAP_CONF_MAX || len != base + 4 + cl)
+			return fail(r, "bad configuration record size");
+		memcpy(r->meta.conf, p + base + 4, cl);
+	}
+	r->meta.conf_len = cl;
 	r->meta.n_voters = nv;
 	for (uint32_t i = 0; i < nv; i++)
 		r->meta.voters[i] = le_get32(p + 4 + 4 * i);

@@ -24,10 +24,15 @@
 #define KV_SNAP_MAX_VOTERS 16u   /* = RAFT_MAX_NODES */
 #define KV_SNAP_CHUNK (64u << 10) /* the writer's chunk size */
 #define KV_SNAP_HEADER_BYTES 64u
+#define KV_SNAP_CONF_MAX 4096u   /* bytes of the core's configuration record */
 
 /* What the snapshot is of: the state after applying index (of term), under
  * this configuration. outgoing is the old half of a joint configuration
- * (n_outgoing = 0 when not joint; raftkv has no membership change yet). */
+ * (n_outgoing = 0: raftkv changes one member at a time). conf is the whole
+ * configuration as the core states it (the data of the last CONF entry at
+ * or before index: voters, learners, incarnations, addresses; encoding in
+ * node/raft/membership.h), opaque here; conf_len = 0 when no CONF entry was
+ * ever applied (the bootstrap voters are the configuration). */
 typedef struct kv_snap_meta {
 	uint64_t index;
 	uint64_t term;
@@ -35,6 +40,8 @@ typedef struct kv_snap_meta {
 	uint32_t voters[KV_SNAP_MAX_VOTERS];
 	uint32_t n_outgoing;
 	uint32_t outgoing[KV_SNAP_MAX_VOTERS];
+	uint32_t conf_len;
+	uint8_t conf[KV_SNAP_CONF_MAX];
 } kv_snap_meta;
 
 /* Receives the next len bytes of the stream; 0, or -1 to abort the write. */

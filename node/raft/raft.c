@@ -3,6 +3,7 @@
  * The protocol itself lives in election.c, replication.c, read_index.c,
  * proposal.c and transfer.c; step.c routes messages to them.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -253,7 +254,12 @@ bool raft_lease_valid(const raft *r)
 
 void raft_get_status(const raft *r, raft_status *st)
 {
-	memset(st, 0, sizeof(*st));
+	/* Everything but the peers, then only the peers in use: the node reads
+	 * this once per loop iteration. */
+	memset(st, 0, offsetof(raft_status, peers));
+	st->membership = 0;
+	st->conf_index = 0;
+	st->conf_pending = false;
 	st->id = r->cfg.id;
 	st->role = r->role;
 	st->term = r->term;
@@ -270,6 +276,7 @@ void raft_get_status(const raft *r, raft_status *st)
 	st->n_peers = r->trk.n;
 	for (size_t i = 0; i < r->trk.n; i++) {
 		raft_peer_status *ps = &st->peers[i];
+		memset(ps, 0, sizeof *ps);
 		const progress *p = &r->trk.prs[i];
 		ps->id = p->id;
 		ps->voter = tracker_is_voter(&r->trk, p->id);

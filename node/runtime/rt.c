@@ -17,6 +17,7 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 	r->o = *o;
 	r->id = rc->id;
 	r->election_ticks = rc->election_ticks > 0 ? (uint32_t)rc->election_ticks : 10u;
+	rt_snap_init(r, rc);
 	reads_init(&r->reads);
 	if (kv_machine_init(&r->kv) != 0) {
 		free(r);
@@ -41,6 +42,9 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 int rt_load(rt *r, const wal_recovered *rec)
 {
 	r->wal.queued_hs = rec->hs;
+	uint64_t last = rec->snap_index + rec->n_entries;
+	if (r->snap.durable < last)
+		r->snap.durable = last;
 	return raft_load(r->raft, &rec->hs, rec->snap_index, rec->snap_term, rec->entries,
 			 rec->n_entries);
 }
@@ -60,6 +64,7 @@ void rt_free(rt *r)
 	pending_table_destroy(&r->pending);
 	raft_free(r->raft);
 	kv_machine_destroy(&r->kv);
+	rt_snap_destroy(r);
 	free(r);
 }
 
@@ -256,6 +261,7 @@ void rt_tick(rt *r)
 		r->io.kick(r->io.ud);
 		return;
 	}
+	rt_snapshot_tick(r);
 	raft_tick(r->raft);
 	r->io.kick(r->io.ud);
 }

@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "../../faults/faults.h"
+#include "../snapshot/snapshot.h"
+#include "../snapshot/snapshot_policy.h"
 #include "rt_io.h"
 
 typedef struct rt_options {
@@ -37,6 +39,8 @@ typedef struct rt_options {
 	bool probe_incarnation;      /* the data dir was empty: start silent and
 	                              * decide the incarnation (rt_incarnation.h);
 	                              * needs io->keep_incarnation */
+	snapshot_policy snap;        /* when to snapshot and how much log to keep
+	                              * behind it (all zero: only on request) */
 } rt_options;
 
 typedef struct rt_stats {
@@ -44,6 +48,12 @@ typedef struct rt_stats {
 	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
 	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
 	uint64_t applied_entries, wal_writes, wal_entries;
+	uint64_t snapshots_written, snapshots_failed;
+	uint64_t snapshot_bytes, snapshot_write_ms; /* of the newest one */
+	uint64_t snapshot_msgs_refused;  /* RAFT_MSG_SNAPSHOT answered "failed" (no transfer yet) */
+	uint64_t snapshot_compact_refused; /* raft_compact said no (a bug if ever > 0) */
+	uint64_t snapshot_installs, snapshot_install_ms; /* received snapshots (transfer) */
+	uint64_t snapshot_chunks_sent, snapshot_chunks_received;
 } rt_stats;
 
 /* Creates the core (raft_new with rc) and the state machine. NULL on a bad
@@ -102,5 +112,28 @@ const rt_stats *rt_get_stats(const rt *r);
 uint64_t rt_nonce(const rt *r);
 /* Still deciding its incarnation (silent: no ticks, nothing stepped). */
 bool rt_probing(const rt *r);
+
+/* ---- snapshots (rt_snapshot.c) ---- */
+
+/* Boot: loads the newest valid snapshot in snap_dir that the log (rec, from
+ * wal_open on w) continues, trims rec to the entries after it, and makes it
+ * this runtime's state machine and configuration. A snapshot ahead of the
+ * WAL's end (its last entries were lost: a disk whose fsync lied) resets the
+ * WAL to it (wal_reset), so the log goes on right after it. Call after rt_new, before
+ * rt_load. A damaged newer file is passed over (res->skipped, skipped_why)
+ * only when the log covers the gap. 0, or -1 with one line in err naming
+ * the file. */
+int rt_snapshot_boot(rt *r, const char *snap_dir, wal *w, wal_recovered *rec,
+		     snapshot_loaded *res, char *err, size_t errlen);
+/* Asks for a snapshot of what is applied now. Returns the number of the
+ * snapshot to wait for (io->on_snapshot with that seq), 0 when the newest
+ * durable snapshot already holds everything applied (*index = its index),
+ * or UINT64_MAX when this host takes no snapshots. */
+uint64_t rt_snapshot_request(rt *r, uint64_t *index);
+/* The host's answers to io->snapshot_write and io->compact. */
+void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
+void rt_snapshot_compacted(rt *r);
+/* The newest durable snapshot's index (0 = none). */
+uint64_t rt_snapshot_index(const rt *r);
 
 #endif

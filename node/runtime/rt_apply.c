@@ -12,6 +12,8 @@
 
 static void apply_one(rt *r, const raft_entry *e)
 {
+	if (e->type == RAFT_ENTRY_CONF)
+		rt_snap_on_conf(r, e);
 	if (e->type != RAFT_ENTRY_NORMAL || e->len == 0)
 		return;
 	kv_command c;
@@ -45,6 +47,8 @@ void rt_apply(rt *r, const raft_entry *ents, size_t n)
 	for (size_t i = 0; i < n && !r->failed; i++) {
 		apply_one(r, &ents[i]);
 		r->applied = ents[i].index;
+		r->applied_term = ents[i].term;
+		r->snap.bytes_since += ents[i].len;
 		if (r->io.on_applied != NULL)
 			r->io.on_applied(r->io.ud, &ents[i]);
 	}

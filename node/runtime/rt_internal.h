@@ -62,6 +62,27 @@ struct rt_deferred {
 	size_t len;
 };
 
+enum { RT_SNAP_IDLE = 0, RT_SNAP_WRITING, RT_SNAP_COMPACTING };
+
+/* Snapshot state (rt_snapshot.c). */
+typedef struct rt_snap {
+	uint64_t index, term;   /* the newest durable snapshot */
+	uint64_t prev_index;    /* the one before it: the WAL keeps the log after it */
+	uint64_t bytes_since;   /* entry bytes applied since index */
+	uint64_t durable;       /* last entry index durable in this node's WAL */
+	uint8_t *conf;          /* the CONF entry data in force at the applied index */
+	uint32_t conf_len;
+	uint32_t boot_voters[KV_SNAP_MAX_VOTERS]; /* without any CONF entry */
+	uint32_t n_boot_voters;
+	int state;              /* RT_SNAP_* */
+	uint64_t w_index, w_term, w_bytes_since, w_started_ms; /* the one being written */
+	uint64_t started_seq;   /* snapshots started so far */
+	uint64_t wanted_seq;    /* a request waits for this one */
+	uint64_t retry_at_ms;   /* after a failed write: no automatic one before */
+	uint32_t refuse[RAFT_MAX_NODES]; /* RAFT_MSG_SNAPSHOT to report failed at the next tick */
+	size_t n_refuse;
+} rt_snap;
+
 struct rt {
 	raft *raft;
 	uint32_t id;
@@ -75,6 +96,8 @@ struct rt {
 	rt_deferred *deferred;
 	rt_stats st;
 	uint64_t applied;
+	uint64_t applied_term;
+	rt_snap snap;
 	uint64_t next_cmd_id;  /* ids of commands this boot proposes (dedup key) */
 	uint64_t next_read_id; /* ids of reads waiting here (never in the log) */
 	uint64_t clock_last;   /* node clock ms of the last whole tick */
@@ -97,6 +120,14 @@ void rt_wal_resume(rt *r);
 
 /* rt_apply.c */
 void rt_apply(rt *r, const raft_entry *ents, size_t n);
+
+/* rt_snapshot.c */
+void rt_snap_init(rt *r, const raft_config *rc);
+void rt_snap_destroy(rt *r);
+void rt_snap_on_conf(rt *r, const raft_entry *e);
+void rt_snapshot_maybe(rt *r);
+void rt_snapshot_msg(rt *r, const raft_msg *m);
+void rt_snapshot_tick(rt *r);
 
 /* rt_reads.c */
 void reads_init(read_queue *q);

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "../kv/kv_machine.h"
+#include "../kv/kv_snapshot.h"
 #include "../raft/raft.h"
 #include "../wal/wal.h"
 
@@ -106,6 +107,26 @@ typedef struct rt_io {
 	/* With rt_options.probe_incarnation: the incarnation was decided; make
 	 * it durable before this node speaks. 0, or -1 (the runtime fails). */
 	int (*keep_incarnation)(void *ud, uint64_t incarnation);
+
+	/* Snapshots (rt_snapshot.c; NULL = this host takes none). */
+	/* Writes m as of meta durably (node/snapshot/snapshot.h: temporary
+	 * file, fsync, rename, directory fsync) while the node goes on: the
+	 * node forks a writer whose copy-on-write image is m as of this call;
+	 * the simulator writes at once and reports later. m is valid only
+	 * during the call. The host calls rt_snapshot_written(rt, rc, bytes,
+	 * err) once it is durable or failed (never from inside this call). 0,
+	 * or -1 when it could not start (err logged by the host; retried on a
+	 * later apply). */
+	int (*snapshot_write)(void *ud, const kv_machine *m, const kv_snap_meta *meta);
+	/* A snapshot at snap_index is durable: drop the WAL segments wholly at
+	 * or before wal_upto (wal_compact, excluded from WAL writes), then the
+	 * snapshot files but the newest two (snapshot_prune). The host calls
+	 * rt_snapshot_compacted(rt) when done (never from inside this call);
+	 * failures are logged there, not fatal (the next compaction retries). */
+	void (*compact)(void *ud, uint64_t wal_upto, uint64_t snap_index);
+	/* Observer (NULL = none): snapshot number seq (rt_snapshot_request)
+	 * ended: ok with the index it holds, or failed with err. */
+	void (*on_snapshot)(void *ud, uint64_t seq, bool ok, uint64_t index, const char *err);
 } rt_io;
 
 #endif

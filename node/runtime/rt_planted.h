@@ -20,7 +20,15 @@
  *  11  a WAL write that finishes while the node is paused releases its held
  *      frames and persisted marks at once (a paused node acts);
  *  12  a clock jump delivers 2 x election_ticks + 1 ticks at once (a jump
- *      can start two elections in a row).
+ *      can start two elections in a row);
+ *  30  a restart from a snapshot loads the KV map but not its dedup record
+ *      (rt_snapshot.c): a write retried across the restart applies twice
+ *      (the simulator compares the loaded state with the state at that
+ *      index);
+ *  31  after a snapshot the WAL is compacted up to the snapshot itself (no
+ *      trailing margin, not kept back to the previous snapshot): a damaged
+ *      newest snapshot file can no longer be replaced by the older one plus
+ *      the log, and the node cannot restart.
  */
 #ifndef RAFTKV_RT_PLANTED_H
 #define RAFTKV_RT_PLANTED_H
@@ -37,5 +45,7 @@
 #define RT_BUG_WALL_CLOCK_NONCE 10 /* planted in tests/sim/sim_node.c */
 #define RT_BUG_RELEASE_WHILE_PAUSED 11
 #define RT_BUG_CLOCK_BURST 12
+#define RT_BUG_SNAPSHOT_NO_DEDUP 30
+#define RT_BUG_COMPACT_WAL_TO_SNAPSHOT 31
 
 #endif

@@ -32,7 +32,7 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 	*n_out = 0;
 	size_t n_held = 0;
 	for (size_t i = 0; i < rd->n_msgs; i++)
-		n_held += waits_for_disk(r, rd->msgs[i].type);
+		n_held += rd->msgs[i].type != RAFT_MSG_SNAPSHOT && waits_for_disk(r, rd->msgs[i].type);
 	held_frame *frames = NULL;
 	if (n_held > 0 && (frames = malloc(n_held * sizeof *frames)) == NULL) {
 		r->st.msgs_dropped_queue += n_held;
@@ -40,6 +40,11 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 	}
 	size_t n = 0;
 	for (size_t i = 0; i < rd->n_msgs; i++) {
+		if (rd->msgs[i].type == RAFT_MSG_SNAPSHOT) {
+			/* not a frame: the runtime streams a snapshot file */
+			rt_snapshot_msg(r, &rd->msgs[i]);
+			continue;
+		}
 		bool hold = waits_for_disk(r, rd->msgs[i].type);
 		if (hold && frames == NULL)
 			continue;
@@ -65,7 +70,8 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 bool rt_has_work(rt *r)
 {
 	return !r->paused && !r->stopping && !r->failed &&
-	       (raft_has_ready(r->raft) || r->reads.open != NULL);
+	       (raft_has_ready(r->raft) || r->reads.open != NULL ||
+		(r->snap.state == RT_SNAP_IDLE && r->snap.wanted_seq > r->snap.started_seq));
 }
 
 void rt_process(rt *r)
@@ -80,6 +86,12 @@ void rt_process(rt *r)
 		raft_get_ready(r->raft, &rd);
 		if (r->io.on_ready != NULL)
 			r->io.on_ready(r->io.ud, &rd);
+		if (rd.install) {
+			/* Nothing steps a received snapshot into the core yet
+			 * (README step 4): an install here would be a bug. */
+			rt_fail(r, "the core asked to install a snapshot, which this runtime cannot yet");
+			break;
+		}
 		size_t n_frames;
 		held_frame *frames = encode_msgs(r, &rd, &n_frames);
 		rt_wal_add(r, &rd, frames, n_frames);
@@ -92,4 +104,5 @@ void rt_process(rt *r)
 		return;
 	reads_on_applied(r);
 	rt_wal_kick(r);
+	rt_snapshot_maybe(r);
 }

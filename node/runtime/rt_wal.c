@@ -148,8 +148,10 @@ static void release_units(rt *r, wal_unit *u)
 	while (u != NULL) {
 		wal_unit *next = u->next;
 		send_frames(r, u->frames, u->n_frames);
-		if (u->has_entries)
+		if (u->has_entries) {
 			raft_persisted(r->raft, u->last_index, u->last_term);
+			r->snap.durable = u->last_index;
+		}
 		free(u);
 		u = next;
 	}

@@ -40,6 +40,10 @@ static const flag_def flags[] = {
 	{"heartbeat-ticks", F_INT, OFF(heartbeat_ticks), "5", "leader heartbeat interval in ticks", 1, 100000},
 	{"no-prevote", F_BOOL, OFF(pre_vote), "(default: pre-vote on)", "disable the pre-vote round", 0, 0},
 	{"max-uncommitted-bytes", F_SIZE, OFF(max_uncommitted_bytes), "67108864", "command bytes proposed and not yet answered; past it writes get 503 (not applied)", 4096, (size_t)1 << 40},
+	{"snapshot-entries", F_SIZE, OFF(snapshot_entries), "100000", "take a snapshot after this many log entries applied since the last one (0 = only by POST /admin/snapshot)", 0, (size_t)1 << 40},
+	{"snapshot-bytes", F_SIZE, OFF(snapshot_bytes), "67108864", "... or after this many bytes of entries (0 = no byte trigger)", 0, (size_t)1 << 50},
+	{"snapshot-trailing", F_SIZE, OFF(snapshot_trailing), "10000", "log entries kept behind a snapshot, so slightly lagging followers catch up from the log", 0, (size_t)1 << 40},
+	{"wal-segment-bytes", F_SIZE, OFF(wal_segment_bytes), "67108864", "WAL segment size; compaction behind a snapshot drops whole segments", 4096, (size_t)1 << 34},
 	{"max-connections", F_SIZE, OFF(max_connections), "4096", "client connections; more are closed at once (also kept 256 below the fd limit)", 1, 1u << 24},
 	{"max-buffered-bytes", F_SIZE, OFF(max_buffered_bytes), "268435456", "request bodies still arriving, all connections; past it 503", 4096, (size_t)1 << 40},
 	{"idle-timeout-ms", F_U32, OFF(idle_timeout_ms), "60000", "close a client connection idle this long", 10, 86400000},
@@ -82,6 +86,10 @@ static void defaults(node_config *c)
 	c->pre_vote = true;
 	c->max_connections = 4096;
 	c->max_uncommitted_bytes = 64u << 20;
+	c->snapshot_entries = 100000;
+	c->snapshot_bytes = 64u << 20;
+	c->snapshot_trailing = 10000;
+	c->wal_segment_bytes = 64u << 20;
 	c->max_buffered_bytes = 256u << 20;
 	c->idle_timeout_ms = 60000;
 	c->header_timeout_ms = 10000;

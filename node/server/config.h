@@ -46,6 +46,10 @@ typedef struct node_config {
 	char *peer_secret;      /* cluster secret for peer hellos, NULL = none */
 	size_t max_connections;     /* client HTTP connections (also capped by the fd limit) */
 	size_t max_uncommitted_bytes; /* proposed and unanswered command bytes; past it 503 */
+	size_t snapshot_entries;    /* automatic snapshot after this many entries (0 = off) */
+	size_t snapshot_bytes;      /* ... or this many bytes of entries (0 = off) */
+	size_t snapshot_trailing;   /* log entries kept behind a snapshot for lagging followers */
+	size_t wal_segment_bytes;   /* WAL segment size: compaction drops whole segments */
 	size_t max_buffered_bytes;  /* request bodies still arriving, all connections */
 	uint32_t idle_timeout_ms;
 	uint32_t header_timeout_ms;

@@ -22,6 +22,7 @@ void metrics_init(node_metrics *m)
 	hist_init(&m->batch_entries, batch_bounds, sizeof batch_bounds / sizeof batch_bounds[0]);
 	hist_init(&m->fsync_seconds, seconds_bounds, sizeof seconds_bounds / sizeof seconds_bounds[0]);
 	hist_init(&m->request_seconds, seconds_bounds, sizeof seconds_bounds / sizeof seconds_bounds[0]);
+	hist_init(&m->snapshot_write_seconds, seconds_bounds, sizeof seconds_bounds / sizeof seconds_bounds[0]);
 }
 
 void histogram_observe(histogram *h, double v)

@@ -30,6 +30,8 @@ typedef struct node_metrics {
 	histogram batch_entries;  /* entries per WAL write */
 	histogram fsync_seconds;  /* WAL write+fsync duration */
 	histogram request_seconds;/* HTTP request latency, arrival to answer */
+	histogram snapshot_write_seconds; /* fork to durable */
+	double snapshot_load_seconds;     /* reading the snapshot at boot */
 } node_metrics;
 
 void metrics_init(node_metrics *m);

@@ -38,15 +38,20 @@ _Noreturn void server_fatal(const char *fmt, ...)
 	_exit(2);
 }
 
+static void refresh_from(server *s, const raft_status *st)
+{
+	s->applied = rt_applied(s->rt);
+	s->term = st->term;
+	s->commit = st->commit;
+	s->role = st->role;
+	s->leader = st->leader;
+}
+
 void server_refresh_status(server *s)
 {
 	raft_status st;
 	raft_get_status(rt_raft(s->rt), &st);
-	s->applied = rt_applied(s->rt);
-	s->term = st.term;
-	s->commit = st.commit;
-	s->role = st.role;
-	s->leader = st.leader;
+	refresh_from(s, &st);
 }
 
 /* ---------------------------------------------------------- the ready step */
@@ -60,8 +65,11 @@ static void on_check(uv_check_t *h)
 	if (s->rt == NULL)
 		return;
 	rt_process(s->rt);
-	server_refresh_status(s);
-	api_members_after_ready(s);
+	/* One status read per loop iteration, for the cache and the members. */
+	raft_status st;
+	raft_get_status(rt_raft(s->rt), &st);
+	refresh_from(s, &st);
+	api_members_after_ready(s, &st);
 	/* Stay non-blocking only while the core still has work (e.g. the
 	 * round cap was hit); otherwise let the loop sleep in poll. */
 	if (s->stopping || !rt_has_work(s->rt)) {
@@ -131,6 +139,7 @@ static void begin_shutdown(server *s)
 	if (s->rt != NULL)
 		rt_stop(s->rt);
 	api_members_stop(s);
+	server_snap_stop(s);
 	while (s->paused_head != NULL) {
 		http_request *r = s->paused_head;
 		s->paused_head = r->user;
@@ -215,7 +224,8 @@ static int open_wal(server *s, char *err, size_t errlen)
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
 	char why[256] = "";
-	int rc = wal_open(dir, NULL, &s->wal, &rec, why, sizeof why);
+	wal_options wo = {.segment_bytes = c->wal_segment_bytes};
+	int rc = wal_open(dir, &wo, &s->wal, &rec, why, sizeof why);
 	free(dir);
 	if (rc != 0) {
 		snprintf(err, errlen, "WAL in %s/wal: %s", c->data_dir, why);
@@ -263,6 +273,11 @@ static int open_wal(server *s, char *err, size_t errlen)
 		.max_uncommitted_bytes = c->max_uncommitted_bytes,
 		.faults = s->faults,
 		.probe_incarnation = !inc_found && wal_empty,
+		.snap = {
+			.every_entries = c->snapshot_entries,
+			.every_bytes = c->snapshot_bytes,
+			.trailing_entries = c->snapshot_trailing,
+		},
 	};
 	if (inc_found)
 		notice("incarnation %llu", (unsigned long long)inc);
@@ -276,6 +291,27 @@ static int open_wal(server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot create the Raft core (bad configuration or out of memory)");
 		return -1;
 	}
+	/* The newest valid snapshot, then the log after it. */
+	s->snap.dir = server_snap_dir(c);
+	if (s->snap.dir == NULL) {
+		wal_recovered_free(&rec);
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	snapshot_loaded sl;
+	uint64_t t0 = uv_hrtime();
+	if (rt_snapshot_boot(s->rt, s->snap.dir, s->wal, &rec, &sl, err, errlen) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	s->metrics.snapshot_load_seconds = (double)(uv_hrtime() - t0) / 1e9;
+	if (sl.skipped > 0)
+		notice("snapshot damaged, not loaded: %s; using %s and the log after it", sl.skipped_why,
+		       sl.found ? sl.path : "the empty state");
+	if (sl.found)
+		notice("snapshot loaded: %s (index %llu, term %llu, %.3f s)", sl.path,
+		       (unsigned long long)sl.meta.index, (unsigned long long)sl.meta.term,
+		       s->metrics.snapshot_load_seconds);
 	rc = rt_load(s->rt, &rec);
 	if (rc != RAFT_OK) {
 		wal_recovered_free(&rec);
@@ -431,10 +467,12 @@ static void free_all(server *s)
 	if (s->wal != NULL)
 		wal_close(s->wal);
 	rt_free(s->rt);
+	server_snap_free(s);
 	api_members_free(s);
 	faults_free(s->faults);
 	book_free(&s->book);
 	bytebuf_free(&s->out);
+	bytebuf_free(&s->hdrs);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
 		notice("closing the data dir lock failed");
 }

@@ -27,6 +27,7 @@
 #include "../net/transport.h"
 #include "../runtime/rt.h"
 #include "../wal/wal.h"
+#include "../wal/wal_compact.h"
 #include "config.h"
 #include "join.h"
 #include "metrics.h"
@@ -43,6 +44,30 @@ typedef struct wal_job {
 	char err[256];
 	bool crash_after;  /* crash with lose_unsynced asked while it ran */
 } wal_job;
+
+/* A POST /admin/snapshot waiting for snapshot number seq. */
+typedef struct snap_wait {
+	http_request *req;
+	uint64_t seq;
+} snap_wait;
+
+/* Snapshot writer and compaction (server_snap.c). */
+typedef struct snap_job {
+	char *dir;             /* <data-dir>/snapshots */
+	bool writing;          /* a forked writer runs; poll watches its pipe */
+	int child, fd;
+	uv_poll_t poll;
+	bool poll_open;        /* initialised and not yet closed */
+	uint64_t started_ns;
+	bool compacting;       /* the compaction work is queued or running */
+	uv_work_t work;
+	uint64_t wal_upto;
+	int rc;
+	char err[400];
+	wal_compact_result res;
+	snap_wait *waits;
+	size_t n_waits, cap_waits;
+} snap_job;
 
 /* A frame held by a delay fault, on its own uv timer. */
 typedef struct delay_timer {
@@ -70,6 +95,11 @@ typedef struct server {
 	uint64_t term;
 	uint64_t commit;
 	uint64_t applied;
+	/* The X-Raft-* header block of every answer, rebuilt only when term or
+	 * leader change (api_common_headers). */
+	bytebuf hdrs;
+	uint64_t hdrs_term;
+	uint32_t hdrs_leader;
 
 	uv_timer_t tick_timer;
 	bool paused;
@@ -81,6 +111,7 @@ typedef struct server {
 	uv_signal_t sigterm, sigint;
 
 	wal_job job;
+	snap_job snap;
 	delay_timer *delays;   /* frames held by a delay fault */
 
 	bool stopping;
@@ -112,6 +143,13 @@ bool ticker_sync_pause(server *s);
 void server_io_init(server *s, rt_io *io);
 int server_on_frame(void *ud, uint32_t from, const uint8_t *frame, size_t len);
 void server_io_close_delays(server *s);
+
+/* server_snap.c */
+char *server_snap_dir(const node_config *c);
+void server_snap_io(rt_io *io);
+void server_snap_request(server *s, http_request *req);
+void server_snap_stop(server *s);
+void server_snap_free(server *s);
 
 /* server_wal.c */
 void server_wal_write(void *ud, wal_batch *b, size_t n_entries, bool sync);

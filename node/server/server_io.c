@@ -153,4 +153,5 @@ void server_io_init(server *s, rt_io *io)
 		.keep_incarnation = io_keep_incarnation,
 		.on_applied = api_members_on_applied,
 	};
+	server_snap_io(io);
 }

@@ -65,9 +65,10 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 			return fails + 1;
 		}
 		if (p.trace || count == 1)
-			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
+			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, %llu snapshots, %llu restarts from one, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
 			       (unsigned long long)p.seed, o.ok ? "ok" : "FAILED", (unsigned long long)o.steps,
 			       (unsigned long long)o.elections, (unsigned long long)o.crashes,
+			       (unsigned long long)o.snapshots, (unsigned long long)o.snapshot_boots,
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
 			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok);
 		if (!o.ok) {
@@ -122,7 +123,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 12)
+			else if (!strcmp(a, "--bug") && v <= 40)
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);

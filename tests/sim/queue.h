@@ -20,6 +20,8 @@ enum sim_ev_kind {
 	EV_PAUSE,     /* a node is paused (the pause fault) */
 	EV_RESUME,    /* ... and resumed */
 	EV_JUMP,      /* a node's clock jumps forward */
+	EV_SNAP_DONE, /* a node's snapshot write is durable */
+	EV_SNAP_COMPACTED, /* ... and its compaction done */
 };
 
 typedef struct sim_event {

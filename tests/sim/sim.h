@@ -47,6 +47,7 @@ typedef struct sim_outcome {
 	uint64_t steps;
 	char what[4096]; /* the violated invariant, when !ok */
 	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes;
+	uint64_t snapshots, snapshot_boots; /* written; restarts from one */
 } sim_outcome;
 
 /* Runs one seed. Returns 0 when the run completed (ok or not), -1 when the

@@ -63,11 +63,20 @@ typedef struct sim_node {
 	uint64_t wall_offset_us;/* its wall clock: virtual time + this (steps back at restarts) */
 	/* commands applied by this incarnation (hashes, open addressing): dedup
 	 * must never skip the first copy of a command */
-	uint64_t *cmds;
+	uint64_t *cmds;         /* pairs: command hash, index first applied at */
 	size_t cmds_n, cmds_cap;
 	uint64_t skipped_seen;  /* kv_machine's skipped count at the last apply */
 	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
 	size_t n_voters;
+	/* snapshots (sim_io.c): files in snapdir; a write is made in stagedir
+	 * and renamed into snapdir when its EV_SNAP_DONE comes (a crash before
+	 * leaves a torn temporary file instead) */
+	char snapdir[600], stagedir[600];
+	bool snap_writing;
+	uint64_t snap_w_index, snap_w_term, snap_w_bytes;
+	uint64_t damaged_index; /* a snapshot file the simulator damaged (0 = none) */
+	bool snap_only_one;     /* the WAL was reset to the newest snapshot */
+	uint64_t boot_snap_index; /* the snapshot this incarnation started from */
 } sim_node;
 
 typedef struct sim {
@@ -107,6 +116,16 @@ typedef struct sim {
 	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
 	int lying;               /* the node whose fsync lies or that is amnesiac, -1 none */
 	uint64_t max_term;       /* highest term any node has reached */
+	/* snapshots: this seed's policy (all zero: none), small WAL segments so
+	 * compaction drops some, damage to snapshot files at crashes */
+	sim_rng snap_rng;        /* their own stream: seeds without them replay as before */
+	snapshot_policy snap;
+	size_t segment_bytes;
+	double snap_damage_p;
+	/* the state digest of every snapshot written, by index: any node's
+	 * state at that index, and any restart from it, must match */
+	uint64_t *snap_digest;
+	uint64_t snap_digest_cap;
 	/* invariant records */
 	uint32_t *leader_of_term;
 	uint64_t terms_cap;
@@ -145,5 +164,14 @@ void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o);
 void sim_on_ready(sim *s, sim_node *nd, const raft_ready *rd);
 void sim_check_leader(sim *s, sim_node *nd);
 int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n);
+int sim_cmds_rebuild(sim_node *nd, size_t cap, uint64_t keep_upto);
+int sim_grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill);
+
+/* sim_snap.c: snapshots of a simulated node */
+uint64_t sim_kv_digest(const kv_machine *m);
+void sim_snap_record(sim *s, sim_node *nd, uint64_t index, uint64_t digest, const char *when);
+void sim_snap_done(sim *s, sim_node *nd);
+void sim_snap_crash(sim *s, sim_node *nd);
+int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec);
 
 #endif

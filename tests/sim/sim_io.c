@@ -7,6 +7,9 @@
  * the wall clock or any other randomness, so a seed replays.
  */
 #include <stdlib.h>
+#include <string.h>
+
+#include "../../node/wal/wal_compact.h"
 
 #include "sim_internal.h"
 
@@ -88,6 +91,45 @@ static void io_on_applied(void *ud, const raft_entry *e)
 	sim_applied(nd->s, nd, e);
 }
 
+/* The write goes to the staging dir now; it is durable (renamed into the
+ * snapshot dir) when its EV_SNAP_DONE comes (sim_snap.c). */
+static int io_snapshot_write(void *ud, const kv_machine *m, const kv_snap_meta *meta)
+{
+	sim_node *nd = ud;
+	sim *s = nd->s;
+	sim_snap_record(s, nd, meta->index, sim_kv_digest(m), "when it wrote a snapshot");
+	char err[300];
+	uint64_t bytes = 0;
+	if (snapshot_save(nd->stagedir, m, meta, &bytes, err, sizeof err) != 0) {
+		sim_fail(s, "node %u: snapshot write failed: %s", nd->id, err);
+		return -1;
+	}
+	nd->snap_writing = true;
+	nd->snap_w_index = meta->index;
+	nd->snap_w_term = meta->term;
+	nd->snap_w_bytes = bytes;
+	sim_trace(s, "node %u: writing a snapshot at %llu", nd->id, (unsigned long long)meta->index);
+	sim_push(s, (sim_event){ .at = s->now + 1000 + sim_below(&s->snap_rng, 60000), .kind = EV_SNAP_DONE,
+				 .node = nd->id, .arg = nd->epoch });
+	return 0;
+}
+
+static void io_compact(void *ud, uint64_t wal_upto, uint64_t snap_index)
+{
+	sim_node *nd = ud;
+	sim *s = nd->s;
+	char err[300];
+	wal_compact_result res;
+	memset(&res, 0, sizeof res);
+	if (wal_upto > 0 && wal_compact(nd->w, wal_upto, &res, err, sizeof err) != 0)
+		sim_fail(s, "node %u: WAL compaction failed: %s", nd->id, err);
+	else if (snapshot_prune(nd->snapdir, SNAPSHOT_KEEP, err, sizeof err) != 0)
+		sim_fail(s, "node %u: snapshot prune failed: %s", nd->id, err);
+	sim_trace(s, "node %u: compacted behind snapshot %llu: WAL up to %llu (%zu segments dropped)", nd->id,
+		  (unsigned long long)snap_index, (unsigned long long)wal_upto, res.segments_dropped);
+	sim_push(s, (sim_event){ .at = s->now + 10, .kind = EV_SNAP_COMPACTED, .node = nd->id, .arg = nd->epoch });
+}
+
 void sim_io_init(sim_node *nd, rt_io *io)
 {
 	*io = (rt_io){
@@ -102,4 +144,8 @@ void sim_io_init(sim_node *nd, rt_io *io)
 		.on_ready = io_on_ready,
 		.on_applied = io_on_applied,
 	};
+	if (nd->s->snap.every_entries > 0 || nd->s->snap.every_bytes > 0) {
+		io->snapshot_write = io_snapshot_write;
+		io->compact = io_compact;
+	}
 }

@@ -114,7 +114,8 @@ int sim_node_start(sim *s, sim_node *nd)
 	char err[256];
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
-	if (wal_open(nd->dir, NULL, &nd->w, &rec, err, sizeof err) != 0) {
+	wal_options wo = { .segment_bytes = s->segment_bytes };
+	if (wal_open(nd->dir, s->segment_bytes ? &wo : NULL, &nd->w, &rec, err, sizeof err) != 0) {
 		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
 		return -1;
 	}
@@ -147,6 +148,7 @@ int sim_node_start(sim *s, sim_node *nd)
 		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
 		.faults = nd->f,
 		.planted_bug = s->p.planted_bug,
+		.snap = s->snap,
 	};
 	rt_io io;
 	nd->s = s;
@@ -160,7 +162,17 @@ int sim_node_start(sim *s, sim_node *nd)
 	rt_clock_anchor(nd->rt, nd->clock_ms);
 	nd->jump_ms = 0;
 	nd->paused = false;
-	nd->log_len = 0;
+	if (sim_snap_boot(s, nd, &rec) != 0) {
+		wal_recovered_free(&rec);
+		return -1;
+	}
+	if (nd->boot_snap_index == 0) {
+		nd->log_len = 0;
+		nd->cmds_n = 0;
+		memset(nd->cmds, 0, 2 * nd->cmds_cap * sizeof *nd->cmds);
+	} else {
+		s->out->snapshot_boots++;
+	}
 	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
 		wal_recovered_free(&rec);
 		sim_fail(s, "node %u: could not load its recovered log", nd->id);
@@ -170,10 +182,8 @@ int sim_node_start(sim *s, sim_node *nd)
 		  nd->id, (unsigned long long)nd->epoch, (unsigned long long)rec.hs.term, (int)rec.hs.vote,
 		  (unsigned long long)rec.hs.commit, rec.n_entries, (unsigned long long)rec.torn_bytes_cut);
 	wal_recovered_free(&rec);
-	nd->applied = 0;
-	nd->cmds_n = 0;
-	memset(nd->cmds, 0, nd->cmds_cap * sizeof *nd->cmds);
-	nd->skipped_seen = 0;
+	nd->applied = nd->boot_snap_index;
+	nd->skipped_seen = rt_kv(nd->rt)->skipped_duplicates;
 	nd->commit_max = 0;
 	nd->role = RAFT_FOLLOWER;
 	nd->up = true;
@@ -334,6 +344,7 @@ void sim_node_crash(sim *s, sim_node *nd)
 	}
 	if (sim_chance(&s->rng, 0.5))
 		tear_tail(s, nd);
+	sim_snap_crash(s, nd);
 }
 
 void sim_node_free(sim_node *nd)

@@ -145,7 +145,7 @@ void sim_send(sim *s, uint32_t from, uint32_t to, uint8_t *frame, size_t len)
 
 /* ---------------------------------------------------------------- invariants */
 
-static int grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill)
+int sim_grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill)
 {
 	if (need < *cap)
 		return 0;
@@ -164,33 +164,51 @@ static int grow_u64(uint64_t **a, uint64_t *cap, uint64_t need, uint64_t fill)
 
 /* State machine safety: no two nodes apply different entries at one index,
  * and a restarted node replays exactly what was applied before. */
-/* Records command hash h as applied on nd; true when it was new. */
-static bool cmd_first(sim *s, sim_node *nd, uint64_t h)
+/* Rebuilds nd's command table with capacity cap (a power of two, or the
+ * same), keeping only commands first applied at or before keep_upto. */
+int sim_cmds_rebuild(sim_node *nd, size_t cap, uint64_t keep_upto)
+{
+	uint64_t *t = calloc(2 * cap, sizeof *t);
+	if (!t)
+		return -1;
+	size_t n = 0;
+	for (size_t i = 0; i < nd->cmds_cap; i++) {
+		uint64_t h = nd->cmds[2 * i], at = nd->cmds[2 * i + 1];
+		if (!h || at > keep_upto)
+			continue;
+		for (size_t j = h % cap;; j = (j + 1) % cap)
+			if (!t[2 * j]) {
+				t[2 * j] = h;
+				t[2 * j + 1] = at;
+				n++;
+				break;
+			}
+	}
+	free(nd->cmds);
+	nd->cmds = t;
+	nd->cmds_cap = cap;
+	nd->cmds_n = n;
+	return 0;
+}
+
+/* Records command hash h as applied on nd at index; true when it was new.
+ * A node restarted from a snapshot keeps the commands applied up to the
+ * snapshot (they are in its state machine, dedup record included). */
+static bool cmd_first(sim *s, sim_node *nd, uint64_t h, uint64_t index)
 {
 	if (h == 0)
 		h = 1;
-	if (2 * (nd->cmds_n + 1) > nd->cmds_cap) {
-		size_t cap = nd->cmds_cap ? nd->cmds_cap * 2 : 256;
-		uint64_t *t = calloc(cap, sizeof *t);
-		if (!t) {
-			sim_fail(s, "out of memory");
-			return true;
-		}
-		for (size_t i = 0; i < nd->cmds_cap; i++)
-			for (size_t j = nd->cmds[i] % cap; nd->cmds[i]; j = (j + 1) % cap)
-				if (!t[j]) {
-					t[j] = nd->cmds[i];
-					break;
-				}
-		free(nd->cmds);
-		nd->cmds = t;
-		nd->cmds_cap = cap;
+	if (2 * (nd->cmds_n + 1) > nd->cmds_cap &&
+	    sim_cmds_rebuild(nd, nd->cmds_cap ? nd->cmds_cap * 2 : 256, UINT64_MAX) != 0) {
+		sim_fail(s, "out of memory");
+		return true;
 	}
 	for (size_t j = h % nd->cmds_cap;; j = (j + 1) % nd->cmds_cap) {
-		if (nd->cmds[j] == h)
+		if (nd->cmds[2 * j] == h)
 			return false;
-		if (!nd->cmds[j]) {
-			nd->cmds[j] = h;
+		if (!nd->cmds[2 * j]) {
+			nd->cmds[2 * j] = h;
+			nd->cmds[2 * j + 1] = index;
 			nd->cmds_n++;
 			return true;
 		}
@@ -208,7 +226,7 @@ static void check_dedup(sim *s, sim_node *nd, const raft_entry *e)
 		return;
 	uint64_t h = ((uint64_t)c.origin * 0x9E3779B97F4A7C15ull) ^ (c.nonce * 0xBF58476D1CE4E5B9ull) ^
 		     (c.req_id * 0x94D049BB133111EBull);
-	bool first = cmd_first(s, nd, h);
+	bool first = cmd_first(s, nd, h, e->index);
 	uint64_t skipped = rt_kv(nd->rt)->skipped_duplicates;
 	/* A skipped command of an older boot of its origin is fine (nobody
 	 * waits for it, and its outcome was "unknown"); one whose proposer is
@@ -239,8 +257,8 @@ void sim_applied(sim *s, sim_node *nd, const raft_entry *e)
 		return;
 	}
 	uint64_t cap = s->applied_cap;
-	if (grow_u64(&s->applied_term, &cap, e->index, 0) != 0 ||
-	    grow_u64(&s->applied_hash, &s->applied_cap, e->index, 0) != 0) {
+	if (sim_grow_u64(&s->applied_term, &cap, e->index, 0) != 0 ||
+	    sim_grow_u64(&s->applied_hash, &s->applied_cap, e->index, 0) != 0) {
 		sim_fail(s, "out of memory");
 		return;
 	}
@@ -641,7 +659,8 @@ static void handle(sim *s, sim_event *e)
 {
 	sim_node *nd = e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_CRASH ||
 				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER ||
-				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP
+				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP ||
+				   e->kind == EV_SNAP_DONE || e->kind == EV_SNAP_COMPACTED
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
@@ -659,6 +678,16 @@ static void handle(sim *s, sim_event *e)
 	case EV_FSYNC:
 		if (nd->up && e->arg == nd->epoch)
 			sim_node_fsync(s, nd);
+		break;
+	case EV_SNAP_DONE:
+		if (nd->up && e->arg == nd->epoch)
+			sim_snap_done(s, nd);
+		break;
+	case EV_SNAP_COMPACTED:
+		if (nd->up && e->arg == nd->epoch) {
+			rt_snapshot_compacted(nd->rt);
+			sim_node_process_ready(s, nd);
+		}
 		break;
 	case EV_DEFER:
 		if (nd->up && e->arg == nd->epoch) {
@@ -802,8 +831,11 @@ static int make_dirs(sim *s)
 		 (unsigned long long)s->p.seed);
 	if (mkdir(base, 0700) != 0)
 		return -1;
-	for (int i = 0; i < s->n; i++)
+	for (int i = 0; i < s->n; i++) {
 		snprintf(s->nodes[i].dir, sizeof s->nodes[i].dir, "%s/n%d", base, i);
+		snprintf(s->nodes[i].snapdir, sizeof s->nodes[i].snapdir, "%s/n%d.snap", base, i);
+		snprintf(s->nodes[i].stagedir, sizeof s->nodes[i].stagedir, "%s/n%d.stage", base, i);
+	}
 	return 0;
 }
 
@@ -887,6 +919,19 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	s->lying = -1;
 	if (sim_chance(&s->disk_rng, 0.25))
 		s->fsync_lies_p = 0.3 + 0.1 * (double)sim_below(&s->disk_rng, 6);
+	/* Snapshots in two seeds of three, at random points (a few to tens of
+	 * entries apart), with small WAL segments so compaction drops some;
+	 * in half of those, crashes damage the newest snapshot file. Their own
+	 * stream too. */
+	s->snap_rng.s = p->seed * 0xD1B54A32D192ED03ull + 11;
+	if (!sim_chance(&s->snap_rng, 0.33)) {
+		s->snap.every_entries = 3 + sim_below(&s->snap_rng, 60);
+		s->snap.every_bytes = sim_chance(&s->snap_rng, 0.3) ? 200 + sim_below(&s->snap_rng, 4000) : 0;
+		s->snap.trailing_entries = 20 + sim_below(&s->snap_rng, 200);
+		s->segment_bytes = 1024 + sim_below(&s->snap_rng, 16384);
+		if (sim_chance(&s->snap_rng, 0.5))
+			s->snap_damage_p = 0.2 + 0.1 * (double)sim_below(&s->snap_rng, 5);
+	}
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
@@ -1001,6 +1046,7 @@ done:
 	free(s->leader_of_term);
 	free(s->applied_term);
 	free(s->applied_hash);
+	free(s->snap_digest);
 	free(s);
 	return rc;
 }
