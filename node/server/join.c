@@ -285,12 +285,23 @@ static int attempt(joiner *j, char *err, size_t errlen)
 		snprintf(j->url, sizeof j->url, "%s", lurl);
 		return J_REDIRECT; /* ask the leader for its own view first */
 	}
+	/* An HTTP address without a host (":2020", all interfaces) is given
+	 * to the cluster with the host of --raft, the name the others reach
+	 * this node by. */
+	char http_a[300];
+	if (c->http_addr[0] == ':') {
+		const char *colon = strrchr(c->raft_addr, ':');
+		int hl = colon != NULL ? (int)(colon - c->raft_addr) : 0;
+		snprintf(http_a, sizeof http_a, "%.*s%s", hl, c->raft_addr, c->http_addr);
+	} else {
+		snprintf(http_a, sizeof http_a, "%s", c->http_addr);
+	}
 	cJSON *o = cJSON_CreateObject();
 	char inc[24];
 	snprintf(inc, sizeof inc, "%llu", (unsigned long long)j->inc);
 	char *body = NULL;
 	if (o != NULL && cJSON_AddStringToObject(o, "op", "add") && cJSON_AddNumberToObject(o, "id", c->id) &&
-	    cJSON_AddStringToObject(o, "raft", c->raft_addr) && cJSON_AddStringToObject(o, "http", c->http_addr) &&
+	    cJSON_AddStringToObject(o, "raft", c->raft_addr) && cJSON_AddStringToObject(o, "http", http_a) &&
 	    cJSON_AddStringToObject(o, "incarnation", inc) &&
 	    cJSON_AddBoolToObject(o, "auto_promote", !c->join_learner))
 		body = cJSON_PrintUnformatted(o);

@@ -109,6 +109,50 @@ membership_is() { status_of "$1" | jq -e --arg m "$2" '.membership == $m' >/dev/
 	[ "$(members_of "$l" | jq -c '[.members[] | {id, voter}] | sort_by(.id)')" = "$before" ]
 }
 
+# A wiped node comes back with the same id: its boot nonce must not repeat
+# its previous life's, or its commands reuse (origin, nonce, request id)
+# of commands already in the log (rt_boot.h). The planted variant puts the
+# previous life's last count back into the fresh dir, which is what
+# counting from 1 again did to a node that never restarted: its writes are
+# then taken for old ones. Without it, the same steps work.
+rejoin_wiped() { # ID [BOOT-COUNT]
+	local id=$1 boot=${2:-}
+	http POST "$(node_url "$(wait_leader 20)")/admin/members" "{\"op\":\"remove\",\"id\":$id}"
+	[ "$status_code" = 200 ] || { echo "remove $id: $status_code $body"; return 1; }
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$id.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$id.pid") 2>/dev/null"
+	rm -rf "$CLUSTER_DIR/n$id"
+	mkdir -p "$CLUSTER_DIR/n$id"
+	[ -z "$boot" ] || echo "$boot" >"$CLUSTER_DIR/n$id/BOOT"
+	start_joiner "$id" "$(wait_leader 20)"
+	wait_until 20 membership_is "$id" voter
+	wait_until 10 curl -fs -m 1 "$(node_url "$id")/readyz"
+}
+
+@test "join: a wiped node rejoins with a boot nonce above its previous life's (planted: the same one)" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=5
+	for i in 1 2 3; do kv_put 4 nonce-old "$i"; [ "$status_code" = 200 ]; done
+	last=$(cat "$CLUSTER_DIR/n4/BOOT")
+	# planted: the new life's first nonce is the old life's last one
+	rejoin_wiped 4 "$((last - 1))"
+	kv_put 4 nonce-planted new
+	echo "$status_code $body"
+	[ "$status_code" = 504 ]
+	[[ "$body" == *"duplicate"* ]]
+	kv_get 0 nonce-planted
+	[ "$status_code" = 404 ]
+	# the node as it is: a fresh dir starts above every earlier count
+	rejoin_wiped 4
+	[ "$(cat "$CLUSTER_DIR/n4/BOOT")" -gt "$last" ]
+	for i in 1 2 3; do
+		kv_put 4 nonce-fixed "v$i"
+		[ "$status_code" = 200 ]
+		kv_get 0 nonce-fixed
+		[ "$(echo "$body" | jq -r .value)" = "v$i" ]
+	done
+}
+
 @test "join: removing the leader: it answers, steps down, says removed and stays quiet" {
 	[ "$RAFTKV_BACKEND" = local ] || skip "needs the joined nodes of the first tests"
 	CLUSTER_N=5

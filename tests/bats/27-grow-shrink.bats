@@ -156,3 +156,28 @@ workload_wait() {
 	status_of "$b" | jq -e '.membership == "voter"'
 	workload_wait
 }
+
+# raftkv-workload's member nemesis: remove, add back, replace (wipe a
+# --join node through its agent: it rejoins by itself) at random, never
+# below a majority of the starting five, the history checked linearizable;
+# at the end every node is a member again.
+@test "the workload's member nemesis on five nodes is linearizable" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "needs the local cluster of the tests before"
+	start_joiner 3
+	wait_until 20 leader_voters_are "[0,1,2,3]" || show_all
+	start_joiner 4
+	wait_until 20 leader_voters_are "[0,1,2,3,4]" || show_all
+	urls="" agents=""
+	for i in 0 1 2 3 4; do urls+="${urls:+,}$(node_url "$i")"; agents+="${agents:+,}$(agent_url "$i")"; done
+	run "$BINDIR/raftkv-workload" --nodes "$urls" --agents "$agents" ${TOKEN:+--admin-token "$TOKEN"} \
+		--key-prefix member- --clients 6 --keys 4 --rate 500 --duration 16 --timeout-ms 1500 \
+		--nemesis member --nemesis-interval 2 --check --quiet \
+		--history "$BATS_FILE_TMPDIR/member.jsonl" --nemesis-log "$BATS_FILE_TMPDIR/member.nemesis"
+	echo "$output" | tail -n 20
+	cat "$BATS_FILE_TMPDIR/member.nemesis"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '"event":"start"' "$BATS_FILE_TMPDIR/member.nemesis")" -ge 2 ]
+	run "$BINDIR/raftkv-check" "$BATS_FILE_TMPDIR/member.jsonl"
+	[ "$status" -eq 0 ]
+	wait_until 15 leader_voters_are "[0,1,2,3,4]" || show_all
+}
