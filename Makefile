@@ -5,7 +5,10 @@
 #   make test       unit tests (ASan+UBSan, valgrind), checker corpus, simulator,
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
-#   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork)
+#   make bench-failover  kill -9 of the leader -> next acknowledged write, 20 tries (part 4 of bench)
+#   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork),
+#                        then in a 3-node cluster: RSS and WAL size over 2M writes, a 1M-key
+#                        snapshot's duration and the p99 write latency during it
 #   make SAN=1      the same programs built with ASan+UBSan into build/san/bin
 #   make SAN=thread the same with ThreadSanitizer into build/tsan/bin
 #   make test-tsan  unit tests and a short simulator run under ThreadSanitizer
@@ -115,7 +118,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         test-jepsen-static jepsen jepsen-local jepsen-docker \
-        test-interaction interaction-bin test-tsan bench bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
+        test-interaction interaction-bin test-tsan bench bench-failover bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
         test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
@@ -169,7 +172,7 @@ $(BIN)/raftkv-peer-send: $(call obj,tests/tools/peer_send.c) $(LIBNET) $(LIBRAFT
 LIBRAFTBUGS := $(BUILD)/libraft-bugs.a
 $(BUILD)/obj-bugs/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,[bugs] $<)$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -c $< -o $@
+	$(call say,CC,[bugs] $<)$(CC) $(CFLAGS) -DRAFT_PLANTED_BUGS -DWAL_PLANTED_BUGS -c $< -o $@
 $(LIBRAFTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RAFT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
@@ -177,7 +180,15 @@ LIBRTBUGS := $(BUILD)/libruntime-bugs.a
 $(LIBRTBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(RT_SRC))
 	@mkdir -p $(dir $@)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
-$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWAL) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
+# ... and of the WAL (wal_planted_bug, node/wal/wal_int.h: the simulator's
+# bugs 41 and 42).
+LIBWALBUGS := $(BUILD)/libwal-bugs.a
+$(LIBWALBUGS): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(WAL_SRC))
+	@mkdir -p $(dir $@)
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
+# Its fsyncs go through tests/sim/sim_disk.c, the page cache of its power cuts.
+$(SIM_BIN): LDFLAGS += -Wl,--wrap=fdatasync -Wl,--wrap=fsync
+$(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LIBRTBUGS) $(LIBFAULTS) $(LIBNET) $(LIBWALBUGS) $(LIBRAFTBUGS) $(LIBCHECK) $(LIBCOMMON)
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction
@@ -321,6 +332,11 @@ bench: deps
 	@$(MAKE) all-programs
 	@tests/bench.sh
 
+# Leader kill -> next acknowledged write (figures; part 4 of `make bench`).
+bench-failover: all
+	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-failover.XXXXXX") && \
+	  tests/bench/failover.sh "$$d" $${BENCH_PORT_BASE:-2620} $${BENCH_FAILOVER_TRIES:-20}; rc=$$?; rm -rf "$$d"; exit $$rc
+
 # Snapshot cost while serving: inline vs background copy vs fork (figures).
 SNAPBENCH := $(BUILD)/raftkv-snapbench
 $(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBRT) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
@@ -328,7 +344,10 @@ $(SNAPBENCH): $(call obj,tests/bench/snapshot_bench.c) $(LIBRT) $(LIBNET) $(LIBR
 bench-snapshot: deps
 	@$(MAKE) snapbench-bin
 	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-snapbench.XXXXXX") && \
-	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; exit $$rc
+	  $(SNAPBENCH) "$$d/snapshots" $(SNAPBENCH_KEYS) ; rc=$$?; rm -rf "$$d"; [ $$rc -eq 0 ] || exit $$rc
+	@.ci/install-deps python3 || echo "bench-snapshot: python3 not installed" >&2
+	@$(MAKE) all-programs
+	@tests/bench/snapshot_node.sh
 snapbench-bin: $(SNAPBENCH)
 	@:
 

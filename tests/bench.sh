@@ -7,6 +7,7 @@
 #   BENCH_CONNS="..." connection counts for the sweep (default 1 8 32 128 512)
 #   BENCH_NO_ETCD=1   raftkv only
 #   BENCH_NO_CG=1     skip part 3 (instructions per request under callgrind)
+#   BENCH_NO_FAILOVER=1  skip part 4 (leader kill -> next write; BENCH_FAILOVER_TRIES=N, default 20)
 #
 # The machine this runs on is usually shared, so absolute figures are noisy;
 # what means something is a ratio measured in the same run: raftkv ÷ stale
@@ -173,4 +174,11 @@ if [ -z "${BENCH_NO_CG:-}" ] && command -v valgrind >/dev/null; then
 	echo
 	echo "== 3. raftkv instructions per request, summed over the 3 nodes (callgrind, 8 connections)"
 	"$ROOT/tests/bench/instructions.sh" "$dir/cg" "$BASE"
+fi
+
+# ---------------------------------------------------------------- part 4
+if [ -z "${BENCH_NO_FAILOVER:-}" ]; then
+	echo
+	echo "== 4. kill -9 of the leader -> next acknowledged write (default timeouts, ${BENCH_FAILOVER_TRIES:-20} tries)"
+	"$ROOT/tests/bench/failover.sh" "$dir/failover" "$BASE" "${BENCH_FAILOVER_TRIES:-20}"
 fi

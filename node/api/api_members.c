@@ -3,7 +3,7 @@
  * ported from the pre-runtime node (node/server/members.c in ec15e1a).
  *
  * POST /admin/members {"op":"add"|"remove"|"promote","id":n,"raft":addr,
- * "http":addr} proposes one single-server change through raft_propose_conf
+ * "http":addr} proposes one single-server change through rt_propose_conf
  * and answers once that very entry (index and term) is applied as committed:
  * 200 with the members; 4xx when the core or the checks here refuse it
  * (nothing was appended); 504 when leadership is lost or the request times
@@ -217,7 +217,7 @@ static void post(server *s, http_request *req)
 		return;
 	}
 	uint64_t index = 0;
-	int rc = raft_propose_conf(rt_raft(s->rt), &cc, &index);
+	int rc = rt_propose_conf(s->rt, &cc, &index);
 	server_kick(s);
 	switch (rc) {
 	case RAFT_OK:

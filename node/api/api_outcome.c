@@ -97,6 +97,11 @@ static void not_proposed(server *s, http_request *req, const rt_outcome *o)
 	case RT_WHY_REFUSED:
 		detail = "The Raft core refused the command.";
 		break;
+	case RT_WHY_CATCHING_UP:
+		error = "catching up";
+		detail = "This node started with an empty data dir and has not caught up with the cluster yet; "
+			 "the command was not proposed. Retry, or send it to another node.";
+		break;
 	default:
 		break;
 	}

@@ -92,6 +92,14 @@ static void slide(origin_window *w, uint64_t new_high)
 	w->high = new_high;
 }
 
+uint64_t kv_dedup_newest_nonce(const kv_dedup *d, uint32_t origin)
+{
+	for (size_t i = 0; i < d->n; i++)
+		if (d->w[i].origin == origin)
+			return d->w[i].nonce;
+	return 0;
+}
+
 int kv_dedup_check(kv_dedup *d, uint32_t origin, uint64_t nonce, uint64_t id)
 {
 	origin_window *w = window_for(d, origin);

@@ -50,6 +50,9 @@ typedef struct kv_dedup_window_state {
 } kv_dedup_window_state;
 
 uint64_t kv_dedup_stamp(const kv_dedup *d);
+/* The newest boot nonce recorded for origin (0 = none): a node that lost its
+ * data dir takes its next nonce above it (RT_NONCE_GENERATION in node/runtime/rt.h). */
+uint64_t kv_dedup_newest_nonce(const kv_dedup *d, uint32_t origin);
 size_t kv_dedup_window_count(const kv_dedup *d);
 void kv_dedup_window_get(const kv_dedup *d, size_t i, kv_dedup_window_state *out);
 /* On a fresh record: sets the stamp, then adds windows one by one. -1 when

@@ -187,6 +187,7 @@ void membership_on_truncate(raft *r, uint64_t index);
 void membership_sync(raft *r);
 void membership_reload(raft *r);
 bool membership_self_voter(const raft *r);
+bool membership_may_campaign(raft *r);
 bool membership_may_vote_for(const raft *r, uint32_t candidate);
 bool membership_pending(const raft *r);
 bool membership_accept_msg(raft *r, const raft_msg *m);

@@ -114,8 +114,9 @@ static void become_precandidate(raft *r)
 void election_campaign(raft *r, bool transfer)
 {
 	/* term + 1 must stay below the largest term, which peers refuse.
-	 * Learners, removed nodes and other incarnations never campaign. */
-	if (r->role == RAFT_LEADER || r->term >= UINT64_MAX - 1 || !membership_self_voter(r))
+	 * Learners, removed nodes and other incarnations never campaign
+	 * (a node whose removal is not committed yet may: membership.c). */
+	if (r->role == RAFT_LEADER || r->term >= UINT64_MAX - 1 || !membership_may_campaign(r))
 		return;
 	if (r->cfg.pre_vote && !transfer)
 		become_precandidate(r);

@@ -241,7 +241,7 @@ void membership_on_truncate(raft *r, uint64_t index)
 {
 	if (r->conf_scanned >= index)
 		r->conf_scanned = index - 1;
-	if (r->conf_index >= index)
+	if (r->conf_index >= index && !PLANTED_BUG(r, 25))
 		r->conf_rescan = true;
 }
 
@@ -293,6 +293,32 @@ bool membership_self_voter(const raft *r)
 	return m != NULL && m->voter;
 }
 
+/* Whether this node may campaign: a voter of its configuration, or (thesis
+ * §4.1) a voter of the configuration before it while that last change, the
+ * one that took it out, is not committed: it may still be needed until the
+ * change commits. Found by the simulator: a leader appended REMOVE(itself)
+ * and lost leadership before replicating it; holding the longest log it
+ * refused its vote to the others, and, no longer a voter in its own log,
+ * never campaigned: no leader ever again. It campaigns now, wins with the
+ * votes of its new configuration (not counting itself), commits the
+ * removal and steps down (rule 6). Planted bug 22 is the old rule. */
+bool membership_may_campaign(raft *r)
+{
+	if (membership_self_voter(r))
+		return true;
+	if (PLANTED_BUG(r, 22) || !membership_pending(r) || r->conf_index == 0)
+		return false;
+	member_conf *c = &r->conf_scratch;
+	const member_conf *prev = &r->base_conf;
+	for (uint64_t i = r->conf_index - 1; i > r->log.snap_index; i--)
+		if (conf_at(r, i, c)) {
+			prev = c;
+			break;
+		}
+	const member *m = membership_find(prev, r->cfg.id);
+	return m != NULL && m->voter && m->incarnation == r->cfg.incarnation;
+}
+
 /* Whether this node may grant votes: unless its configuration lists its id
  * with another incarnation (then it is a wiped node's new life, and the vote
  * would be read as the old member's). A learner may vote: it may have been
@@ -307,6 +333,12 @@ bool membership_may_vote_for(const raft *r, uint32_t candidate)
 	const member *self = membership_find(&r->conf, r->cfg.id);
 	if (self != NULL && self->incarnation != r->cfg.incarnation && !PLANTED_BUG(r, 20))
 		return false;
+	/* Thesis §4.1: a vote does not consult the voter's configuration (it
+	 * may be the stale one); the candidate counts it only if its own
+	 * configuration makes this node a voter. Planted bug 26 is the old
+	 * rule (only for a voter of this node's configuration). */
+	if (!PLANTED_BUG(r, 26))
+		return true;
 	const member *m = membership_find(&r->conf, candidate);
 	return m != NULL && m->voter;
 }
@@ -413,7 +445,8 @@ int raft_propose_conf(raft *r, const raft_conf_change *cc, uint64_t *index_out)
 	/* One change at a time, and not before an entry of this term is
 	 * committed: the fix to single-server changes (raft-dev, 2015), so a
 	 * change never builds on an uncommitted one of an earlier term. */
-	if (membership_pending(r) || !raft_committed_in_term(r) || r->transfer_to != RAFT_NONE)
+	if (membership_pending(r) || (!raft_committed_in_term(r) && !PLANTED_BUG(r, 24)) ||
+	    r->transfer_to != RAFT_NONE)
 		return RAFT_EPENDING;
 	int rc = check_change(r, cc, next);
 	if (rc != RAFT_OK)
@@ -454,7 +487,8 @@ void membership_leader_tick(raft *r)
 {
 	if (r->conf_linger && !membership_pending(r) && install(r, &r->conf, r->conf_index) != RAFT_OK)
 		r->enomem_drops++; /* the removal is committed: forget the removed member */
-	if (membership_pending(r) || !raft_committed_in_term(r) || r->transfer_to != RAFT_NONE)
+	if (membership_pending(r) || (!raft_committed_in_term(r) && !PLANTED_BUG(r, 24)) ||
+	    r->transfer_to != RAFT_NONE)
 		return;
 	raft_conf_change cc = {0};
 	if (r->stranger != RAFT_NONE) {

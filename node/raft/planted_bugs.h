@@ -31,7 +31,27 @@
  *  21  a follower takes a snapshot as already held when its log has any
  *      entry at the snapshot's index, without comparing terms: it keeps a
  *      conflicting log and commits it (snapshot.c; entries of a deposed
- *      leader get applied).
+ *      leader get applied);
+ *  22  a node that the last, uncommitted configuration change of its log
+ *      removed never campaigns (membership_may_campaign; found by the
+ *      simulator: a leader that appended its own removal and lost
+ *      leadership before replicating it holds the longest log, refuses its
+ *      vote to the others, and no leader is ever elected again);
+ *  23  learners count toward the commit point (a majority of the voters'
+ *      number among voters and learners): an entry held by the leader and
+ *      a new learner only is taken as committed (replication.c);
+ *  24  the single-server rule is skipped: a leader proposes a membership
+ *      change before an entry of its own term is committed (raft-dev,
+ *      2015; membership.c; test_raft_membership, not the simulator);
+ *  25  a CONF entry cut from the log (a conflicting suffix) stays in force:
+ *      the configuration is not rolled back to the last one still in the
+ *      log (membership.c; the simulator's "configurations change only
+ *      through the log");
+ *  26  vote requests from a node that is not a voter of this node's
+ *      configuration are ignored even with no leader, and votes go only to
+ *      voters of it: a node whose configuration is behind refuses the new
+ *      voters (found by the simulator: two nodes each behind the other's
+ *      change ignored each other, and no leader was elected again).
  */
 #ifndef RAFTKV_RAFT_PLANTED_BUGS_H
 #define RAFTKV_RAFT_PLANTED_BUGS_H

@@ -195,7 +195,7 @@ void raft_tick(raft *r)
 	}
 	readidx_tick(r);
 	if (++r->election_elapsed >= r->randomized_timeout) {
-		if (membership_self_voter(r)) {
+		if (membership_may_campaign(r)) {
 			election_campaign(r, false);
 		} else {
 			/* A learner, a removed node or another incarnation of a
@@ -243,6 +243,11 @@ int raft_read_index(raft *r, uint64_t ctx)
 	fr->sent_tick = 0;
 	r->freads_unsent++;
 	return RAFT_OK;
+}
+
+uint32_t raft_leader(const raft *r)
+{
+	return r->leader;
 }
 
 bool raft_lease_valid(const raft *r)

@@ -281,6 +281,9 @@ int raft_read_index(raft *r, uint64_t ctx);
  * election timeout (by its ticks). Used only by the unsafe lease_reads switch. */
 bool raft_lease_valid(const raft *r);
 
+/* The leader this node knows of (itself when leader), or RAFT_NONE. */
+uint32_t raft_leader(const raft *r);
+
 /*
  * Membership change (single-server, see "Membership" in README.md). Only
  * the leader proposes, one change at a time, after an entry of its own term

@@ -128,11 +128,42 @@ void repl_bcast_heartbeat(raft *r, uint64_t ctx)
 /* Figure 2 "Rules for servers", leader: commit N when a majority has
  * matchIndex >= N and log[N].term == currentTerm. The leader counts its own
  * log only as far as it is durable. */
+#ifdef RAFT_PLANTED_BUGS
+/* Planted bug 23: the commit point counted over voters and learners alike
+ * (a majority of the voters' number among all of them). */
+static uint64_t committed_with_learners(raft *r)
+{
+	uint64_t m[2 * RAFT_MAX_NODES];
+	size_t n = 0;
+	const quorum_config *c = &r->trk.conf;
+	for (size_t i = 0; i < c->voters.n + c->n_learners; i++) {
+		uint32_t id = i < c->voters.n ? c->voters.ids[i] : c->learners[i - c->voters.n];
+		const progress *p = tracker_progress(&r->trk, id);
+		m[n++] = id == r->cfg.id ? r->persisted : p != NULL ? p->match : 0;
+	}
+	size_t k = quorum_majority_size(c->voters.n);
+	if (k == 0 || k > n)
+		return 0;
+	for (size_t i = 0; i < k; i++) /* the k-th largest: a partial selection sort */
+		for (size_t j = i + 1; j < n; j++)
+			if (m[j] > m[i]) {
+				uint64_t t = m[i];
+				m[i] = m[j];
+				m[j] = t;
+			}
+	return m[k - 1];
+}
+#endif
+
 bool repl_maybe_commit(raft *r)
 {
 	if (r->role != RAFT_LEADER)
 		return false;
 	uint64_t q = tracker_committed(&r->trk, r->cfg.id, r->persisted);
+#ifdef RAFT_PLANTED_BUGS
+	if (PLANTED_BUG(r, 23) && committed_with_learners(r) > q)
+		q = committed_with_learners(r);
+#endif
 	if (q <= r->commit)
 		return false;
 	uint64_t t;

@@ -100,9 +100,15 @@ int raft_step(raft *r, const raft_msg *m)
 	if (!membership_accept_msg(r, m))
 		return RAFT_OK; /* another incarnation of a member: it speaks for nobody */
 	/* A candidate that is not a voter in our configuration (removed, a
-	 * learner, never added) is ignored before its term can disturb us:
-	 * a removed node cannot depose anyone, with or without pre-vote. */
-	if (is_vote_req(m->type) && !tracker_is_voter(&r->trk, m->from))
+	 * learner, never added) is ignored before its term can disturb us
+	 * while we follow a leader (thesis §4.2.3: heard within the election
+	 * timeout): a removed node cannot depose anyone, with or without
+	 * pre-vote. With no leader it is heard: our configuration may be the
+	 * stale one (the simulator found a cluster where each of two nodes
+	 * ignored the other's requests, each behind the other's change, and
+	 * no leader was ever elected again: planted bug 26). */
+	if (is_vote_req(m->type) && !tracker_is_voter(&r->trk, m->from) &&
+	    (r->leader != RAFT_NONE || PLANTED_BUG(r, 26)))
 		return RAFT_OK;
 
 	/* Term-less requests: they are answered by whoever leads now, and an

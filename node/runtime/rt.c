@@ -28,6 +28,11 @@ rt *rt_new(const raft_config *rc, const rt_options *o, const rt_io *io)
 		rt_free(r);
 		return NULL;
 	}
+	r->nonce_from_log = rc->incarnation != 0 && o->nonce < RT_NONCE_GENERATION;
+	if ((o->probe_incarnation || r->nonce_from_log) && io->raise_nonce == NULL) {
+		rt_free(r);
+		return NULL;
+	}
 	if (o->probe_incarnation) {
 		if (io->keep_incarnation == NULL) {
 			rt_free(r);
@@ -129,11 +134,45 @@ static void refuse(rt *r, void *ctx, uint64_t stamp, uint8_t kind, const char *k
 	r->io.outcome(r->io.ud, &o);
 }
 
+/* A node that started empty in a cluster that exists (RT_NONCE_GENERATION
+ * in rt.h) takes its boot nonce once it is in its configuration (a
+ * CONF entry lists its id with its incarnation) and has applied through that
+ * entry: every command of its earlier lives that was committed before it
+ * was added is then in its dedup record, and the one after the newest
+ * "generation" (high 32 bits) found there is one no earlier life reached.
+ * Commands of an earlier life still in flight carry an older nonce: stale,
+ * skipped, and nobody here waits for them. 0 once it has its nonce. */
+static int settle_nonce(rt *r)
+{
+	if (!r->nonce_from_log)
+		return 0;
+	if (r->probing || RT_PLANTED(r, RT_BUG_NONCE_AFTER_WIPE))
+		return r->probing ? -1 : 0;
+	raft_status st;
+	raft_get_status(r->raft, &st);
+	if (st.membership == RAFT_MEMBER_NONE || st.conf_index == 0 || r->applied < st.conf_index)
+		return -1;
+	uint64_t newest = kv_dedup_newest_nonce(r->kv.dedup, r->id);
+	uint64_t floor = (newest / RT_NONCE_GENERATION + 1) * RT_NONCE_GENERATION;
+	uint64_t nonce;
+	if (r->io.raise_nonce(r->io.ud, floor, &nonce) != 0) {
+		rt_fail(r, "cannot store the boot counter in the data dir");
+		return -1;
+	}
+	r->o.nonce = nonce;
+	r->nonce_from_log = false;
+	return 0;
+}
+
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append)
 {
 	if (r->stopping || r->failed) {
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_STOPPING);
+		return;
+	}
+	if (settle_nonce(r) != 0) {
+		refuse(r, ctx, stamp, kind, key, klen, r->failed ? RT_WHY_STOPPING : RT_WHY_CATCHING_UP);
 		return;
 	}
 	c->origin = r->id;
@@ -165,7 +204,15 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 	}
 	uint64_t index = 0;
 	int rc = raft_propose(r->raft, data, len, &index);
-	free(data);
+	if (rc == RAFT_OK && index == 0) {
+		/* Forwarded to the leader: kept, to forward again if another
+		 * leader takes over before it is seen applied (rt_reforward). */
+		p->cmd = data;
+		p->cmd_len = len;
+		p->fwd_to = raft_leader(r->raft);
+	} else {
+		free(data);
+	}
 	if (rc != RAFT_OK) {
 		r->st.proposals_refused++;
 		rt_end(r, p, RT_NOT_PROPOSED,
@@ -185,6 +232,43 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 		memset(&res, 0, sizeof res);
 		rt_end(r, p, RT_APPLIED, RT_WHY_EARLY_ACK, index, c, &res);
 	}
+}
+
+/*
+ * A command forwarded to a leader that then lost its leadership (killed, cut
+ * off) is lost with it more often than not, and would wait for its deadline
+ * (then 504) although the cluster elected another leader long before. So when
+ * a new leader is known, every forwarded command still waiting is proposed
+ * again: forwarded to it, or appended if this node leads now. The state
+ * machine applies a command at most once by (origin, nonce, id) (kv_dedup), so
+ * whichever copies reach the log, it takes effect once and the first copy
+ * applied answers it; a copy skipped as too old answers 504, as before.
+ */
+void rt_reforward(rt *r)
+{
+	uint32_t leader = raft_leader(r->raft);
+	if (leader == r->last_leader)
+		return;
+	r->last_leader = leader;
+	if (leader == RAFT_NONE)
+		return;
+	bool sent = false;
+	for (pending *p = pending_oldest(&r->pending); p != NULL; p = p->next) {
+		if (p->cmd == NULL || p->fwd_to == leader)
+			continue;
+		uint64_t index = 0;
+		if (raft_propose(r->raft, p->cmd, p->cmd_len, &index) != RAFT_OK)
+			continue; /* it waits for its deadline, as it did before */
+		r->st.reforwarded++;
+		sent = true;
+		p->fwd_to = leader;
+		if (index != 0) { /* in this node's own log now */
+			free(p->cmd);
+			p->cmd = NULL;
+		}
+	}
+	if (sent)
+		r->io.kick(r->io.ud);
 }
 
 void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp)
@@ -214,10 +298,22 @@ void rt_expire(rt *r)
 	reads_gc(r, now);
 }
 
+int rt_propose_conf(rt *r, const raft_conf_change *cc, uint64_t *index)
+{
+	if (index != NULL)
+		*index = 0;
+	if (r->stopping || r->failed || r->paused || r->probing)
+		return RAFT_ENOLEADER;
+	int rc = raft_propose_conf(r->raft, cc, index);
+	r->io.kick(r->io.ud);
+	return rc;
+}
+
 void rt_incarnation_decided(rt *r)
 {
 	uint8_t v = inc_probe_verdict(&r->probe);
-	uint64_t inc = v == INC_NEW_CLUSTER ? 0 : inc_fresh();
+	uint64_t inc = v == INC_NEW_CLUSTER ? 0
+		       : r->o.fresh_incarnation != 0 ? r->o.fresh_incarnation : inc_fresh();
 	if (r->io.keep_incarnation(r->io.ud, inc) != 0) {
 		rt_fail(r, "cannot store the incarnation in the data dir");
 		return;
@@ -226,6 +322,8 @@ void rt_incarnation_decided(rt *r)
 		rt_fail(r, "the core refused the incarnation (it had already spoken)");
 		return;
 	}
+	if (inc != 0) /* a new life: its boot counter restarted */
+		r->nonce_from_log = r->o.nonce < RT_NONCE_GENERATION;
 	r->probing = false;
 }
 
@@ -249,20 +347,27 @@ static void send_probes(rt *r)
 	}
 }
 
-void rt_tick(rt *r)
+void rt_tick_once(rt *r)
 {
-	if (r->paused || r->stopping || r->failed)
-		return;
 	if (r->probing) {
+		/* silent: the core is not ticked before it knows which life
+		 * it is (it would campaign, and a core that has spoken cannot
+		 * take its incarnation any more) */
 		if (inc_probe_verdict(&r->probe) != INC_UNDECIDED)
 			rt_incarnation_decided(r);
 		else
 			send_probes(r);
-		r->io.kick(r->io.ud);
 		return;
 	}
 	rt_snapshot_tick(r);
 	raft_tick(r->raft);
+}
+
+void rt_tick(rt *r)
+{
+	if (r->paused || r->stopping || r->failed)
+		return;
+	rt_tick_once(r);
 	r->io.kick(r->io.ud);
 }
 

@@ -39,12 +39,16 @@ typedef struct rt_options {
 	bool probe_incarnation;      /* the data dir was empty: start silent and
 	                              * decide the incarnation (rt_incarnation.h);
 	                              * needs io->keep_incarnation */
+	uint64_t fresh_incarnation;  /* the value a new life takes when the probe
+	                              * finds the cluster exists; 0 = a random one
+	                              * (inc_fresh). The simulator seeds it. */
 	snapshot_policy snap;        /* when to snapshot and how much log to keep
 	                              * behind it (all zero: only on request) */
 } rt_options;
 
 typedef struct rt_stats {
 	uint64_t proposals, proposals_refused, reads_linearizable, timeouts;
+	uint64_t reforwarded;  /* forwarded commands proposed again to a new leader */
 	uint64_t msgs_sent, msgs_received, msgs_dropped_fault, msgs_dropped_queue;
 	uint64_t msgs_delayed, msgs_duplicated, bad_frames;
 	uint64_t applied_entries, wal_writes, wal_entries;
@@ -80,6 +84,25 @@ bool rt_has_work(rt *r);
  * own log. */
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append);
+/* Boot nonces of a new life. A node whose data dir was lost (or that joins
+ * with an empty one) has a restarted boot counter, so its nonce may repeat
+ * one an earlier life of its id used, and applying that life's command would
+ * answer a new request with it. So a node with an incarnation other than 0
+ * and a nonce below RT_NONCE_GENERATION proposes nothing until its
+ * configuration lists it and it has applied that far; then it raises its
+ * boot counter (io->raise_nonce) to the next multiple of RT_NONCE_GENERATION
+ * above every nonce its dedup record holds for its id, which no earlier life
+ * reached. Requests meanwhile end "not proposed" (RT_WHY_CATCHING_UP). The
+ * rule survives restarts: the counter stays below the mark until raised. */
+#define RT_NONCE_GENERATION ((uint64_t)1 << 32)
+
+/* A membership change (single-server: raft_propose_conf), the one way in
+ * for POST /admin/members and the simulator's membership faults. RAFT_OK
+ * with the entry's index in *index (the change is made once that entry, with
+ * the term it was proposed in, is applied: io->on_applied), or the core's
+ * refusal (RAFT_ENOLEADER, RAFT_EPENDING, RAFT_ECONF, RAFT_EINVAL): nothing
+ * was appended. */
+int rt_propose_conf(rt *r, const raft_conf_change *cc, uint64_t *index);
 /* A linearizable read of key (ReadIndex, batched). Ends through io->outcome. */
 void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp);
 /* Ends requests whose deadline (io->now_ms) passed. Not while paused. */
@@ -135,5 +158,9 @@ void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
 void rt_snapshot_compacted(rt *r);
 /* The newest durable snapshot's index (0 = none). */
 uint64_t rt_snapshot_index(const rt *r);
+/* A snapshot received from the leader was installed (its file durable in
+ * the snapshot dir, the state machine swapped): what this node snapshots
+ * next, and the configuration it records, follow from it. */
+void rt_snapshot_installed(rt *r, const kv_snap_meta *meta);
 
 #endif

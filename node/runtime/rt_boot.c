@@ -11,10 +11,10 @@
 
 int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen)
 {
-	return rt_boot_next_from(dir, 1, nonce, err, errlen);
+	return rt_boot_raise(dir, 0, nonce, err, errlen);
 }
 
-int rt_boot_next_from(const char *dir, uint64_t first, uint64_t *nonce, char *err, size_t errlen)
+int rt_boot_raise(const char *dir, uint64_t at_least, uint64_t *nonce, char *err, size_t errlen)
 {
 	size_t n = strlen(dir) + 6;
 	char *path = malloc(n);
@@ -23,7 +23,7 @@ int rt_boot_next_from(const char *dir, uint64_t first, uint64_t *nonce, char *er
 		return -1;
 	}
 	snprintf(path, n, "%s/BOOT", dir);
-	uint64_t last = first > 0 && first < UINT64_MAX ? first - 1 : 0;
+	uint64_t last = 0;
 	FILE *f = fopen(path, "r");
 	if (f == NULL && errno != ENOENT) {
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
@@ -49,13 +49,14 @@ int rt_boot_next_from(const char *dir, uint64_t first, uint64_t *nonce, char *er
 		last = v;
 	}
 	free(path);
+	uint64_t next = last + 1 > at_least ? last + 1 : at_least;
 	char line[32];
-	int len = snprintf(line, sizeof line, "%llu\n", (unsigned long long)(last + 1));
+	int len = snprintf(line, sizeof line, "%llu\n", (unsigned long long)next);
 	char why[400];
 	if (files_write_atomic(dir, "BOOT", line, (size_t)len, why, sizeof why) != 0) {
 		snprintf(err, errlen, "boot counter: %s", why);
 		return -1;
 	}
-	*nonce = last + 1;
+	*nonce = next;
 	return 0;
 }

@@ -17,17 +17,10 @@
  * line in err (a damaged file is refused, not guessed at). */
 int rt_boot_next(const char *dir, uint64_t *nonce, char *err, size_t errlen);
 
-/* The same, but a dir without BOOT starts at `first` instead of 1. A node
- * whose data dir was wiped comes back with the same id and a new boot
- * counter: counting from 1 again, its commands would carry the (origin,
- * nonce, request id) of its previous life's, and the node would take an old
- * entry of that life, replayed while it catches up, for the answer to its
- * own waiting request (an acknowledged write that never applies; the new
- * command is then skipped as already seen). So the node starts a fresh dir
- * above every nonce an earlier life can have used: the wall clock in
- * microseconds at that first boot (an earlier life started earlier, and
- * counted up by one per restart). Only a wall clock stepped back between
- * two lives by more than their distance breaks this. */
-int rt_boot_next_from(const char *dir, uint64_t first, uint64_t *nonce, char *err, size_t errlen);
+/* The same counter, raised to at least at_least (one more than stored if
+ * that is more): the nonce of a node whose data dir was lost, once the log
+ * has shown it the nonces its earlier lives used (RT_NONCE_GENERATION in rt.h).
+ * 0, or -1 with one line in err. */
+int rt_boot_raise(const char *dir, uint64_t at_least, uint64_t *nonce, char *err, size_t errlen);
 
 #endif

@@ -103,6 +103,8 @@ struct rt {
 	uint64_t clock_last;   /* node clock ms of the last whole tick */
 	bool paused, stopping, failed;
 	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
+	bool nonce_from_log;   /* a new life without its nonce yet (RT_NONCE_GENERATION) */
+	uint32_t last_leader;  /* the leader at the end of the last ready step */
 	inc_probe probe;
 };
 
@@ -110,6 +112,9 @@ struct rt {
 void rt_fail(rt *r, const char *what);
 void rt_end(rt *r, pending *p, uint8_t end, uint8_t why, uint64_t index,
 	    const kv_command *c, const kv_result *res);
+
+/* After each ready step: forwarded commands still waiting follow a new leader. */
+void rt_reforward(rt *r);
 
 /* rt_wal.c */
 int rt_wal_init(rt_wal *w);
@@ -140,6 +145,8 @@ void reads_gc(rt *r, uint64_t now_ms);
 
 /* rt.c: the probe decided; apply it */
 void rt_incarnation_decided(rt *r);
+/* rt.c: one tick: the core's, or a probe round while probing */
+void rt_tick_once(rt *r);
 
 /* rt_peer.c */
 void peer_send(rt *r, uint32_t to, uint8_t *frame, size_t len);

@@ -51,6 +51,8 @@ enum rt_why {
 	RT_WHY_DUPLICATE,   /* skipped by de-duplication: another copy may have applied */
 	RT_WHY_EARLY_ACK,   /* RT_APPLIED by the unsafe ack_before_commit switch: only
 	                     * in the leader's own log, nothing applied yet */
+	RT_WHY_CATCHING_UP, /* the node started empty and has not caught up yet, so
+	                     * it has no boot nonce of its own (RT_NONCE_GENERATION) */
 };
 
 /* Kinds of waiting request. */
@@ -107,6 +109,11 @@ typedef struct rt_io {
 	/* With rt_options.probe_incarnation: the incarnation was decided; make
 	 * it durable before this node speaks. 0, or -1 (the runtime fails). */
 	int (*keep_incarnation)(void *ud, uint64_t incarnation);
+	/* For a new life (RT_NONCE_GENERATION in rt.h; needed with
+	 * probe_incarnation or an incarnation other than 0): raise the durable
+	 * boot counter to at least at_least and return the new value in *nonce
+	 * (rt_boot_raise). 0, or -1 (the runtime fails). */
+	int (*raise_nonce)(void *ud, uint64_t at_least, uint64_t *nonce);
 
 	/* Snapshots (rt_snapshot.c; NULL = this host takes none). */
 	/* Writes m as of meta durably (node/snapshot/snapshot.h: temporary

@@ -120,5 +120,6 @@ void pending_free(pending *p)
 	if (p == NULL)
 		return;
 	free(p->key);
+	free(p->cmd);
 	free(p);
 }

@@ -25,6 +25,9 @@ typedef struct pending {
 	char *key;           /* copy of the key (malloc'd), for answers and reads */
 	size_t klen;
 	size_t bytes;        /* proposed command bytes, counted in the table's bytes */
+	uint8_t *cmd;        /* a forwarded command (malloc'd), kept to forward it */
+	size_t cmd_len;      /* again to the next leader (rt.c, reforward) */
+	uint32_t fwd_to;     /* the leader it was last forwarded to */
 	struct pending *hnext;       /* hash chain */
 	struct pending *prev, *next; /* deadline FIFO */
 } pending;

@@ -21,6 +21,16 @@
  *      frames and persisted marks at once (a paused node acts);
  *  12  a clock jump delivers 2 x election_ticks + 1 ticks at once (a jump
  *      can start two elections in a row);
+ *  13  rt_clock ticks the core while the node still probes for its
+ *      incarnation (an empty node campaigns before it knows which life it
+ *      is; with pre-vote off its term moves, the probe's verdict then cannot
+ *      be applied and the node stops: found by the simulator with wipes,
+ *      tests/unit/test_runtime_probe.c);
+ *  14  a node that started empty in a cluster that exists proposes with the
+ *      nonce of its restarted boot counter at once (nonce_from_log ignored):
+ *      its nonce repeats one of an earlier life of its id, and applying that
+ *      life's commands answers the new life's waiting requests with them (a
+ *      write reported done that never ran: found by the simulator);
  *  30  a restart from a snapshot loads the KV map but not its dedup record
  *      (rt_snapshot.c): a write retried across the restart applies twice
  *      (the simulator compares the loaded state with the state at that
@@ -45,6 +55,8 @@
 #define RT_BUG_WALL_CLOCK_NONCE 10 /* planted in tests/sim/sim_node.c */
 #define RT_BUG_RELEASE_WHILE_PAUSED 11
 #define RT_BUG_CLOCK_BURST 12
+#define RT_BUG_TICK_WHILE_PROBING 13
+#define RT_BUG_NONCE_AFTER_WIPE 14
 #define RT_BUG_SNAPSHOT_NO_DEDUP 30
 #define RT_BUG_COMPACT_WAL_TO_SNAPSHOT 31
 

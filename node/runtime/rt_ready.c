@@ -103,6 +103,7 @@ void rt_process(rt *r)
 	if (r->failed)
 		return;
 	reads_on_applied(r);
+	rt_reforward(r);
 	rt_wal_kick(r);
 	rt_snapshot_maybe(r);
 }

@@ -178,6 +178,26 @@ uint64_t rt_snapshot_index(const rt *r)
 	return r->snap.index;
 }
 
+void rt_snapshot_installed(rt *r, const kv_snap_meta *meta)
+{
+	rt_snap *sn = &r->snap;
+	if (meta->conf_len > 0) {
+		raft_entry e = {.type = RAFT_ENTRY_CONF, .index = meta->index,
+				.data = (uint8_t *)meta->conf, .len = meta->conf_len};
+		rt_snap_on_conf(r, &e);
+	}
+	r->applied = meta->index;
+	r->applied_term = meta->term;
+	if (meta->index > sn->index) {
+		sn->prev_index = sn->index;
+		sn->index = meta->index;
+		sn->term = meta->term;
+	}
+	sn->bytes_since = 0;
+	if (sn->durable < meta->index)
+		sn->durable = meta->index;
+}
+
 /* The voters of the configuration at the applied index, for the snapshot's
  * CONFIG record (the conf bytes are what a restart takes). */
 static void fill_voters(rt *r, kv_snap_meta *meta)

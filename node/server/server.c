@@ -383,15 +383,9 @@ static int start_inner(server *s, char **stored_peers, char *err, size_t errlen)
 	const node_config *c = s->cfg;
 	if (meta_prepare(c->data_dir, c->id, c->cluster, stored_peers, &s->lock_fd, err, errlen) != 0)
 		return -1;
-	/* A durable counter, bumped before use (issue 10 item 5); a fresh dir
-	 * starts it at the wall clock, above any earlier life's (rt_boot.h). */
-	struct timespec now;
-	if (clock_gettime(CLOCK_REALTIME, &now) != 0) {
-		snprintf(err, errlen, "clock_gettime failed");
-		return -1;
-	}
-	uint64_t first = (uint64_t)now.tv_sec * 1000000u + (uint64_t)now.tv_nsec / 1000u;
-	if (rt_boot_next_from(c->data_dir, first, &s->nonce, err, errlen) != 0)
+	/* A durable counter, bumped before use (issue 10 item 5); a new life
+	 * takes its nonce from the log (RT_NONCE_GENERATION in rt.h). */
+	if (rt_boot_next(c->data_dir, &s->nonce, err, errlen) != 0)
 		return -1;
 	s->faults = faults_new(c->id, random_seed());
 	if (s->faults == NULL) {

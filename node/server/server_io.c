@@ -10,6 +10,7 @@
 #include "../api/api.h"
 #include "notice.h"
 #include "server_internal.h"
+#include "../runtime/rt_boot.h"
 #include "../runtime/rt_incarnation_file.h"
 
 static void io_send(void *ud, uint32_t to, uint8_t *frame, size_t len)
@@ -138,6 +139,20 @@ static int io_keep_incarnation(void *ud, uint64_t inc)
 	return 0;
 }
 
+static int io_raise_nonce(void *ud, uint64_t at_least, uint64_t *nonce)
+{
+	server *s = ud;
+	char err[512];
+	if (rt_boot_raise(s->cfg->data_dir, at_least, nonce, err, sizeof err) != 0) {
+		notice("%s", err);
+		return -1;
+	}
+	s->nonce = *nonce;
+	notice("boot nonce %llu: above every nonce the log shows for this id (the data dir was empty)",
+	       (unsigned long long)*nonce);
+	return 0;
+}
+
 void server_io_init(server *s, rt_io *io)
 {
 	*io = (rt_io){
@@ -151,6 +166,7 @@ void server_io_init(server *s, rt_io *io)
 		.fatal = io_fatal,
 		.on_ready = io_on_ready,
 		.keep_incarnation = io_keep_incarnation,
+		.raise_nonce = io_raise_nonce,
 		.on_applied = api_members_on_applied,
 	};
 	server_snap_io(io);

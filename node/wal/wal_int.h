@@ -20,7 +20,9 @@
 /* ------------------------------------------------------------ planted bugs */
 
 /* Deliberate bugs, compiled only with -DWAL_PLANTED_BUGS (tests/unit/
- * test_wal_bugs.c), to prove the tests of issue 10 item 6 catch them:
+ * test_wal_bugs.c, and the simulator's build, where they are bugs 41 and 42
+ * that `make test-sim` must find), to prove the tests of issue 10 item 6
+ * catch them:
  *   1  open fsyncs only the last segment;
  *   2  the torn-tail check takes a valid record at any later byte offset as
  *      proof of damage in the middle (client data inside a torn record can

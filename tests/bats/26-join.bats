@@ -111,10 +111,13 @@ membership_is() { status_of "$1" | jq -e --arg m "$2" '.membership == $m' >/dev/
 
 # A wiped node comes back with the same id: its boot nonce must not repeat
 # its previous life's, or its commands reuse (origin, nonce, request id)
-# of commands already in the log (rt_boot.h). The planted variant puts the
-# previous life's last count back into the fresh dir, which is what
-# counting from 1 again did to a node that never restarted: its writes are
-# then taken for old ones. Without it, the same steps work.
+# of commands already in the log (RT_NONCE_GENERATION in node/runtime/rt.h:
+# a new life takes a nonce above every one the log shows for its id). The
+# planted variant puts the previous life's last count back into the fresh
+# dir, so the node starts with that very nonce (as counting from 1 again
+# did to a node that never restarted): its writes are taken for old ones.
+# Without it, the same steps work. Found on a real cluster by
+# 27-grow-shrink.bats "replace" (an acknowledged write that never applied).
 rejoin_wiped() { # ID [BOOT-COUNT]
 	local id=$1 boot=${2:-}
 	http POST "$(node_url "$(wait_leader 20)")/admin/members" "{\"op\":\"remove\",\"id\":$id}"
@@ -144,13 +147,14 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	[ "$status_code" = 404 ]
 	# the node as it is: a fresh dir starts above every earlier count
 	rejoin_wiped 4
-	[ "$(cat "$CLUSTER_DIR/n4/BOOT")" -gt "$last" ]
 	for i in 1 2 3; do
 		kv_put 4 nonce-fixed "v$i"
+		echo "$status_code $body"
 		[ "$status_code" = 200 ]
 		kv_get 0 nonce-fixed
 		[ "$(echo "$body" | jq -r .value)" = "v$i" ]
 	done
+	[ "$(cat "$CLUSTER_DIR/n4/BOOT")" -gt "$last" ]
 }
 
 @test "join: removing the leader: it answers, steps down, says removed and stays quiet" {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,7 +21,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: raftkv-sim [--seeds N] [--first S] [--seed S] [--jobs J] [--trace]\n"
-		"                  [--nodes 3..5] [--time-ms T] [--bug 1..12] [--expect-find]\n"
+		"                  [--nodes 3..5] [--time-ms T] [--bug B] [--expect-find]\n"
 		"  --seeds N      run N seeds starting at --first (default 1)\n"
 		"  --seed S       run one seed (add --trace for every event)\n"
 		"  --jobs J       run seeds in J processes (default 1)\n"
@@ -35,7 +36,18 @@ static void usage(FILE *f)
 		"                 entries it covers, 9 member list not checked at\n"
 		"                 restart, 10 boot nonce from the wall clock, 11 WAL\n"
 		"                 completion acts while paused, 12 a clock jump\n"
-		"                 delivers 2T+1 ticks\n"
+		"                 delivers 2T+1 ticks, 13 a probing node's core ticked,\n"
+		"                 14 a new life's nonce not taken from the log, 30 no\n"
+		"                 dedup record after a restart from a snapshot, 31 WAL\n"
+		"                 compacted up to the snapshot; in the core's\n"
+		"                 membership 20 a wiped node votes at once, 22 a node\n"
+		"                 removed by an uncommitted change never campaigns, 23\n"
+		"                 learners counted for commit, 25 a cut CONF entry\n"
+		"                 stays in force, 26 votes consult a stale configuration;\n"
+		"                 in the WAL 41 open fsyncs only the last segment, 42\n"
+		"                 the torn-tail check takes a valid record at any later\n"
+		"                 offset as damage in the middle (node/raft/planted_bugs.h,\n"
+		"                 node/runtime/rt_planted.h, node/wal/wal_int.h)\n"
 		"  --expect-find  succeed only if some seed fails (proves the bug is caught)\n");
 }
 
@@ -50,13 +62,23 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
+/* Set by SIGTERM (another job found the planted bug): a job finishes the
+ * seed it runs, which removes its temp dir, and stops. */
+static volatile sig_atomic_t stop_now;
+
+static void on_term(int sig)
+{
+	(void)sig;
+	stop_now = 1;
+}
+
 /* Runs seeds first, first+jobs, ... ; returns failures; stops at the first
  * failure when stop_first. Prints one line per failure. */
 static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stride, bool stop_first,
 		     uint64_t *first_fail)
 {
 	int fails = 0;
-	for (uint64_t i = 0; i < count; i += stride) {
+	for (uint64_t i = 0; i < count && !stop_now; i += stride) {
 		p.seed = first + i;
 		sim_outcome o;
 		if (sim_run(&p, &o) != 0 && o.what[0] == '\0') {
@@ -65,9 +87,10 @@ static int run_range(sim_params p, uint64_t first, uint64_t count, uint64_t stri
 			return fails + 1;
 		}
 		if (p.trace || count == 1)
-			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, %llu snapshots, %llu restarts from one, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
+			printf("seed %llu: %s, %llu steps, %llu elections, %llu crashes, %llu wipes, %llu membership changes, %llu snapshots, %llu restarts from one, ops ok/fail/info %llu/%llu/%llu (reads ok %llu)\n",
 			       (unsigned long long)p.seed, o.ok ? "ok" : "FAILED", (unsigned long long)o.steps,
 			       (unsigned long long)o.elections, (unsigned long long)o.crashes,
+			       (unsigned long long)o.wipes, (unsigned long long)o.conf_changes,
 			       (unsigned long long)o.snapshots, (unsigned long long)o.snapshot_boots,
 			       (unsigned long long)o.ops_ok, (unsigned long long)o.ops_fail,
 			       (unsigned long long)o.ops_info, (unsigned long long)o.reads_ok);
@@ -123,7 +146,7 @@ int main(int argc, char **argv)
 				p.n_nodes = (int)v;
 			else if (!strcmp(a, "--time-ms") && v > 0)
 				p.duration_us = v * 1000;
-			else if (!strcmp(a, "--bug") && v <= 40)
+			else if (!strcmp(a, "--bug") && v <= 99)
 				p.planted_bug = (int)v;
 			else {
 				fprintf(stderr, "raftkv-sim: bad value for %s: %s\n", a, val);
@@ -157,6 +180,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			if (pid == 0) {
+				signal(SIGTERM, on_term);
 				uint64_t ff = 0;
 				int f = run_range(p, first + j, seeds - j, jobs, expect_find, &ff);
 				fflush(stdout);
@@ -164,14 +188,40 @@ int main(int argc, char **argv)
 			}
 			pids[j] = pid;
 		}
-		for (uint64_t j = 0; j < jobs; j++) {
+		/* with --expect-find, the first job that finds the bug ends the
+		 * search: the others are stopped */
+		uint64_t left = jobs;
+		bool stopping = false;
+		while (left > 0) {
 			int st;
-			if (waitpid(pids[j], &st, 0) < 0 || !WIFEXITED(st)) {
+			pid_t pid = waitpid(-1, &st, 0);
+			if (pid < 0) {
+				if (errno == EINTR)
+					continue;
+				perror("raftkv-sim: waitpid");
+				return 2;
+			}
+			uint64_t j = 0;
+			while (j < jobs && pids[j] != pid)
+				j++;
+			if (j == jobs)
+				continue;
+			pids[j] = 0;
+			left--;
+			if (stopping)
+				continue;
+			if (!WIFEXITED(st)) {
 				fprintf(stderr, "raftkv-sim: a job died\n");
 				fails++;
 				continue;
 			}
 			fails += WEXITSTATUS(st);
+			if (expect_find && WEXITSTATUS(st) > 0) {
+				stopping = true;
+				for (uint64_t k = 0; k < jobs; k++)
+					if (pids[k] > 0)
+						kill(pids[k], SIGTERM);
+			}
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &t1);

@@ -20,6 +20,8 @@ enum sim_ev_kind {
 	EV_PAUSE,     /* a node is paused (the pause fault) */
 	EV_RESUME,    /* ... and resumed */
 	EV_JUMP,      /* a node's clock jumps forward */
+	EV_WIPE,      /* node loses its data dir (a power cut first if it is up) */
+	EV_MEMBER,    /* a membership change at the leader (arg 1: add a non-member) */
 	EV_SNAP_DONE, /* a node's snapshot write is durable */
 	EV_SNAP_COMPACTED, /* ... and its compaction done */
 };

@@ -2,7 +2,7 @@
 # `make test-sim`: clean seeds must all pass; each planted bug must be found
 # within a bounded number of seeds (and the same seeds pass without it, which
 # the clean run covers since it runs a superset of them).
-set -u
+set -u -o pipefail
 sim=$1
 seeds=${SIM_SEEDS:-3000}
 bug_seeds=${SIM_BUG_SEEDS:-1500}
@@ -16,15 +16,37 @@ if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$(
 # "buggify" fault profile (sim_run.c) reach it. Bug 5 (a follower's log
 # trusted at its word) needs a disk whose fsync lies and a crash that loses
 # what it acknowledged: the seeds with lying disks (sim_node.c) reach it.
-# --expect-find stops at the first seed that finds the bug.
+# 13 and 14 are the runtime's for a node that starts empty (a probing core
+# ticked by rt_clock; a new life's nonce not taken from the log), found by
+# the seeds with wipes; 20, 22, 23, 25, 26 the core's membership bugs (a
+# wiped node votes at once; a node removed by an uncommitted change never
+# campaigns; learners counted for commit; a cut CONF entry left in force;
+# votes that consult a stale configuration), found by the seeds with
+# membership changes, spare nodes and wipes (sim_members.c). 24 (a change
+# before an own-term commit) is found by tests/unit/test_raft_membership.c,
+# not here: the raft-dev 2015 schedule is beyond the random changes' reach.
+# Bugs 22 and 26 need a leader that removed itself and lost leadership
+# before the removal committed (and for 26 a voter promoted behind a lagging
+# node): about one seed in a thousand has it all, so their budget is twice
+# the others'.
 # 30-31 are the runtime's snapshot bugs (rt_planted.h): a restart from a
 # snapshot without its dedup record, and a WAL compacted up to the snapshot
 # itself (a damaged snapshot file then stops a restart).
-for bug in 1 2 3 4 5 6 7 8 9 10 11 12 30 31; do
-	if "$sim" --bug "$bug" --seeds "$bug_seeds" --jobs 2 --expect-find | tail -n 3; then
+# 41 and 42 are the WAL's (node/wal/wal_int.h: open fsyncs only the last
+# segment; the torn-tail check fooled by a record-shaped value): the seeds
+# with small segments and a killed lying-disk node find 41 at the power cut
+# that follows (sim_disk.c), those with record-shaped values find 42.
+# --expect-find stops at the first seed that finds the bug. pipefail: the
+# simulator's status, not tail's, decides (without it a planted bug that was
+# no longer found still counted as passed).
+for spec in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 20 22:2 23 25 26:2 30 31 41 42; do
+	bug=${spec%%:*}
+	n=$bug_seeds
+	[ "$spec" != "$bug" ] && n=$((bug_seeds * ${spec#*:}))
+	if "$sim" --bug "$bug" --seeds "$n" --jobs 2 --expect-find | tail -n 3; then
 		passed=$((passed + 1))
 	else
-		echo "planted bug $bug was not found in $bug_seeds seeds"
+		echo "planted bug $bug was not found in $n seeds"
 		failed=$((failed + 1))
 	fi
 done

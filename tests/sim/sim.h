@@ -7,8 +7,11 @@
  * clock rate per node; crashes that keep only what was fsynced plus a torn
  * final write; on a quarter of the seeds, a disk whose fsync lies (then a
  * crash loses what the node acknowledged; it comes back amnesiac and the
- * network drops its vote traffic until it has rejoined: sim_node.c); client
- * writes, cas and ReadIndex reads. After every event the
+ * network drops its vote traffic until it has rejoined: sim_node.c);
+ * a page cache under the WAL, so a power cut loses what no fsync covered,
+ * even what an earlier, killed process wrote (sim_disk.c); client writes,
+ * cas and ReadIndex reads, whose values on some seeds embed a valid WAL
+ * record (a torn write then holds record-shaped bytes). After every event the
  * safety invariants of the Raft paper are checked; at the end the client
  * history goes to the linearizability checker (tests/check). Half the seeds
  * "buggify" (FoundationDB-style): leaders are cut off right after they win or
@@ -29,9 +32,16 @@
 #include "../../node/wal/wal.h"
 #include "../check/check.h"
 
-#define SIM_MAX_NODES 5
+#define SIM_MAX_NODES 7 /* up to 5 bootstrap voters and 2 spares */
 #define SIM_KEYS 3
 #define SIM_MAX_CLIENTS 6
+
+/* The WAL's planted bugs (node/wal/wal_int.h) under the simulator's numbers:
+ * 41 = WAL bug 1 (open fsyncs only the last segment), 42 = WAL bug 2 (the
+ * torn-tail check takes a valid record at any later offset as proof of
+ * damage in the middle). */
+#define SIM_BUG_WAL_SYNC_LAST_ONLY 41
+#define SIM_BUG_WAL_ANY_OFFSET 42
 
 typedef struct sim_params {
 	uint64_t seed;
@@ -46,7 +56,7 @@ typedef struct sim_outcome {
 	bool ok;
 	uint64_t steps;
 	char what[4096]; /* the violated invariant, when !ok */
-	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes;
+	uint64_t ops_ok, ops_fail, ops_info, reads_ok, elections, crashes, wipes, conf_changes;
 	uint64_t snapshots, snapshot_boots; /* written; restarts from one */
 } sim_outcome;
 

@@ -30,6 +30,15 @@ typedef struct sim_client {
 	bool seen_valid[SIM_KEYS];
 } sim_client;
 
+/* A configuration as a CONF entry in a node's log states it. */
+typedef struct sim_conf {
+	uint64_t index;
+	size_t n;
+	uint32_t id[RAFT_MAX_NODES];
+	bool voter[RAFT_MAX_NODES];
+	uint64_t inc[RAFT_MAX_NODES];
+} sim_conf;
+
 typedef struct sim_node {
 	struct sim *s;
 	uint32_t id;
@@ -68,6 +77,12 @@ typedef struct sim_node {
 	uint64_t skipped_seen;  /* kv_machine's skipped count at the last apply */
 	uint32_t voters[SIM_MAX_NODES]; /* the member list it is started with */
 	size_t n_voters;
+	/* membership (sim_members.c) */
+	bool spare;             /* not in the bootstrap configuration: joins as --join does */
+	bool wiped;             /* its disk was lost and it is not a full replica again yet */
+	uint64_t incarnation;   /* which life of this id it is (DIR/INCARNATION) */
+	sim_conf *confs;        /* the CONF entries of its log, in index order */
+	size_t n_confs, cap_confs;
 	/* snapshots (sim_io.c): files in snapdir; a write is made in stagedir
 	 * and renamed into snapdir when its EV_SNAP_DONE comes (a crash before
 	 * leaves a torn temporary file instead) */
@@ -88,7 +103,8 @@ typedef struct sim {
 	uint64_t steps;
 	bool faults_on;         /* false in the final calm phase */
 	bool failed;
-	int n;
+	int n;                  /* nodes, spares included */
+	int n_boot;             /* the bootstrap voters: nodes 0 .. n_boot-1 */
 	uint32_t voters[SIM_MAX_NODES];
 	sim_node nodes[SIM_MAX_NODES];
 	double loss, dup;
@@ -111,6 +127,11 @@ typedef struct sim {
 	double wrong_members_p;  /* a restart is tried with a wrong member list */
 	double clock_back_p;     /* a restart finds its wall clock stepped back */
 	bool pauses, jumps;      /* pause and clock-jump faults in this seed */
+	bool record_values;      /* half the values embed a valid WAL record */
+	bool members;            /* membership changes (and spare nodes) in this seed */
+	bool wipes;              /* wipes in this seed */
+	double wipe_on_commit_p; /* buggify: a follower holding a just-committed entry is
+	                          * wiped and the leader crashes (issue 10 item 1) */
 	/* lying disks: a separate stream, so seeds without them replay as before */
 	sim_rng disk_rng;
 	double fsync_lies_p;     /* a (re)started node's fsync lies; one node at a time */
@@ -150,6 +171,22 @@ void sim_node_free(sim_node *nd);
 void sim_node_maybe_lie(sim *s, sim_node *nd);    /* at a new leader: fault "fsync off" */
 bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, size_t len);
 void sim_node_check_amnesia(sim *s, sim_node *nd, const raft_status *st);
+
+/* sim_disk.c: the page cache (fsyncs seen through --wrap); a power cut cuts
+ * each WAL segment in dir back to its last fsynced size */
+void sim_disk_reset(void);
+int sim_disk_power_loss(sim *s, const char *dir);
+
+/* sim_members.c */
+int sim_conf_mirror(sim_node *nd, const raft_entry *ents, size_t n);
+void sim_check_conf(sim *s, sim_node *nd, const raft_status *st);
+void sim_check_wiped(sim *s, sim_node *nd, const raft_status *st);
+bool sim_may_lead(sim *s, const sim_node *nd, const raft_status *st);
+void sim_node_wipe(sim *s, sim_node *nd);
+bool sim_wipe_allowed(sim *s);
+void sim_trace_nodes(sim *s);
+bool sim_member_change(sim *s, bool want_add);
+int sim_keep_incarnation(sim_node *nd, uint64_t inc);
 
 /* sim_io.c: the runtime's I/O table on the event queue and virtual clock */
 void sim_io_init(sim_node *nd, rt_io *io);

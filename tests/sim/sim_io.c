@@ -13,6 +13,8 @@
 
 #include "sim_internal.h"
 
+#include "../../node/runtime/rt_boot.h"
+
 static void io_write(void *ud, wal_batch *b, size_t n_entries, bool sync)
 {
 	(void)n_entries;
@@ -91,6 +93,23 @@ static void io_on_applied(void *ud, const raft_entry *e)
 	sim_applied(nd->s, nd, e);
 }
 
+static int io_keep_incarnation(void *ud, uint64_t inc)
+{
+	return sim_keep_incarnation(ud, inc);
+}
+
+static int io_raise_nonce(void *ud, uint64_t at_least, uint64_t *nonce)
+{
+	sim_node *nd = ud;
+	char err[256];
+	if (rt_boot_raise(nd->dir, at_least, nonce, err, sizeof err) != 0) {
+		sim_fail(nd->s, "node %u: %s", nd->id, err);
+		return -1;
+	}
+	sim_trace(nd->s, "node %u: boot nonce %llu, taken above the log's", nd->id, (unsigned long long)*nonce);
+	return 0;
+}
+
 /* The write goes to the staging dir now; it is durable (renamed into the
  * snapshot dir) when its EV_SNAP_DONE comes (sim_snap.c). */
 static int io_snapshot_write(void *ud, const kv_machine *m, const kv_snap_meta *meta)
@@ -143,6 +162,8 @@ void sim_io_init(sim_node *nd, rt_io *io)
 		.fatal = io_fatal,
 		.on_ready = io_on_ready,
 		.on_applied = io_on_applied,
+		.keep_incarnation = io_keep_incarnation,
+		.raise_nonce = io_raise_nonce,
 	};
 	if (nd->s->snap.every_entries > 0 || nd->s->snap.every_bytes > 0) {
 		io->snapshot_write = io_snapshot_write;

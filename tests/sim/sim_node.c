@@ -9,6 +9,7 @@
 #include "../../node/common/files.h"
 #include "../../node/net/wire.h"
 #include "../../node/runtime/rt_boot.h"
+#include "../../node/runtime/rt_incarnation_file.h"
 #include "../../node/runtime/rt_members.h"
 #include "../../node/runtime/rt_planted.h"
 
@@ -61,7 +62,7 @@ int sim_mirror_write(sim_node *nd, const raft_entry *ents, size_t n)
 		nd->log_hash[first + i] = entry_hash(&ents[i]);
 	}
 	nd->log_len = first + n - 1;
-	return 0;
+	return sim_conf_mirror(nd, ents, n);
 }
 
 /* The member list this node's dir was created with, kept beside it
@@ -115,7 +116,7 @@ int sim_node_start(sim *s, sim_node *nd)
 	wal_recovered rec;
 	memset(&rec, 0, sizeof rec);
 	wal_options wo = { .segment_bytes = s->segment_bytes };
-	if (wal_open(nd->dir, s->segment_bytes ? &wo : NULL, &nd->w, &rec, err, sizeof err) != 0) {
+	if (wal_open(nd->dir, &wo, &nd->w, &rec, err, sizeof err) != 0) {
 		sim_fail(s, "node %u: WAL refused to open after a crash: %s", nd->id, err);
 		return -1;
 	}
@@ -129,9 +130,35 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: %s", nd->id, err);
 		return -1;
 	}
+	/* Which life of its id this is, decided as the node decides it
+	 * (node/server/server.c): the stored incarnation; none and an empty
+	 * WAL: probe the others (a bootstrap member: a new cluster, or a wiped
+	 * node of one that exists), or, for a spare, a fresh one at once (as
+	 * --join does); none but a WAL with state: 0. */
+	bool inc_found = false;
+	uint64_t inc = 0;
+	if (inc_file_load(nd->dir, &inc_found, &inc, err, sizeof err) != 0) {
+		wal_recovered_free(&rec);
+		sim_fail(s, "node %u: %s", nd->id, err);
+		return -1;
+	}
+	bool wal_empty = rec.n_entries == 0 && rec.hs.term == 0 && rec.snap_index == 0;
+	uint64_t fresh_seed = s->p.seed * 0x9E3779B97F4A7C15ull ^ ((uint64_t)nd->id << 40) ^ nd->epoch;
+	uint64_t fresh = splitmix64_next(&fresh_seed) | 1;
+	if (!inc_found && (nd->spare || !wal_empty)) {
+		inc = nd->spare && wal_empty ? fresh : 0;
+		if (sim_keep_incarnation(nd, inc) != 0) {
+			wal_recovered_free(&rec);
+			return -1;
+		}
+		inc_found = true;
+	}
+	nd->incarnation = inc;
 	raft_config c;
 	raft_config_defaults(&c);
 	c.id = nd->id;
+	c.incarnation = inc;
+	c.joining = nd->spare;
 	c.voters = nd->voters;
 	c.n_voters = nd->n_voters;
 	c.election_ticks = 10;
@@ -148,6 +175,8 @@ int sim_node_start(sim *s, sim_node *nd)
 		.request_timeout_ms = SIM_OP_TIMEOUT_MS,
 		.faults = nd->f,
 		.planted_bug = s->p.planted_bug,
+		.probe_incarnation = !inc_found,
+		.fresh_incarnation = fresh,
 		.snap = s->snap,
 	};
 	rt_io io;
@@ -168,9 +197,14 @@ int sim_node_start(sim *s, sim_node *nd)
 	}
 	if (nd->boot_snap_index == 0) {
 		nd->log_len = 0;
+		nd->n_confs = 0;
 		nd->cmds_n = 0;
 		memset(nd->cmds, 0, 2 * nd->cmds_cap * sizeof *nd->cmds);
 	} else {
+		/* the CONF entries up to the snapshot stay, as the log mirror's
+		 * entries do: the core's configuration is the snapshot's */
+		while (nd->n_confs > 0 && nd->confs[nd->n_confs - 1].index > nd->log_len)
+			nd->n_confs--;
 		s->out->snapshot_boots++;
 	}
 	if (sim_mirror_write(nd, rec.entries, rec.n_entries) < 0 || rt_load(nd->rt, &rec) != RAFT_OK) {
@@ -262,6 +296,10 @@ void sim_node_maybe_lie(sim *s, sim_node *nd)
 	if (s->fsync_lies_p <= 0 || s->lying >= 0 || !s->faults_on ||
 	    !sim_chance(&s->disk_rng, s->fsync_lies_p))
 		return;
+	/* a lost disk like a wipe: only when every voter can vote after a
+	 * crash (a new life not yet replaced in is a voter lost already) */
+	if (!sim_wipe_allowed(s))
+		return;
 	nd->fsync_lies = true;
 	s->lying = (int)nd->id;
 	sim_trace(s, "node %u: fsync off (its fsyncs now lie)", nd->id);
@@ -314,8 +352,33 @@ bool sim_node_vote_dropped(const sim *s, uint32_t from, const uint8_t *frame, si
 	return vote;
 }
 
+/* kill -9 of a node whose fsync lies: the process dies, the machine does
+ * not, so the page cache keeps everything it wrote (nothing is lost, it is
+ * not amnesiac). Its next process must fsync what it finds before trusting
+ * it (wal_open); a power cut comes soon after to see whether it did
+ * (sim_disk.c). */
+static void process_kill(sim *s, sim_node *nd)
+{
+	sim_trace(s, "node %u: killed (not a power cut): its unsynced writes stay in the page cache",
+		  nd->id);
+	nd->fsync_lies = false;
+	s->lying = -1;
+	rt_free(nd->rt);
+	nd->rt = NULL;
+	wal_close(nd->w);
+	nd->w = NULL;
+	nd->up = false;
+	nd->epoch++;
+	sim_push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->disk_rng, 300000), .kind = EV_CRASH,
+				 .node = nd->id, .arg = 5 });
+}
+
 void sim_node_crash(sim *s, sim_node *nd)
 {
+	if (nd->fsync_lies && s->segment_bytes && sim_chance(&s->disk_rng, 0.5)) {
+		process_kill(s, nd);
+		return;
+	}
 	if (nd->fsync_lies)
 		become_amnesiac(s, nd);
 	/* Half the crashes tear the write in flight at any byte: the disk kept
@@ -336,6 +399,9 @@ void sim_node_crash(sim *s, sim_node *nd)
 	nd->w = NULL;
 	nd->up = false;
 	nd->epoch++;
+	/* a power cut: the page cache is gone too */
+	if (sim_disk_power_loss(s, nd->dir) != 0)
+		sim_fail(s, "node %u: the power cut could not cut its files", nd->id);
 	if (tail) {
 		append_bytes(path, tail, (size_t)keep);
 		sim_trace(s, "node %u: the write in flight torn after %llu of %llu bytes", nd->id,
@@ -356,6 +422,7 @@ void sim_node_free(sim_node *nd)
 	free(nd->cmds);
 	free(nd->log_term);
 	free(nd->log_hash);
+	free(nd->confs);
 	memset(nd, 0, sizeof *nd);
 }
 

@@ -3,6 +3,7 @@
 
 #include "../../node/net/wire.h"
 #include "../../node/runtime/rt_members.h"
+#include "../../node/wal/wal_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -275,15 +276,48 @@ void sim_applied(sim *s, sim_node *nd, const raft_entry *e)
 	}
 }
 
-/* Copies a value (always < 32 bytes: decimal counters) into a 32-byte slot. */
-static void copy_val(char dst[32], const uint8_t *p, size_t len)
+/* A value's bytes on the wire and in the log. On seeds with record-shaped
+ * values, half the counters carry a whole valid WAL record after '|' (a hard
+ * state claiming a term the cluster never reached): a crash that tears the
+ * write of such an entry leaves a record-shaped byte string inside the torn
+ * record, which the WAL's torn-tail rule must not take for damage in the
+ * middle (issue 10 item 6; planted WAL bug 2 does). The history keeps the
+ * counter only; a read checks the suffix is the one its counter implies. */
+#define SIM_VAL_MAX (32 + 1 + WAL_REC_HDR + WAL_HS_PAYLOAD)
+
+static bool record_shaped(const sim *s, const char *counter)
 {
-	if (len > 31)
-		len = 31;
-	if (len)
-		memcpy(dst, p, len);
-	dst[len] = '\0';
+	uint64_t v = strtoull(counter, NULL, 10);
+	return s->record_values && (v * 0x9E3779B97F4A7C15ull) >> 63;
 }
+
+static size_t full_value(const sim *s, const char *counter, uint8_t out[SIM_VAL_MAX])
+{
+	size_t n = strnlen(counter, 31);
+	memcpy(out, counter, n);
+	if (!record_shaped(s, counter))
+		return n;
+	uint64_t v = strtoull(counter, NULL, 10);
+	out[n++] = '|';
+	raft_hard_state hs = { .term = 1000000 + v, .vote = (uint32_t)(v % 5), .commit = v };
+	wal_record_hard_state(out + n, &hs);
+	return n + WAL_REC_HDR + WAL_HS_PAYLOAD;
+}
+
+/* The counter of a value read back into dst; false when the bytes are not
+ * a value some client wrote (a suffix that does not match its counter). */
+static bool value_counter(const sim *s, const uint8_t *p, size_t len, char dst[32])
+{
+	size_t n = 0;
+	while (n < len && n < 31 && p[n] != '|')
+		n++;
+	memcpy(dst, p, n);
+	dst[n] = '\0';
+	uint8_t want[SIM_VAL_MAX];
+	size_t wn = full_value(s, dst, want);
+	return wn == len && memcmp(want, p, len) == 0;
+}
+
 
 /* A request to nd's runtime ended: the client hears it, as over HTTP
  * (api_outcome.c's mapping: applied -> ok, not proposed -> fail, unknown ->
@@ -307,8 +341,12 @@ void sim_outcome_of(sim *s, sim_node *nd, const rt_outcome *o)
 	}
 	if (c->op.f == CHECK_READ) {
 		char v[32];
-		if (o->res->value.found)
-			copy_val(v, o->res->value.p, o->res->value.len);
+		if (o->res->value.found &&
+		    !value_counter(s, o->res->value.p, o->res->value.len, v)) {
+			sim_fail(s, "client %d: read k%d at node %u returned %u bytes no client wrote", ci,
+				 c->op.key, nd->id, (unsigned)o->res->value.len);
+			return;
+		}
 		sim_trace(s, "client %d: read k%d = %s at node %u", ci, c->op.key,
 			  o->res->value.found ? v : "absent", nd->id);
 		complete(s, c, CHECK_OK, o->res->value.found ? v : NULL, false);
@@ -441,13 +479,30 @@ void sim_check_leader(sim *s, sim_node *nd)
 	if (st.term > s->max_term)
 		s->max_term = st.term;
 	sim_node_check_amnesia(s, nd, &st);
-	if (st.role != RAFT_LEADER)
+	sim_check_conf(s, nd, &st);
+	sim_check_wiped(s, nd, &st);
+	if (s->failed || st.role != RAFT_LEADER)
 		return;
 	/* buggify: the leader loses the network the moment its commit index
 	 * moves, before the followers learn of it or get what follows */
 	if (commit_moved && s->faults_on && s->commit_isolate_p > 0 &&
 	    sim_chance(&s->rng, s->commit_isolate_p))
 		isolate(s, nd->id, "its commit moved");
+	/* buggify: a follower that holds the entry just committed loses its
+	 * disk and the leader goes down (issue 10 item 1's scenario): the
+	 * wiped node must not help elect a leader that lacks the entry */
+	if (commit_moved && s->faults_on && s->wipe_on_commit_p > 0 && sim_wipe_allowed(s) &&
+	    sim_chance(&s->disk_rng, s->wipe_on_commit_p)) {
+		for (int i = 0; i < s->n; i++) {
+			sim_node *f = &s->nodes[(nd->id + 1 + (uint32_t)i) % (uint32_t)s->n];
+			if (f != nd && f->up && f->log_len >= st.commit) {
+				sim_push(s, (sim_event){ .at = s->now + 1, .kind = EV_WIPE, .node = f->id, .arg = 1 });
+				sim_push(s, (sim_event){ .at = s->now + 2 + sim_below(&s->disk_rng, 5000), .kind = EV_CRASH,
+						     .node = nd->id, .arg = 6 });
+				break;
+			}
+		}
+	}
 	uint64_t cap = s->terms_cap;
 	if (st.term >= cap) {
 		uint64_t c = cap ? cap : 64;
@@ -473,6 +528,16 @@ void sim_check_leader(sim *s, sim_node *nd)
 	}
 	*l = nd->id;
 	s->out->elections++;
+	/* only a voter of its own configuration, with its own incarnation,
+	 * may win an election (a wiped node's new life votes and campaigns
+	 * only once it has been promoted through the log), or one that the
+	 * configuration before made a voter while the change that removed it
+	 * is not committed (thesis §4.1) */
+	if (!sim_may_lead(s, nd, &st)) {
+		sim_fail(s, "node %u (incarnation %llu) became leader of term %llu but its configuration does not list it as a voter with that incarnation (nor, pending its removal, the one before)",
+			 nd->id, (unsigned long long)nd->incarnation, (unsigned long long)st.term);
+		return;
+	}
 	/* buggify: some new leaders crash before they finish replicating, the
 	 * situation of the paper's Figure 8 */
 	if (s->faults_on && sim_chance(&s->rng, s->leader_crash_p)) {
@@ -585,20 +650,21 @@ static void client_issue(sim *s, int ci)
 		if (o->f == CHECK_WRITE)
 			c->seen_valid[o->key] = true, copy32(c->last_seen[o->key], o->val);
 		kv_command cmd;
+		uint8_t v1[SIM_VAL_MAX], v2[SIM_VAL_MAX];
 		memset(&cmd, 0, sizeof cmd);
 		cmd.key.p = (const uint8_t *)key;
 		cmd.key.len = (uint32_t)strlen(key);
 		if (o->f == CHECK_WRITE) {
 			cmd.op = KV_OP_PUT;
-			cmd.value.p = (const uint8_t *)o->val;
-			cmd.value.len = (uint32_t)strlen(o->val);
+			cmd.value.p = v1;
+			cmd.value.len = (uint32_t)full_value(s, o->val, v1);
 		} else {
 			cmd.op = KV_OP_CAS;
 			cmd.from_present = o->has_val;
-			cmd.from.p = (const uint8_t *)o->val;
-			cmd.from.len = (uint32_t)strlen(o->val);
-			cmd.value.p = (const uint8_t *)o->val2;
-			cmd.value.len = (uint32_t)strlen(o->val2);
+			cmd.from.p = v1;
+			cmd.from.len = o->has_val ? (uint32_t)full_value(s, o->val, v1) : 0;
+			cmd.value.p = v2;
+			cmd.value.len = (uint32_t)full_value(s, o->val2, v2);
 		}
 		rt_propose(nd->rt, &cmd, RT_KIND_WRITE, key, strlen(key), c, o->seq, false);
 	}
@@ -629,8 +695,11 @@ static void new_partition(sim *s)
 	}
 	bool oneway = sim_chance(&s->rng, 0.2); /* asymmetric: only one direction cut */
 	apply_sides(s, side, oneway);
-	sim_trace(s, "partition%s: %d%d%d%d%d", oneway ? " (one-way)" : "", side[0], side[1],
-		  s->n > 2 ? side[2] : 0, s->n > 3 ? side[3] : 0, s->n > 4 ? side[4] : 0);
+	char sides[SIM_MAX_NODES + 1];
+	for (int i = 0; i < s->n; i++)
+		sides[i] = (char)('0' + side[i]);
+	sides[s->n] = '\0';
+	sim_trace(s, "partition%s: %s", oneway ? " (one-way)" : "", sides);
 }
 
 static void heal(sim *s)
@@ -638,6 +707,23 @@ static void heal(sim *s)
 	for (int i = 0; i < s->n; i++)
 		fault_set(s, &s->nodes[i], "DELETE", "", NULL);
 	sim_trace(s, "heal");
+}
+
+/* A power cut of node nd now; it restarts later (soon when quick). */
+static void crash_now(sim *s, sim_node *nd, bool quick)
+{
+	sim_trace(s, "crash node %u", nd->id);
+	s->out->crashes++;
+	abandon_ops_at(s, nd->id);
+	if (nd->paused) /* a new process is not paused */
+		fault_set(s, nd, "POST", "resume", NULL);
+	nd->paused = false;
+	sim_node_crash(s, nd);
+	/* some restarts are quick, so the node is back while the election it
+	 * took part in is still going on; a lying disk's crash is back at once */
+	uint64_t down = quick || sim_chance(&s->rng, s->quick_restart_p) ? 500 + sim_below(&s->rng, 10000)
+									 : 20000 + sim_below(&s->rng, 400000);
+	push(s, (sim_event){ .at = s->now + down, .kind = EV_RESTART, .node = nd->id });
 }
 
 /* Trace only: what a frame carries. */
@@ -660,7 +746,7 @@ static void handle(sim *s, sim_event *e)
 	sim_node *nd = e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_CRASH ||
 				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER ||
 				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP ||
-				   e->kind == EV_SNAP_DONE || e->kind == EV_SNAP_COMPACTED
+				   e->kind == EV_WIPE || e->kind == EV_SNAP_DONE || e->kind == EV_SNAP_COMPACTED
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
@@ -753,25 +839,36 @@ static void handle(sim *s, sim_event *e)
 		client_issue(s, (int)e->arg);
 		break;
 	case EV_CRASH:
-		if (nd->up && s->faults_on) {
-			sim_trace(s, "crash node %u", nd->id);
-			s->out->crashes++;
-			abandon_ops_at(s, nd->id);
-			if (nd->paused) /* a new process is not paused */
-				fault_set(s, nd, "POST", "resume", NULL);
-			nd->paused = false;
-			sim_node_crash(s, nd);
-			/* some restarts are quick, so the node is back while the
-			 * election it took part in is still going on; arg 2 (a
-			 * lying disk's crash) is back at once */
-			uint64_t down = e->arg == 2 || sim_chance(&s->rng, s->quick_restart_p)
-						? 500 + sim_below(&s->rng, 10000)
-						: 20000 + sim_below(&s->rng, 400000);
-			push(s, (sim_event){ .at = s->now + down, .kind = EV_RESTART, .node = nd->id });
-		}
+		if (nd->up && s->faults_on)
+			crash_now(s, nd, e->arg == 2);
 		if (s->faults_on && e->arg == 0) /* the random chain; targeted crashes do not extend it */
 			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->rng, 600000),
 					     .kind = EV_CRASH, .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+		break;
+	case EV_WIPE:
+		/* a lost disk: one at a time (sim_members.c) */
+		if (sim_wipe_allowed(s)) {
+			if (nd->up)
+				crash_now(s, nd, false);
+			if (s->lying < 0 && !s->failed) {
+				s->out->wipes++;
+				sim_node_wipe(s, nd);
+			}
+		}
+		if (s->faults_on && e->arg == 0)
+			push(s, (sim_event){ .at = s->now + 200000 + sim_below(&s->rng, 1000000), .kind = EV_WIPE,
+					     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+		break;
+	case EV_MEMBER:
+		if (!s->faults_on)
+			break;
+		/* a removal is followed, sometimes, by adding a node that is
+		 * not a member: a replacement */
+		if (sim_member_change(s, e->arg == 1) && e->arg == 0 && sim_chance(&s->rng, 0.5))
+			push(s, (sim_event){ .at = s->now + 20000 + sim_below(&s->rng, 200000), .kind = EV_MEMBER, .arg = 1 });
+		if (e->arg == 0) /* buggify: changes come thick and fast */
+			push(s, (sim_event){ .at = s->now + 20000 + sim_below(&s->rng, s->buggify ? 150000 : 400000),
+					     .kind = EV_MEMBER });
 		break;
 	case EV_RESTART: {
 		if (nd->up)
@@ -779,6 +876,11 @@ static void handle(sim *s, sim_event *e)
 		/* buggify: the operator restarts it with a wrong --cluster (only
 		 * itself); the start must be refused, then it is retried right */
 		bool wrong = s->faults_on && s->wrong_members_p > 0 && sim_chance(&s->rng, s->wrong_members_p);
+		/* (a wiped dir remembers no member list to refuse a wrong one) */
+		if (wrong && nd->wiped) {
+			push(s, (sim_event){ .at = s->now + 1000, .kind = EV_RESTART, .node = nd->id });
+			break;
+		}
 		if (wrong) {
 			nd->voters[0] = nd->id;
 			nd->n_voters = 1;
@@ -787,8 +889,8 @@ static void handle(sim *s, sim_event *e)
 		if (s->clock_back_p > 0 && sim_chance(&s->rng, s->clock_back_p))
 			nd->wall_offset_us -= sim_below(&s->rng, 3000000);
 		int rc = sim_node_start(s, nd);
-		nd->n_voters = (size_t)s->n;
-		for (int i = 0; i < s->n; i++)
+		nd->n_voters = (size_t)s->n_boot;
+		for (int i = 0; i < s->n_boot; i++)
 			nd->voters[i] = s->voters[i];
 		if (rc == 1) {
 			push(s, (sim_event){ .at = s->now + 1000 + sim_below(&s->rng, 20000), .kind = EV_RESTART, .node = nd->id });
@@ -872,9 +974,14 @@ int sim_run(const sim_params *p, sim_outcome *out)
 #ifdef RAFT_PLANTED_BUGS
 	rt_members_planted_bug = p->planted_bug;
 #endif
+#ifdef WAL_PLANTED_BUGS
+	wal_planted_bug = p->planted_bug == SIM_BUG_WAL_SYNC_LAST_ONLY ? 1
+			  : p->planted_bug == SIM_BUG_WAL_ANY_OFFSET ? 2 : 0;
+#endif
 	s->out = out;
 	s->rng.s = p->seed * 0x2545F4914F6CDD1Dull + 1;
 	s->n = p->n_nodes ? p->n_nodes : 3 + (int)sim_below(&s->rng, 3);
+	s->n_boot = s->n;
 	s->loss = 0.01 * (double)sim_below(&s->rng, 10);
 	s->dup = 0.01 * (double)sim_below(&s->rng, 5);
 	s->delay_min = 100 + sim_below(&s->rng, 1000);
@@ -932,13 +1039,26 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		if (sim_chance(&s->snap_rng, 0.5))
 			s->snap_damage_p = 0.2 + 0.1 * (double)sim_below(&s->snap_rng, 5);
 	}
+	/* small segments on some seeds: rolls happen, so a killed process can
+	 * leave unsynced data in a segment that is not the last */
+	if (sim_chance(&s->disk_rng, 0.5) && s->segment_bytes == 0)
+		s->segment_bytes = (size_t)2048 << sim_below(&s->disk_rng, 4);
+	/* membership changes with one or two spare nodes, and wipes; in
+	 * buggify seeds, the wipe of issue 10 item 1 right after a commit */
+	s->members = sim_chance(&s->disk_rng, 0.5);
+	s->wipes = sim_chance(&s->disk_rng, 0.5);
+	if (s->members)
+		s->n += 1 + (int)sim_below(&s->disk_rng, 2);
+	if (s->wipes && s->buggify)
+		s->wipe_on_commit_p = 0.05 * (double)sim_below(&s->disk_rng, 4);
+	sim_disk_reset();
 	s->faults_on = true;
 	s->h = check_history_new();
 	s->n_clients = 3 + (int)sim_below(&s->rng, SIM_MAX_CLIENTS - 2);
-	sim_trace(s, "seed %llu: %d nodes, %d clients, delay %llu..%llu us, loss %.2f, dup %.2f, batch %zu, "
+	sim_trace(s, "seed %llu: %d nodes (%d bootstrap voters), membership changes %d, wipes %d, %d clients, delay %llu..%llu us, loss %.2f, dup %.2f, batch %zu, "
 		  "inflight %zu, pre-vote %d, buggify %d (leader crash %.1f, isolate on win %.1f / on commit %.2f, "
 		  "slow msgs %.2f up to %llu us, quick restarts %.1f, think %llu us)",
-		  (unsigned long long)p->seed, s->n, s->n_clients, (unsigned long long)s->delay_min,
+		  (unsigned long long)p->seed, s->n, s->n_boot, (int)s->members, (int)s->wipes, s->n_clients, (unsigned long long)s->delay_min,
 		  (unsigned long long)s->delay_max, s->loss, s->dup, s->max_msg_entries, s->max_inflight,
 		  (int)s->pre_vote, (int)s->buggify, s->leader_crash_p, s->win_isolate_p, s->commit_isolate_p,
 		  s->slow_msg_p, (unsigned long long)s->slow_msg_max, s->quick_restart_p,
@@ -948,13 +1068,15 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		rc = -1;
 		goto done;
 	}
-	for (int i = 0; i < s->n; i++) {
+	for (int i = 0; i < s->n_boot; i++)
 		s->voters[i] = (uint32_t)i;
+	for (int i = 0; i < s->n; i++) {
 		s->nodes[i].id = (uint32_t)i;
 		s->nodes[i].s = s;
-		s->nodes[i].n_voters = (size_t)s->n;
+		s->nodes[i].spare = i >= s->n_boot;
+		s->nodes[i].n_voters = (size_t)s->n_boot;
 		s->nodes[i].wall_offset_us = 1700000000000000ull + (uint64_t)i * 7000000ull;
-		for (int k = 0; k < s->n; k++)
+		for (int k = 0; k < s->n_boot; k++)
 			s->nodes[i].voters[k] = (uint32_t)k;
 		/* the node's fault filter outlives its crashes: it stands for the
 		 * network around it, which a restart does not heal */
@@ -980,6 +1102,8 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	push(s, (sim_event){ .at = 200000 + sim_below(&s->rng, 1000000), .kind = EV_PARTITION });
 	s->pauses = sim_chance(&s->rng, 0.5);
 	s->jumps = sim_chance(&s->rng, 0.5);
+	/* drawn from the disk stream: seeds without it replay as before */
+	s->record_values = sim_chance(&s->disk_rng, 0.5);
 	if (s->pauses)
 		push(s, (sim_event){ .at = 100000 + sim_below(&s->rng, 1000000), .kind = EV_PAUSE,
 				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
@@ -988,6 +1112,11 @@ int sim_run(const sim_params *p, sim_outcome *out)
 				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 	push(s, (sim_event){ .at = 300000 + sim_below(&s->rng, 1500000), .kind = EV_CRASH,
 			     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+	if (s->members)
+		push(s, (sim_event){ .at = 300000 + sim_below(&s->disk_rng, 500000), .kind = EV_MEMBER });
+	if (s->wipes)
+		push(s, (sim_event){ .at = 300000 + sim_below(&s->disk_rng, 1500000), .kind = EV_WIPE,
+				     .node = (uint32_t)sim_below(&s->disk_rng, (uint64_t)s->n) });
 	uint64_t end = p->duration_us, calm_end = end + 3000000;
 	bool calm = false;
 	sim_event e;
@@ -1014,8 +1143,10 @@ int sim_run(const sim_params *p, sim_outcome *out)
 		bool any = false;
 		for (int i = 0; i < s->n; i++)
 			any |= s->nodes[i].up && s->nodes[i].role == RAFT_LEADER;
-		if (!any)
+		if (!any) {
 			sim_fail(s, "liveness: no leader 3 s after all faults healed");
+			sim_trace_nodes(s);
+		}
 	}
 	const char *dump = getenv("RAFTKV_SIM_HISTORY"); /* keep the history for a closer look */
 	if (dump) {

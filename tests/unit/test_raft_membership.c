@@ -208,11 +208,15 @@ static bool drop_appends(h_cluster *c, const raft_msg *m)
 	return !g_drop_appends || (m->type != RAFT_MSG_APPEND && m->type != RAFT_MSG_APPEND_RESP);
 }
 
-static void test_no_change_before_own_term_commit(void **state)
+static void set_bug(raft_config *cfg, size_t i);
+
+/* The scenario; returns whether the change proposed before the new leader's
+ * own-term commit was refused (with planted_bug 24 it is not). */
+static bool own_term_rule_holds(int bug)
 {
-	(void)state;
+	g_bug = bug;
 	h_cluster c;
-	h_init(&c, 3, NULL);
+	h_init(&c, 3, set_bug);
 	int l = elect(&c);
 	h_crash(&c, (size_t)l, false);
 	/* the next leader's no-op cannot reach anyone yet */
@@ -227,12 +231,31 @@ static void test_no_change_before_own_term_commit(void **state)
 	raft_status s = st_of(&c, (size_t)nl);
 	assert_true(s.commit < s.last_index);
 	size_t other = (size_t)(3 - l - nl);
-	assert_int_equal(conf(&c, (size_t)nl, RAFT_CONF_REMOVE, c.ids[other], 0, false), RAFT_EPENDING);
-	assert_int_equal(st_of(&c, (size_t)nl).last_index, s.last_index); /* nothing appended */
+	int rc = conf(&c, (size_t)nl, RAFT_CONF_REMOVE, c.ids[other], 0, false);
+	bool held = rc == RAFT_EPENDING && st_of(&c, (size_t)nl).last_index == s.last_index;
 	g_drop_appends = false;
-	settle_ticks(&c, 4);
-	assert_int_equal(conf(&c, (size_t)nl, RAFT_CONF_REMOVE, c.ids[other], 0, false), RAFT_OK);
+	if (held) {
+		settle_ticks(&c, 4);
+		assert_int_equal(conf(&c, (size_t)nl, RAFT_CONF_REMOVE, c.ids[other], 0, false), RAFT_OK);
+	}
 	h_free(&c);
+	g_bug = 0;
+	return held;
+}
+
+static void test_no_change_before_own_term_commit(void **state)
+{
+	(void)state;
+	assert_true(own_term_rule_holds(0));
+}
+
+/* Planted bug 24 (the rule skipped) is caught by the same scenario. The
+ * simulator's random membership changes did not reach the raft-dev 2015
+ * schedule within its seed budget, so this test is what finds it. */
+static void test_own_term_rule_catches_bug24(void **state)
+{
+	(void)state;
+	assert_false(own_term_rule_holds(24));
 }
 
 /* -------------------------------------------------------------- remove */
@@ -717,6 +740,7 @@ int main(void)
 		cmocka_unit_test(test_auto_promote_when_caught_up),
 		cmocka_unit_test(test_bad_changes_refused),
 		cmocka_unit_test(test_no_change_before_own_term_commit),
+		cmocka_unit_test(test_own_term_rule_catches_bug24),
 		cmocka_unit_test(test_remove_follower_stops_it),
 		cmocka_unit_test(test_removed_node_does_not_disturb),
 		cmocka_unit_test(test_remove_the_leader),

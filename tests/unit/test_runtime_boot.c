@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -65,28 +64,6 @@ static void test_continues_from_the_stored_count(void **state)
 	assert_int_equal(n, 42);
 }
 
-/* A wiped dir starts above every nonce its previous life used, so that
- * (origin, nonce, id) never names two commands (tests/bats/27-grow-shrink
- * lost an acknowledged write when it did). */
-static void test_fresh_dir_starts_from_first(void **state)
-{
-	(void)state;
-	char err[256];
-	uint64_t n = 0, prev = 0;
-	for (int i = 0; i < 3; i++)
-		assert_int_equal(rt_boot_next_from(dir, 1000, &prev, err, sizeof err), 0);
-	assert_int_equal(prev, 1002);
-	char path[200];
-	snprintf(path, sizeof path, "%s/BOOT", dir);
-	assert_int_equal(unlink(path), 0); /* the wipe */
-	assert_int_equal(rt_boot_next_from(dir, 5000, &n, err, sizeof err), 0);
-	assert_int_equal(n, 5000);
-	assert_true(n > prev);
-	/* a stored count wins over first */
-	assert_int_equal(rt_boot_next_from(dir, 1, &n, err, sizeof err), 0);
-	assert_int_equal(n, 5001);
-}
-
 static void test_damaged_counter_is_refused(void **state)
 {
 	(void)state;
@@ -107,7 +84,6 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counts_up_from_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continues_from_the_stored_count, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_fresh_dir_starts_from_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_counter_is_refused, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
