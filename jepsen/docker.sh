@@ -9,7 +9,7 @@ n=${JEPSEN_DOCKER_NODES:-3}
 export RAFTKV_ADMIN_TOKEN=${RAFTKV_ADMIN_TOKEN:-raftkv-local}
 started=0
 if ! curl -fs -m 2 http://127.0.0.1:12021/healthz >/dev/null; then
-	"$ROOT/docker/up.sh" || { echo "jepsen-docker: docker/up.sh failed" >&2; exit 3; }
+	"$ROOT/docker/up.sh" "$n" || { echo "jepsen-docker: docker/up.sh failed" >&2; exit 3; }
 	started=1
 fi
 [ $# -gt 0 ] || set -- test

@@ -1,69 +1,92 @@
 #!/bin/bash
-# Reproduces the tables of jepsen/README.md on fresh local 5-node clusters:
+# Reproduces the tables of jepsen/README.md:
 #
 #   jepsen/matrix.sh safe [TIME_S]        register, append x none, partition, kill,
 #                                         pause, clock, all; bug switches off
 #   jepsen/matrix.sh bugs [RUNS] [TIME_S] each bug switch with the nemesis that
 #                                         exposes it, RUNS times (default 5)
-#   jepsen/matrix.sh bugs-only RUNS TIME_S no_fsync|lease_reads ...
-#   NO_FSYNC_TARGETS=majority: crash a majority instead of every node
+#   jepsen/matrix.sh bugs-only RUNS TIME_S BUG...   the same for some switches
+#
+# Every bug run gets a cluster of its own (a run under no_fsync leaves the
+# nodes' logs and votes broken for whatever runs next). no_fsync runs the kill
+# nemesis in amnesia mode (a majority crashed losing unsynced writes and
+# restarted while the minority is paused) with 1000 ops per register key, so
+# the keys in use at the crash are read again after it.
+#
+# JEPSEN_MATRIX_TARGET=local (default): fresh local 5-node clusters
+#   (jepsen/local.sh); run under flock /tmp/raftkv-cluster.lock.
+# JEPSEN_MATRIX_TARGET=docker: the compose cluster (jepsen/docker.sh, 3 nodes
+#   or JEPSEN_DOCKER_NODES=5), started fresh for each command; run under
+#   flock /tmp/raftkv-docker.lock.
 #
 # Needs what `make jepsen` needs (lein, or JEPSEN_CLASSPATH + JAVA_HOME). Rows
-# go to jepsen/store/matrix-<kind>.edn (one EDN map per test) and the table is
-# printed at the end. On a shared machine run it under
-# flock /tmp/raftkv-cluster.lock.
+# go to jepsen/store/matrix-<kind>[-docker].edn (one EDN map per test) and the
+# table is printed at the end.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 kind=${1:-safe}
+target=${JEPSEN_MATRIX_TARGET:-local}
+case $target in
+local) runner="$ROOT/jepsen/local.sh" suffix="" ;;
+docker) runner="$ROOT/jepsen/docker.sh" suffix="-docker" ;;
+*) echo "matrix.sh: JEPSEN_MATRIX_TARGET is local or docker" >&2; exit 2 ;;
+esac
 mkdir -p "$ROOT/jepsen/store"
-out="$ROOT/jepsen/store/matrix-$kind.edn"
+out="$ROOT/jepsen/store/matrix-$kind$suffix.edn"
 : >"$out"
-local_run() { "$ROOT/jepsen/local.sh" "$@" --results-file "$out"; }
+one_run() { "$runner" "$@" --results-file "$out"; }
+# runs N ARGS...: N tests, each on a fresh cluster
+runs() {
+	local n=$1 i
+	shift
+	for ((i = 0; i < n; i++)); do one_run test "$@"; done
+}
+bug_rows() { # RUNS TIME_S BUG
+	local n=$1 t=$2 b=$3 w
+	local common=(--time-limit "$t" --nemesis-interval 5)
+	case $b in
+	stale_reads)
+		for w in register append; do
+			runs "$n" --workload "$w" --bug stale_reads --nemesis partition \
+				--partition-targets one,majority "${common[@]}"
+		done ;;
+	ack_before_commit)
+		for w in register append; do
+			runs "$n" --workload "$w" --bug ack_before_commit --nemesis partition \
+				--partition-targets primaries "${common[@]}"
+		done ;;
+	no_fsync)
+		for w in register append; do
+			runs "$n" --workload "$w" --bug no_fsync --nemesis kill --kill-modes amnesia \
+				--ops-per-key 1000 "${common[@]}"
+		done ;;
+	lease_reads)
+		# GET /kv only (a /txn always goes through the log). The isolation
+		# lasts 10 s, and a 1 s request timeout lets the old leader's client
+		# get past its stuck writes to the reads that show it; 60 s give two
+		# or three isolations per run instead of one.
+		runs "$n" --workload register --bug lease_reads --nemesis leader-freeze \
+			--time-limit 60 --nemesis-interval 10 --request-timeout-ms 1000 ;;
+	*) echo "matrix.sh: unknown bug $b" >&2 ;;
+	esac
+}
 case $kind in
 safe)
 	t=${2:-30}
-	local_run test-all --workloads register,append --nemeses none,partition,kill,pause,clock,all \
+	one_run test-all --workloads register,append --nemeses none,partition,kill,pause,clock,all \
 		--bugs none --time-limit "$t" --nemesis-interval 5
 	;;
 bugs)
-	runs=${2:-5} t=${3:-30}
-	common=(--test-count "$runs" --time-limit "$t" --nemesis-interval 5)
-	for w in register append; do
-		local_run test --workload "$w" --bug stale_reads --nemesis partition \
-			--partition-targets one,majority "${common[@]}"
-		local_run test --workload "$w" --bug ack_before_commit --nemesis partition \
-			--partition-targets primaries "${common[@]}"
-		local_run test --workload "$w" --bug no_fsync --nemesis kill --kill-modes crash \
-			--fault-targets "${NO_FSYNC_TARGETS:-all}" "${common[@]}"
-	done
-	# lease_reads acts on GET /kv only (a /txn always goes through the log).
-	# The isolation lasts 10 s, and a 1 s request timeout lets the old
-	# leader's client get past its stuck writes to the reads that show it;
-	# 60 s give two or three isolations per run instead of one.
-	local_run test --workload register --bug lease_reads --nemesis leader-freeze \
-		--test-count "$runs" --time-limit 60 --nemesis-interval 10 --request-timeout-ms 1000
+	n=${2:-5} t=${3:-30}
+	for b in stale_reads ack_before_commit no_fsync lease_reads; do bug_rows "$n" "$t" "$b"; done
 	;;
 bugs-only)
-	# jepsen/matrix.sh bugs-only RUNS TIME_S BUG...: the same runs for some switches
-	runs=${2:-5} t=${3:-30}
+	n=${2:-5} t=${3:-30}
 	shift 3
-	common=(--test-count "$runs" --time-limit "$t" --nemesis-interval 5)
-	for b in "$@"; do
-		case $b in
-		no_fsync)
-			for w in register append; do
-				local_run test --workload "$w" --bug no_fsync --nemesis kill --kill-modes crash \
-					--fault-targets "${NO_FSYNC_TARGETS:-all}" "${common[@]}"
-			done ;;
-		lease_reads)
-			local_run test --workload register --bug lease_reads --nemesis leader-freeze \
-				--test-count "$runs" --time-limit 60 --nemesis-interval 10 --request-timeout-ms 1000 ;;
-		*) echo "bugs-only: $b: use bugs for the others" >&2 ;;
-		esac
-	done
+	for b in "$@"; do bug_rows "$n" "$t" "$b"; done
 	;;
 *)
-	sed -n '2,12p' "$0" >&2
+	sed -n '2,24p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -110,10 +110,10 @@
    [nil "--fault-targets SPECS" "node specs for kill, pause and clock: comma list of one, minority, majority, all, primaries"
     :default [:one :minority :majority :primaries]
     :parse-fn comma-keywords]
-   [nil "--kill-modes MODES" "kill (SIGKILL via the agent), crash (lose_unsynced crash): comma list"
-    :default [:kill :crash]
+   [nil "--kill-modes MODES" "kill (SIGKILL via the agent), crash (lose_unsynced crash), amnesia (lose_unsynced crash of a majority, the rest paused): comma list"
+    :default [:kill :crash :amnesia]
     :parse-fn comma-keywords
-    :validate [#(every? #{:kill :crash} %) "modes are kill and crash"]]
+    :validate [#(every? #{:kill :crash :amnesia} %) "modes are kill, crash and amnesia"]]
    [nil "--partition-targets SPECS" "one, minority-third, majority, majorities-ring, primaries: comma list"
     :default nil
     :parse-fn comma-keywords]
@@ -130,6 +130,10 @@
    [nil "--ops-per-key N" "register: operations on one key before moving to the next"
     :default 200
     :parse-fn #(Long/parseLong %)]
+   [nil "--unknown-per-key N" "register: a key moves on once this many of its operations ended with an unknown outcome (bounds Knossos' search)"
+    :default 10
+    :parse-fn #(Long/parseLong %)
+    :validate [pos? "must be positive"]]
    [nil "--key-count N" "append: keys in flight at once"
     :default 10
     :parse-fn #(Long/parseLong %)]

@@ -7,7 +7,9 @@
                   ring, the leader(s) isolated
     kill          SIGKILL through the agent, or POST /admin/faults/crash
                   {\"lose_unsynced\":true} (drops what was not fsynced); then
-                  start again
+                  start again. amnesia: such a crash of a majority, restarted
+                  at once while the minority is paused until the majority
+                  has a leader
     pause         SIGSTOP / SIGCONT through the agent
     clock         bump, strobe, skew, freeze of a node's clock
                   (/admin/faults/clock), offsets reported for the clock plot
@@ -51,29 +53,71 @@
                      #(not= "running" (api/agent-state test node)))
     (if (:status a) :crashed-lose-unsynced :crashed-lose-unsynced-no-answer)))
 
+(defn- leader-among
+  "The leader that some node of nodes names, if it is one of nodes."
+  [test nodes]
+  (let [id->name (into {} (map (fn [[n t]] [(:id t) n]) (:targets test)))
+        names    (set nodes)]
+    (->> nodes
+         (keep #(some-> (try (api/status test %) (catch Exception _ nil))
+                        (get "leader") long id->name))
+         (filter names)
+         first)))
+
+(def amnesia-hold-ms
+  "How long the restarted majority runs alone once it has a leader."
+  3000)
+
+(defn- amnesia!
+  "A power cut of a majority while the rest is too slow to help: pause the
+  minority, crash a random majority losing what it never fsynced, start it
+  again at once, and resume the minority only once the majority has elected a
+  leader among itself and served for amnesia-hold-ms. With every write
+  fsynced before it is acknowledged, a majority that lost nothing durable
+  still holds every acknowledged write; under no_fsync it has lost all it
+  wrote since it started, and it serves that loss at once, for the keys the
+  clients are still using."
+  [db test]
+  (let [nodes    (shuffle (:nodes test))
+        majority (take (inc (quot (count nodes) 2)) nodes)
+        minority (drop (count majority) nodes)
+        paused   (on-nodes minority #(db/pause! db test %))
+        crashed  (on-nodes majority #(crash-lose-unsynced! test %))
+        started  (on-nodes majority #(db/start! db test %))
+        leader   (try (api/await-until "a leader among the restarted majority" 15000
+                                       #(leader-among test majority))
+                      (catch Exception _ nil))]
+    (when leader (Thread/sleep amnesia-hold-ms))
+    {:majority (vec (sort majority)), :minority (vec (sort minority)), :paused paused
+     :crashed crashed, :started started, :leader (or (leader-among test majority) :none)
+     :resumed (on-nodes minority #(db/resume! db test %))}))
+
 (defn kill-nemesis [db]
   (reify
     n/Reflection
-    (fs [_] #{:kill :crash :start})
+    (fs [_] #{:kill :crash :amnesia :start})
     n/Nemesis
     (setup! [this test] this)
     (invoke! [this test {:keys [f value] :as op}]
       (assoc op :value
              (case f
-               :kill  (on-nodes (nc/db-nodes test db value) #(db/kill! db test %))
-               :crash (on-nodes (nc/db-nodes test db value) #(crash-lose-unsynced! test %))
-               :start (on-nodes (:nodes test) #(db/start! db test %)))))
+               :kill    (on-nodes (nc/db-nodes test db value) #(db/kill! db test %))
+               :crash   (on-nodes (nc/db-nodes test db value) #(crash-lose-unsynced! test %))
+               :amnesia (amnesia! db test)
+               :start   (on-nodes (:nodes test) #(db/start! db test %)))))
     (teardown! [this test])))
 
 (defn kill-package [{:keys [db interval kill-modes targets] :as opts}]
-  (let [modes (or (seq kill-modes) [:kill :crash])
+  (let [modes (or (seq kill-modes) [:kill :crash :amnesia])
         start {:type :info, :f :start, :value :all}
-        kill  (fn [_ _] {:type :info, :f (pick modes), :value (pick targets)})]
+        kill  (fn [_ _] (let [f (pick modes)]
+                          {:type :info, :f f
+                           :value (if (= f :amnesia) :majority (pick targets))}))]
     {:generator       (->> (gen/flip-flop kill (gen/repeat start))
                            (gen/stagger interval))
      :final-generator start
      :nemesis         (kill-nemesis db)
-     :perf            #{{:name "kill", :start #{:kill :crash}, :stop #{:start}
+     :perf            #{{:name "kill", :start #{:kill :crash :amnesia}, :stop #{:start}
                          :color "#E9A4A0"}}}))
 
 ;; ------------------------------------------------------------ pause

@@ -47,15 +47,25 @@
        first))
 
 (defn workload
-  "opts: :ops-per-key, :concurrency, :nodes."
+  "opts: :ops-per-key, :unknown-per-key, :concurrency, :nodes.
+
+  A key moves on after ops-per-key operations, or once unknown-per-key of
+  them ended :info, whichever comes first (gen/process-limit: an :info ends
+  its worker's process, the next op on the key takes a new one). Every :info
+  write or cas stays concurrent with everything after it, so Knossos' search
+  grows with their number per key: a cluster that answers nothing for
+  seconds (a majority down) would otherwise fill one key with dozens of them
+  and exhaust the checker's memory."
   [opts]
-  (let [n (count (:nodes opts))]
+  (let [n       (count (:nodes opts))
+        threads (threads-per-key (:concurrency opts n) n)]
     {:client    (->Client nil nil)
      :generator (independent/concurrent-generator
-                  (threads-per-key (:concurrency opts n) n)
+                  threads
                   (range)
                   (fn [k] (->> (gen/mix [r w cas])
-                               (gen/limit (:ops-per-key opts 200)))))
+                               (gen/limit (:ops-per-key opts 200))
+                               (gen/process-limit (+ threads (:unknown-per-key opts 10))))))
      :checker   (independent/checker
                   (checker/compose
                     {:linear   (checker/linearizable
