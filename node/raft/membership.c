@@ -530,7 +530,12 @@ void membership_leader_tick(raft *r)
 		if (m->voter || !m->auto_promote)
 			continue;
 		const progress *p = tracker_progress(&r->trk, m->id);
-		if (p == NULL || p->match == 0 || p->match + r->cfg.promote_distance < last)
+		/* Caught up, and holding (durably: match) the entry that lists
+		 * it with its incarnation: promoted before that, a new life
+		 * that crashes comes back with a log naming its old life, votes
+		 * for nobody, and is a voter lost (the simulator, seed 9580). */
+		if (p == NULL || p->match == 0 || p->match < r->conf_index ||
+		    p->match + r->cfg.promote_distance < last)
 			continue;
 		cc.op = RAFT_CONF_PROMOTE;
 		cc.id = m->id;
@@ -547,6 +552,12 @@ uint8_t membership_self_state(const raft *r)
 	if (m == NULL)
 		return RAFT_MEMBER_NONE;
 	return m->voter ? RAFT_MEMBER_VOTER : RAFT_MEMBER_LEARNER;
+}
+
+bool raft_removed(const raft *r)
+{
+	return self_member(r) == NULL && r->conf.op == RAFT_CONF_REMOVE && r->conf.subject == r->cfg.id &&
+	       (r->conf.next_incarnation == 0 || r->conf.next_incarnation != r->cfg.incarnation);
 }
 
 bool raft_member(const raft *r, size_t i, uint32_t *id, bool *voter, uint64_t *incarnation,
