@@ -158,11 +158,28 @@ fi
 # change in the machine's load falls on both sides of each ratio alike.
 preload raftkv "$rurl"
 [ -z "$eurl" ] || preload etcd "$eurl"
+# The floor under a write's latency: every write waits for one follower's WAL
+# write + fdatasync (and the leader's own, in parallel). From the nodes' own
+# histogram (raftkv_wal_write_seconds), over the write points just run.
+wal_fsync_summary() { # NODE
+	curl -fs -m 2 "http://127.0.0.1:$((BASE + $1))/metrics" | awk -v node="$1" '
+		/^raftkv_wal_write_seconds_bucket\{le="0.001"\}/ { le1 = $2 }
+		/^raftkv_wal_write_seconds_bucket\{le="0.0025"\}/ { le25 = $2 }
+		/^raftkv_wal_write_seconds_bucket\{le="0.005"\}/ { le5 = $2 }
+		/^raftkv_wal_write_seconds_sum/ { sum = $2 }
+		/^raftkv_wal_write_seconds_count/ { n = $2 }
+		END { if (n > 0) printf "  node %s: %d WAL writes, mean %.2f ms, over 1 ms %.0f%%, over 2.5 ms %.0f%%, over 5 ms %.0f%%\n",
+			node, n, sum * 1000 / n, 100 * (n - le1) / n, 100 * (n - le25) / n, 100 * (n - le5) / n }'
+}
 for op in write read; do
 	for c in $CONNS; do
 		point raftkv "$op" "$c" "$rurl" "${rpids[@]}"
 		[ -z "$eurl" ] || point etcd "$op" "$c" "$eurl" "${epids[@]}"
 	done
+	if [ "$op" = write ]; then
+		echo "raftkv WAL write + fdatasync during the write points (each write waits for a follower's):"
+		for i in 0 1 2; do wal_fsync_summary "$i"; done
+	fi
 done
 RAFTKV_BIN=$BIN "$ROOT/tests/cluster.sh" stop "$dir/raftkv"
 "$ROOT/tests/bench/etcd.sh" stop "$dir/etcd"

@@ -1,6 +1,7 @@
 /* rt_pending.c — the table of waiting requests (see rt_pending.h). */
 #include "rt_pending.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -53,15 +54,16 @@ static void grow(pending_table *t)
 pending *pending_add(pending_table *t, uint64_t id, void *ctx, uint64_t stamp, uint8_t kind,
 		     const char *key, size_t klen, uint64_t deadline_ms)
 {
-	pending *p = calloc(1, sizeof *p);
+	/* One allocation for the entry and its key: one per request. */
+	size_t extra = key != NULL ? klen + 1 : 0;
+	if (extra > SIZE_MAX - sizeof(pending))
+		return NULL;
+	pending *p = malloc(sizeof *p + extra);
 	if (p == NULL)
 		return NULL;
+	memset(p, 0, sizeof *p);
 	if (key != NULL) {
-		p->key = malloc(klen + 1);
-		if (p->key == NULL) {
-			free(p);
-			return NULL;
-		}
+		p->key = (char *)(p + 1);
 		memcpy(p->key, key, klen);
 		p->key[klen] = '\0';
 		p->klen = klen;
@@ -119,7 +121,6 @@ void pending_free(pending *p)
 {
 	if (p == NULL)
 		return;
-	free(p->key);
-	free(p->cmd);
+	free(p->cmd); /* the key lives in p's own allocation */
 	free(p);
 }

@@ -22,7 +22,7 @@ typedef struct pending {
 	uint8_t kind;        /* enum rt_kind */
 	bool proposed;       /* once true a failure is "unknown outcome" */
 	uint64_t deadline_ms;/* real ms */
-	char *key;           /* copy of the key (malloc'd), for answers and reads */
+	char *key;           /* copy of the key (after the entry), for answers and reads */
 	size_t klen;
 	size_t bytes;        /* proposed command bytes, counted in the table's bytes */
 	uint8_t *cmd;        /* a forwarded command (malloc'd), kept to forward it */

@@ -70,8 +70,7 @@ static held_frame *encode_msgs(rt *r, const raft_ready *rd, size_t *n_out)
 bool rt_has_work(rt *r)
 {
 	return !r->paused && !r->stopping && !r->failed &&
-	       (raft_has_ready(r->raft) || r->reads.open != NULL ||
-		(r->snap.state == RT_SNAP_IDLE && r->snap.wanted_seq > r->snap.started_seq));
+	       (raft_has_ready(r->raft) || r->reads.open != NULL);
 }
 
 void rt_process(rt *r)

@@ -154,6 +154,10 @@ int rt_snapshot_boot(rt *r, const char *snap_dir, wal *w, wal_recovered *rec,
 		}
 	}
 	free(files);
+	/* After a fallback only one valid file is left: the next snapshot is
+	 * due at once, so a second damaged file does not stop a restart. */
+	if (res->skipped > 0)
+		r->snap.wanted_seq = r->snap.started_seq + 1;
 	if (r->snap.durable < meta->index)
 		r->snap.durable = meta->index;
 	return 0;

@@ -124,6 +124,9 @@ for start in range(0, keys, per):
             sys.exit("bench-snapshot: txn at key %d answered %d" % (start, r.status))
 EOF
 	echo "bench-snapshot: $KEYS keys loaded in $(( ($(date +%s%N) - t) / 1000000 )) ms; leader RSS $(rss_kb "$(pid_of "$L")") kB"
+	# history times count from the workload's start (tests/workload/clock.c):
+	# w0, taken just before it starts, puts the snapshot's window on that clock
+	w0=$(mono_ns)
 	"$BIN/raftkv-workload" --nodes "$(url "$L")" --bench --clients 8 --keys 100 --duration 20 \
 		--key-prefix lat- --quiet --history "$DIR/b.jsonl" >"$DIR/b.out" 2>&1 &
 	WL=$!
@@ -137,7 +140,7 @@ EOF
 	echo "B. one snapshot of $KEYS keys x 100 B on the leader under 8 writing clients"
 	echo "   POST /admin/snapshot: $snap after $(( (s1 - s0) / 1000000 )) ms (fork to durable:" \
 		"$(metric "$L" raftkv_snapshot_write_seconds_sum) s); file $file bytes"
-	python3 - "$DIR/b.jsonl" "$s0" "$s1" <<'EOF'
+	python3 - "$DIR/b.jsonl" "$((s0 - w0))" "$((s1 - w0))" <<'EOF'
 import json, sys
 path, s0, s1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 inv, lat_in, lat_before = {}, [], []

@@ -24,6 +24,7 @@ enum sim_ev_kind {
 	EV_MEMBER,    /* a membership change at the leader (arg 1: add a non-member) */
 	EV_SNAP_DONE, /* a node's snapshot write is durable */
 	EV_SNAP_COMPACTED, /* ... and its compaction done */
+	EV_SNAP_REQUEST, /* POST /admin/snapshot at a node (random points) */
 };
 
 typedef struct sim_event {

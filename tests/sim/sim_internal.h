@@ -91,6 +91,8 @@ typedef struct sim_node {
 	uint64_t snap_w_index, snap_w_term, snap_w_bytes;
 	uint64_t damaged_index; /* a snapshot file the simulator damaged (0 = none) */
 	bool snap_only_one;     /* the WAL was reset to the newest snapshot */
+	uint64_t req_seq, req_applied; /* a snapshot request waiting (0 = none) and
+	                                * what was applied when it was made */
 	uint64_t boot_snap_index; /* the snapshot this incarnation started from */
 } sim_node;
 
@@ -209,6 +211,8 @@ uint64_t sim_kv_digest(const kv_machine *m);
 void sim_snap_record(sim *s, sim_node *nd, uint64_t index, uint64_t digest, const char *when);
 void sim_snap_done(sim *s, sim_node *nd);
 void sim_snap_crash(sim *s, sim_node *nd);
+void sim_snap_request(sim *s, sim_node *nd);
+void sim_snap_answered(sim *s, sim_node *nd, uint64_t seq, bool ok, uint64_t index);
 int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec);
 
 #endif

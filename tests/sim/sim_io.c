@@ -149,6 +149,13 @@ static void io_compact(void *ud, uint64_t wal_upto, uint64_t snap_index)
 	sim_push(s, (sim_event){ .at = s->now + 10, .kind = EV_SNAP_COMPACTED, .node = nd->id, .arg = nd->epoch });
 }
 
+static void io_on_snapshot(void *ud, uint64_t seq, bool ok, uint64_t index, const char *err)
+{
+	(void)err;
+	sim_node *nd = ud;
+	sim_snap_answered(nd->s, nd, seq, ok, index);
+}
+
 void sim_io_init(sim_node *nd, rt_io *io)
 {
 	*io = (rt_io){
@@ -168,5 +175,6 @@ void sim_io_init(sim_node *nd, rt_io *io)
 	if (nd->s->snap.every_entries > 0 || nd->s->snap.every_bytes > 0) {
 		io->snapshot_write = io_snapshot_write;
 		io->compact = io_compact;
+		io->on_snapshot = io_on_snapshot;
 	}
 }

@@ -746,7 +746,8 @@ static void handle(sim *s, sim_event *e)
 	sim_node *nd = e->kind == EV_DELIVER || e->kind == EV_TICK || e->kind == EV_CRASH ||
 				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER ||
 				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP ||
-				   e->kind == EV_WIPE || e->kind == EV_SNAP_DONE || e->kind == EV_SNAP_COMPACTED
+				   e->kind == EV_WIPE || e->kind == EV_SNAP_DONE || e->kind == EV_SNAP_COMPACTED ||
+				   e->kind == EV_SNAP_REQUEST
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
@@ -768,6 +769,13 @@ static void handle(sim *s, sim_event *e)
 	case EV_SNAP_DONE:
 		if (nd->up && e->arg == nd->epoch)
 			sim_snap_done(s, nd);
+		break;
+	case EV_SNAP_REQUEST:
+		if (nd->up && !nd->paused)
+			sim_snap_request(s, nd);
+		if (s->faults_on)
+			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->snap_rng, 500000),
+					     .kind = EV_SNAP_REQUEST, .node = (uint32_t)sim_below(&s->snap_rng, (uint64_t)s->n) });
 		break;
 	case EV_SNAP_COMPACTED:
 		if (nd->up && e->arg == nd->epoch) {
@@ -1110,6 +1118,9 @@ int sim_run(const sim_params *p, sim_outcome *out)
 	if (s->jumps)
 		push(s, (sim_event){ .at = 100000 + sim_below(&s->rng, 1000000), .kind = EV_JUMP,
 				     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
+	if (s->snap.every_entries > 0)
+		push(s, (sim_event){ .at = 100000 + sim_below(&s->snap_rng, 500000), .kind = EV_SNAP_REQUEST,
+				     .node = (uint32_t)sim_below(&s->snap_rng, (uint64_t)s->n) });
 	push(s, (sim_event){ .at = 300000 + sim_below(&s->rng, 1500000), .kind = EV_CRASH,
 			     .node = (uint32_t)sim_below(&s->rng, (uint64_t)s->n) });
 	if (s->members)

@@ -209,6 +209,40 @@ void sim_snap_crash(sim *s, sim_node *nd)
 		damage_newest(s, nd);
 }
 
+/* POST /admin/snapshot: the answer (sim_snap_answered, or at once) must be
+ * a durable snapshot holding at least what was applied when it was asked. */
+void sim_snap_request(sim *s, sim_node *nd)
+{
+	if (nd->req_seq != 0)
+		return; /* one at a time */
+	uint64_t index = 0, applied = rt_applied(nd->rt);
+	uint64_t seq = rt_snapshot_request(nd->rt, &index);
+	sim_trace(s, "node %u: snapshot requested at applied %" PRIu64 " (seq %" PRIu64 ")", nd->id, applied, seq);
+	if (seq == 0) {
+		if (index < applied)
+			sim_fail(s, "node %u: a snapshot request was answered with %" PRIu64 " at applied %" PRIu64,
+				 nd->id, index, applied);
+		return;
+	}
+	nd->req_seq = seq;
+	nd->req_applied = applied;
+	rt_process(nd->rt); /* what the node's kick does: the ready step, which starts it */
+}
+
+void sim_snap_answered(sim *s, sim_node *nd, uint64_t seq, bool ok, uint64_t index)
+{
+	if (nd->req_seq == 0 || seq < nd->req_seq)
+		return;
+	if (!ok)
+		sim_fail(s, "node %u: a requested snapshot failed", nd->id);
+	else if (index < nd->req_applied)
+		sim_fail(s, "node %u: a snapshot request made at applied %" PRIu64 " was answered with %" PRIu64,
+			 nd->id, nd->req_applied, index);
+	else if (rt_snapshot_index(nd->rt) < index)
+		sim_fail(s, "node %u: a snapshot request was answered before its snapshot was durable", nd->id);
+	nd->req_seq = 0;
+}
+
 /* At start: the newest valid snapshot and the log after it, as the node
  * boots (rt_snapshot_boot). 0, or -1 after sim_fail. */
 int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
@@ -222,6 +256,7 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 		return -1;
 	}
 	nd->boot_snap_index = res.found ? res.meta.index : 0;
+	nd->req_seq = 0; /* the request died with the process */
 	if (res.found && res.meta.index > wal_end)
 		nd->snap_only_one = true; /* the WAL was reset to it */
 	if (nd->damaged_index != 0) {
@@ -237,6 +272,9 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 		}
 		sim_trace(s, "node %u: damaged snapshot passed over: %s", nd->id, res.skipped_why);
 		nd->damaged_index = 0;
+		/* one valid file left until the next snapshot: a second damage
+		 * before it would be a double fault */
+		nd->snap_only_one = true;
 	}
 	if (!res.found)
 		return 0;
