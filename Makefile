@@ -6,6 +6,7 @@
 #                   bats integration (local processes, then Docker when an engine answers)
 #   make bench      throughput/latency benchmark on a local 3-node cluster
 #   make bench-failover  kill -9 of the leader -> next acknowledged write, 20 tries (part 4 of bench)
+#   make flood      issue 15.4's figure: 200 clients x 1 MiB writes, a small writer beside them
 #   make bench-snapshot  cost of a snapshot of 1M keys to a serving node (inline, copy, fork),
 #                        then in a 3-node cluster: RSS and WAL size over 2M writes, a 1M-key
 #                        snapshot's duration and the p99 write latency during it
@@ -119,7 +120,7 @@ SIM_BIN   := $(BUILD)/raftkv-sim
 .PHONY: all deps run test test-unit test-valgrind test-check test-sim test-bats test-docker \
         test-jepsen-static jepsen jepsen-local jepsen-docker \
         test-interaction interaction-bin test-tsan bench bench-failover bench-snapshot snapbench-bin sim sim-bin unit-bins all-programs tools \
-        test-fuzz replay-bins fuzz fuzz-bins docker docker-up docker-down clean
+        test-fuzz replay-bins fuzz fuzz-bins flood docker docker-up docker-down clean
 # Targets that build run `deps` first, then the build in a second make, so every
 # make target works on its first run on a fresh machine (see PKG_CFLAGS).
 all: deps
@@ -336,6 +337,13 @@ bench: deps
 bench-failover: all
 	@d=$$(mktemp -d "$${TMPDIR:-/tmp}/raftkv-failover.XXXXXX") && \
 	  tests/bench/failover.sh "$$d" $${BENCH_PORT_BASE:-2620} $${BENCH_FAILOVER_TRIES:-20}; rc=$$?; rm -rf "$$d"; exit $$rc
+
+# Issue 15.4's figure: 200 clients x 1 MiB writes for 30 s on a local cluster,
+# a small writer beside them (tests/flood.sh; FLOOD_ARGS="CLIENTS SECONDS BYTES").
+flood: deps
+	@.ci/install-deps wrk || { echo "flood: needs wrk" >&2; exit 1; }
+	@$(MAKE) all-programs
+	@tests/flood.sh $(FLOOD_ARGS)
 
 # Snapshot cost while serving: inline vs background copy vs fork (figures).
 SNAPBENCH := $(BUILD)/raftkv-snapbench

@@ -14,6 +14,8 @@
 
 /* The HTTP server's callbacks (api_routes.c). */
 void api_on_request(void *ud, http_request *req);
+/* The HTTP layer's shed hook: true = refuse this write at its headers (503). */
+bool api_shed(void *ud, const char *method, const char *path, uint64_t body_len);
 const char *api_common_headers(void *ud, size_t *len);
 void api_dispatch_client(server *s, http_request *req);
 void api_replay_paused(server *s);

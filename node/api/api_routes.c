@@ -7,6 +7,7 @@
  * Every response carries X-Raft-Node, X-Raft-Term and X-Raft-Leader; the
  * leader header is "none" while no leader is known.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,11 @@ static bool is_admin_path(const char *p)
 void api_dispatch_client(server *s, http_request *req)
 {
 	const char *path = req->path;
+	if (req->shed) {
+		api_reply_error(s, req, 503, "overloaded",
+				"Too many bytes are waiting to commit; the command was not proposed. Retry later.");
+		return;
+	}
 	if (strncmp(path, "/kv/", 4) == 0)
 		api_kv(s, req, path + 4);
 	else if (strcmp(path, "/txn") == 0)
@@ -55,6 +61,19 @@ void api_dispatch_client(server *s, http_request *req)
 		api_goraft_get(s, req);
 	else
 		api_reply_error(s, req, 404, "not found", "No such endpoint.");
+}
+
+/* The HTTP layer's shed hook (issue 15.4): a write whose body admission
+ * control would refuse is refused at its headers, its body discarded
+ * unbuffered. The body length stands for the command's (a little shorter). */
+bool api_shed(void *ud, const char *method, const char *path, uint64_t body_len)
+{
+	server *s = ud;
+	if (strcmp(method, "PUT") != 0 && strcmp(method, "POST") != 0)
+		return false;
+	if (strncmp(path, "/kv/", 4) != 0 && strcmp(path, "/txn") != 0 && strcmp(path, "/set") != 0)
+		return false;
+	return body_len <= SIZE_MAX && !rt_admits(s->rt, (size_t)body_len);
 }
 
 void api_on_request(void *ud, http_request *req)

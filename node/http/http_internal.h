@@ -78,6 +78,8 @@ struct http_conn {
 	bool eof;
 	bool lingering;
 	bool closing;
+	bool throttled;          /* reading stopped for this loop iteration (read budget) */
+	http_conn *tprev, *tnext;/* the server's throttled list */
 };
 
 struct http_server {
@@ -88,6 +90,8 @@ struct http_server {
 	void *ud;
 	http_header_fn hdr_fn;
 	void *hdr_ud;
+	http_shed_fn shed_fn;
+	void *shed_ud;
 	http_conn *conns;
 	size_t nconns;
 	hreq *free_reqs;         /* recycled requests, buffers kept */
@@ -98,6 +102,13 @@ struct http_server {
 	uv_timer_t stop_timer;   /* bounds how long close waits for answers to drain */
 	uv_timer_t sweep;        /* closes idle and slow connections */
 	bool sweep_open;
+	/* Fairness (issue 15.4): at most HTTP_READ_BUDGET bytes read from all
+	 * connections per loop iteration; past it a connection stops reading
+	 * until the next iteration (the prepare handle restarts it). */
+	uv_prepare_t budget;
+	bool budget_open;
+	size_t iter_read;
+	http_conn *throttled;
 	size_t buffered;         /* sum of conns' partial */
 	size_t nopen;            /* accepted and not closing: what max_conns bounds */
 	http_server_stats st;

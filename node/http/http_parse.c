@@ -178,6 +178,21 @@ static int on_headers_complete(http_parser *p)
 	if (has_len) {
 		if (p->content_length > c->srv->lim.max_body)
 			return refuse(c, 413);
+		http_server *s = c->srv;
+		if (s->shed_fn != NULL &&
+		    s->shed_fn(s->shed_ud, http_method_str((enum http_method)p->method), r->pub.path,
+			       p->content_length)) {
+			s->st.shed++;
+			/* A client that waits for "100 Continue" is answered now
+			 * and never sends the body (curl asks so for large
+			 * uploads); the connection then closes. */
+			if (c->expect_continue)
+				return refuse(c, 503);
+			r->pub.shed = true;
+			has_len = false; /* nothing to reserve: the body is discarded */
+		}
+	}
+	if (has_len) {
 		/* Size a small body once; a big one grows as its bytes arrive, so
 		 * a client that announces 1 MiB and stalls holds only what it sent. */
 		size_t first = p->content_length < 65536 ? (size_t)p->content_length + 1 : 65536;
@@ -200,6 +215,8 @@ static int on_body(http_parser *p, const char *at, size_t len)
 {
 	http_conn *c = p->data;
 	hreq *r = c->cur;
+	if (r->pub.shed)
+		return 0; /* refused at its headers: read, not kept */
 	/* Chunked bodies have no length up front: check as they grow. */
 	if (len > c->srv->lim.max_body || r->body.len > c->srv->lim.max_body - len)
 		return refuse(c, 413);

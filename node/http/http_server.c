@@ -22,6 +22,13 @@
 /* Stop reading from a client that pipelines faster than it reads answers. */
 #define MAX_PENDING_REQS 1024
 #define MAX_UNSENT_BYTES (8u << 20)
+/* Bytes read from all client connections per loop iteration, at most (a
+ * read callback brings up to 64 KiB; the one that crosses the line finishes).
+ * A flood of large bodies then costs each iteration a few milliseconds, so
+ * the peers' heartbeats and answers, read in the same iteration, are never
+ * late behind hundreds of megabytes of bodies, and a small request waits at
+ * most a few short iterations, not behind every big body there is. */
+#define HTTP_READ_BUDGET (1u << 20)
 /* How long a closing connection waits for the client's FIN after our last
  * response, reading and discarding, so that closing does not turn into a
  * reset that destroys the response before the client reads it. */
@@ -62,11 +69,26 @@ static void conn_detach_requests(http_conn *c)
 	}
 }
 
+static void unthrottle(http_conn *c)
+{
+	if (!c->throttled)
+		return;
+	c->throttled = false;
+	if (c->tprev)
+		c->tprev->tnext = c->tnext;
+	else
+		c->srv->throttled = c->tnext;
+	if (c->tnext)
+		c->tnext->tprev = c->tprev;
+	c->tprev = c->tnext = NULL;
+}
+
 void http_conn_close(http_conn *c)
 {
 	if (c->closing)
 		return;
 	c->closing = true;
+	unthrottle(c);
 	conn_detach_requests(c);
 	http_conn_forget_partial(c);
 	if (c->counted) {
@@ -304,7 +326,36 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		conn_read_stop(c);
 	if (c->no_more && !c->lingering)
 		conn_read_stop(c); /* nothing more to parse; lingering restarts it */
+	http_server *s = c->srv;
+	s->iter_read += (size_t)nread;
+	if (s->iter_read >= HTTP_READ_BUDGET && c->reading && !c->closing) {
+		/* This iteration's budget is spent: the rest waits for the next. */
+		conn_read_stop(c);
+		if (!c->closing && !c->throttled) {
+			c->throttled = true;
+			c->tprev = NULL;
+			c->tnext = s->throttled;
+			if (s->throttled)
+				s->throttled->tprev = c;
+			s->throttled = c;
+		}
+	}
 	http_conn_flush(c);
+}
+
+/* Before each poll: a new iteration's budget, and the connections that the
+ * last one stopped read again (unless stopped for another reason too). */
+static void on_budget(uv_prepare_t *h)
+{
+	http_server *s = h->data;
+	s->iter_read = 0;
+	while (s->throttled != NULL) {
+		http_conn *c = s->throttled;
+		unthrottle(c);
+		if (!c->no_more && c->npending < MAX_PENDING_REQS &&
+		    c->out.len + c->wbuf.len < MAX_UNSENT_BYTES)
+			conn_read_start(c);
+	}
 }
 
 /* ------------------------------------------------------------ accepting */
@@ -488,8 +539,16 @@ int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limit
 		uint64_t every = sweep_interval(&s->lim);
 		rc = uv_timer_start(&s->sweep, on_sweep, every, every);
 	}
+	if (rc == 0)
+		rc = uv_prepare_init(loop, &s->budget);
 	if (rc == 0) {
-		/* The sweep alone must not keep a loop alive. */
+		s->budget.data = s;
+		s->budget_open = true;
+		rc = uv_prepare_start(&s->budget, on_budget);
+	}
+	if (rc == 0) {
+		/* Neither alone must keep a loop alive. */
+		uv_unref((uv_handle_t *)&s->budget);
 		uv_unref((uv_handle_t *)&s->sweep);
 		rc = uv_tcp_bind(&s->listener, (const struct sockaddr *)&sa, 0);
 	}
@@ -523,6 +582,12 @@ void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud)
 	s->hdr_ud = ud;
 }
 
+void http_server_set_shed(http_server *s, http_shed_fn fn, void *ud)
+{
+	s->shed_fn = fn;
+	s->shed_ud = ud;
+}
+
 /* ------------------------------------------------------------ shutdown */
 
 static void on_stop_timer_closed(uv_handle_t *h)
@@ -539,6 +604,13 @@ static void on_sweep_closed(uv_handle_t *h)
 	maybe_done(s);
 }
 
+static void on_budget_closed(uv_handle_t *h)
+{
+	http_server *s = h->data;
+	s->budget_open = false;
+	maybe_done(s);
+}
+
 static void maybe_done(http_server *s)
 {
 	if (!s->closing)
@@ -546,7 +618,9 @@ static void maybe_done(http_server *s)
 	/* No more deadlines once closing: the stop timer bounds the rest. */
 	if (s->sweep_open && !uv_is_closing((uv_handle_t *)&s->sweep))
 		uv_close((uv_handle_t *)&s->sweep, on_sweep_closed);
-	if (s->listener_open || s->nconns > 0 || s->sweep_open)
+	if (s->budget_open && !uv_is_closing((uv_handle_t *)&s->budget))
+		uv_close((uv_handle_t *)&s->budget, on_budget_closed);
+	if (s->listener_open || s->nconns > 0 || s->sweep_open || s->budget_open)
 		return;
 	if (s->stop_timer_open) {
 		if (!uv_is_closing((uv_handle_t *)&s->stop_timer))

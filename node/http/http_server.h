@@ -28,6 +28,8 @@ struct http_request {
 	size_t body_len;
 	const char *authorization; /* value of the Authorization header, or NULL */
 	void *user;            /* free for the handler's use */
+	bool shed;             /* the shed hook refused it at its headers: the body
+	                        * was read and discarded (body_len 0); answer 503 */
 };
 
 /* Called once per request. The handler must eventually call http_respond
@@ -61,6 +63,7 @@ typedef struct http_server_stats {
 	uint64_t timed_out;       /* idle, header-slow or body-slow connections closed */
 	uint64_t buffered;        /* body bytes of requests still arriving, now */
 	uint64_t refused_buffered;/* requests refused (503) for the buffered-bytes cap */
+	uint64_t shed;           /* requests refused by the shed hook at their headers */
 } http_server_stats;
 void http_server_get_stats(const http_server *s, http_server_stats *st);
 
@@ -76,6 +79,14 @@ int http_server_start(uv_loop_t *loop, const char *addr, const http_server_limit
  * or NULL for none. */
 typedef const char *(*http_header_fn)(void *ud, size_t *len);
 void http_server_set_common_headers(http_server *s, http_header_fn fn, void *ud);
+
+/* Load shedding at the headers (issue 15.4): called once the headers of a
+ * request with a body are in (method, decoded path, announced length). true
+ * = the request will be refused anyway: its body is read and discarded, never
+ * buffered, and the handler gets it with req->shed set. A refused flood then
+ * costs the node the reading alone, not a buffer, a copy and a parse. */
+typedef bool (*http_shed_fn)(void *ud, const char *method, const char *path, uint64_t body_len);
+void http_server_set_shed(http_server *s, http_shed_fn fn, void *ud);
 
 /* Sends the response for req. content_type NULL = application/json.
  * body is copied. After this req must not be used. If the client connection

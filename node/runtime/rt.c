@@ -134,6 +134,56 @@ static void refuse(rt *r, void *ctx, uint64_t stamp, uint8_t kind, const char *k
 	r->io.outcome(r->io.ud, &o);
 }
 
+/* Admission control (issue 15.4). Three rules, all on what this node has
+ * proposed and not yet seen answered (r->pending), so that a flood of large
+ * writes is turned away before it piles up in the log, the WAL's next batch
+ * and the followers' queues, and small writes keep going through:
+ *
+ *  1. all commands: at most max_uncommitted_bytes (64 MiB) proposed and
+ *     unanswered; one command alone always fits. The memory bound.
+ *  2. big commands (over max_uncommitted_bytes / 1024, 64 KiB by default):
+ *     together at most max_uncommitted_bytes / 32 (2 MiB). The log commits
+ *     in order, so every big byte ahead of a small write delays it; this
+ *     bounds the bulk any write can find queued ahead of it at the leader to
+ *     (nodes x 2 MiB), whatever the client load.
+ *  3. big commands: none while the oldest request waiting here has waited
+ *     longer than RT_ADMIT_DELAY_MS. The byte bounds cannot know how fast
+ *     this machine commits; the queueing delay does (as CoDel does for
+ *     packets): once the cluster falls behind, bulk is refused until it
+ *     has caught up, and the small writes behind it see the delay shrink.
+ *
+ * Returns 0 (admitted; *big says which budget it took) or the refusal. */
+#define RT_ADMIT_DELAY_MS 100u
+
+static uint8_t admit(rt *r, size_t len, bool *big)
+{
+	size_t cap = r->o.max_uncommitted_bytes;
+	if (cap == 0)
+		return 0;
+	pending_table *t = &r->pending;
+	if (t->bytes > 0 && t->bytes + len > cap)
+		return RT_WHY_OVERLOADED;
+	*big = len > cap / 1024;
+	if (!*big)
+		return 0;
+	if (t->big_bytes > 0 && t->big_bytes + len > cap / 32)
+		return RT_WHY_OVERLOADED;
+	pending *oldest = pending_oldest(t);
+	if (oldest != NULL) {
+		uint64_t now = r->io.now_ms(r->io.ud);
+		uint64_t since = oldest->deadline_ms - r->o.request_timeout_ms;
+		if (now > since && now - since > RT_ADMIT_DELAY_MS)
+			return RT_WHY_OVERLOADED;
+	}
+	return 0;
+}
+
+bool rt_admits(rt *r, size_t len)
+{
+	bool big = false;
+	return r->stopping || r->failed || admit(r, len, &big) == 0;
+}
+
 /* A node that started empty in a cluster that exists (RT_NONCE_GENERATION
  * in rt.h) takes its boot nonce once it is in its configuration (a
  * CONF entry lists its id with its incarnation) and has applied through that
@@ -184,16 +234,14 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
 		return;
 	}
-	/* Admission control (issue 15.4): the bytes proposed and not yet
-	 * answered are bounded, so a flood of large writes is turned away
-	 * here, cheaply and definitely not applied, instead of piling up in
-	 * the log, the WAL's next batch and the followers' queues until
-	 * heartbeats starve. One command alone always fits. */
-	size_t cap = r->o.max_uncommitted_bytes;
-	if (cap != 0 && r->pending.bytes > 0 && r->pending.bytes + len > cap) {
+	/* Admission control (issue 15.4), before proposing, so a refusal is
+	 * cheap and definitely not applied (503 overloaded). */
+	bool big = false;
+	uint8_t why = admit(r, len, &big);
+	if (why != 0) {
 		free(data);
 		r->st.proposals_refused++;
-		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_OVERLOADED);
+		refuse(r, ctx, stamp, kind, key, klen, why);
 		return;
 	}
 	pending *p = pending_add(&r->pending, c->req_id, ctx, stamp, kind, key, klen, deadline(r));
@@ -222,7 +270,10 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 	}
 	p->proposed = true;
 	p->bytes = len;
+	p->big = big;
 	r->pending.bytes += len;
+	if (big)
+		r->pending.big_bytes += len;
 	r->st.proposals++;
 	r->io.kick(r->io.ud);
 	/* The unsafe ack_before_commit switch: a leader's write or txn is

@@ -84,6 +84,10 @@ bool rt_has_work(rt *r);
  * own log. */
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append);
+/* Whether admission control would take a command of len bytes now (the
+ * same rules as rt_propose's, nothing changed): the HTTP layer asks it at a
+ * request's headers, so a body that would be refused is never buffered. */
+bool rt_admits(rt *r, size_t len);
 /* Boot nonces of a new life. A node whose data dir was lost (or that joins
  * with an empty one) has a restarted boot counter, so its nonce may repeat
  * one an earlier life of its id used, and applying that life's command would
@@ -110,11 +114,12 @@ void rt_expire(rt *r);
 
 /* One tick of the core's logical clock. */
 void rt_tick(rt *r);
-/* Ticks due on a node clock reading (ms): the ticker's arithmetic. A clock
- * going back re-anchors without ticks; a jump forward delivers at most one
- * election timeout of ticks (one jump, see rt_clock.c). */
-void rt_clock(rt *r, uint64_t clock_ms, uint32_t tick_ms);
-void rt_clock_anchor(rt *r, uint64_t clock_ms);
+/* Ticks due on a node clock reading (ms), taken at real time real_ms: the
+ * ticker's arithmetic. A clock going back re-anchors without ticks; a jump
+ * forward delivers at most one election timeout of ticks (one jump); the
+ * ticks a stall of real time owes are dropped (see rt_clock.c). */
+void rt_clock(rt *r, uint64_t clock_ms, uint64_t real_ms, uint32_t tick_ms);
+void rt_clock_anchor(rt *r, uint64_t clock_ms, uint64_t real_ms);
 
 /* A complete frame from peer `from` (the transport cut it, nothing more):
  * filtered, decoded and stepped here. 0, or -1 when the frame does not

@@ -101,6 +101,7 @@ struct rt {
 	uint64_t next_cmd_id;  /* ids of commands this boot proposes (dedup key) */
 	uint64_t next_read_id; /* ids of reads waiting here (never in the log) */
 	uint64_t clock_last;   /* node clock ms of the last whole tick */
+	uint64_t real_last;    /* real ms at the last rt_clock (stall detection) */
 	bool paused, stopping, failed;
 	bool probing;          /* deciding the incarnation (rt_incarnation.h) */
 	bool nonce_from_log;   /* a new life without its nonce yet (RT_NONCE_GENERATION) */

@@ -114,7 +114,10 @@ void pending_remove(pending_table *t, pending *p)
 	p->prev = p->next = p->hnext = NULL;
 	t->count--;
 	t->bytes -= p->bytes;
+	if (p->big)
+		t->big_bytes -= p->bytes;
 	p->bytes = 0;
+	p->big = false;
 }
 
 void pending_free(pending *p)

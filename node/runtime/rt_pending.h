@@ -25,6 +25,7 @@ typedef struct pending {
 	char *key;           /* copy of the key (after the entry), for answers and reads */
 	size_t klen;
 	size_t bytes;        /* proposed command bytes, counted in the table's bytes */
+	bool big;            /* its bytes count in the table's big_bytes too */
 	uint8_t *cmd;        /* a forwarded command (malloc'd), kept to forward it */
 	size_t cmd_len;      /* again to the next leader (rt.c, reforward) */
 	uint32_t fwd_to;     /* the leader it was last forwarded to */
@@ -37,6 +38,7 @@ typedef struct pending_table {
 	size_t n_buckets; /* power of two */
 	size_t count;
 	size_t bytes;         /* sum of entries' bytes: proposed and not yet answered */
+	size_t big_bytes;     /* the part of bytes that big commands hold (rt.c admission) */
 	pending *head, *tail; /* oldest first */
 } pending_table;
 

@@ -53,6 +53,10 @@ typedef struct node_config {
 	char *peer_secret_file; /* where --peer-secret-file read it from */
 	bool show_help;
 	bool show_version;
+	/* Not a flag: a program that hosts the node in its own process (the api
+	 * fuzz target) keeps SIGTERM and SIGINT for itself; the node installs no
+	 * handler, so a signal meant for the host does not stop the node. */
+	bool host_keeps_signals;
 } node_config;
 
 /* Parses argv into c (defaults first). 0, or -1 with one line in err. */

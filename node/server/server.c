@@ -198,6 +198,8 @@ static int start_handles(server *s)
 		every = 50;
 	if ((rc = uv_timer_start(&s->timeout_timer, on_timeout_timer, every, every)) != 0)
 		return rc;
+	if (s->cfg->host_keeps_signals)
+		return ticker_start(s);
 	if ((rc = uv_signal_init(s->loop, &s->sigterm)) != 0 ||
 	    (rc = uv_signal_init(s->loop, &s->sigint)) != 0)
 		return rc;
@@ -360,6 +362,7 @@ static int start(server *s, char *err, size_t errlen)
 		return -1;
 	}
 	http_server_set_common_headers(s->http, api_common_headers, s);
+	http_server_set_shed(s->http, api_shed, s);
 	const node_member *self = config_member(c, c->id);
 	if (transport_start(s->loop, c->id, self->raft_addr, server_on_frame, s, &s->transport, err, errlen) != 0) {
 		s->transport = NULL;

@@ -10,7 +10,9 @@
  *
  * A clock that goes backwards re-anchors (no ticks until it moves forward
  * again). A jump is one jump: at most one election timeout of ticks, so each
- * timer it made due fires once (node/runtime/rt_clock.c).
+ * timer it made due fires once. A stall of the loop is not a jump: the ticks
+ * real time owes for it are dropped, since the peer messages that arrived
+ * meanwhile are still unread (node/runtime/rt_clock.c, issue 15.4).
  *
  * Pause: no ticks at all, and the anchor follows the clock, so a resumed
  * node carries on from where it stopped (its lease included: the unsafe
@@ -30,7 +32,7 @@ bool ticker_sync_pause(server *s)
 			notice("paused (fault)");
 		s->paused = true;
 		rt_set_paused(s->rt, true);
-		rt_clock_anchor(s->rt, now);
+		rt_clock_anchor(s->rt, now, real);
 		return true;
 	}
 	if (s->paused || s->paused_head != NULL) {
@@ -38,7 +40,7 @@ bool ticker_sync_pause(server *s)
 			notice("resumed");
 		s->paused = false;
 		rt_set_paused(s->rt, false);
-		rt_clock_anchor(s->rt, now);
+		rt_clock_anchor(s->rt, now, real);
 		api_replay_paused(s);
 		server_kick(s);
 	}
@@ -50,12 +52,14 @@ static void on_tick(uv_timer_t *t)
 	server *s = t->data;
 	if (s->stopping || ticker_sync_pause(s))
 		return;
-	rt_clock(s->rt, faults_clock_ms(s->faults, server_real_ms(s)), s->cfg->tick_ms);
+	uint64_t real = server_real_ms(s);
+	rt_clock(s->rt, faults_clock_ms(s->faults, real), real, s->cfg->tick_ms);
 }
 
 int ticker_start(server *s)
 {
-	rt_clock_anchor(s->rt, faults_clock_ms(s->faults, server_real_ms(s)));
+	uint64_t real = server_real_ms(s);
+	rt_clock_anchor(s->rt, faults_clock_ms(s->faults, real), real);
 	int rc = uv_timer_init(s->loop, &s->tick_timer);
 	if (rc != 0)
 		return rc;

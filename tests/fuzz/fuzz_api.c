@@ -48,11 +48,19 @@ static void *run_node(void *arg)
 	return NULL;
 }
 
-/* One request on a fresh connection; returns the status, or -1. */
+/* Why the last request() got no status (for the report when a check fails:
+ * a stop that cannot be explained afterwards is worth little). */
+static char why[256];
+
+/* One request on a fresh connection; returns the status, or -1 (why says). */
 static int request(const char *method, const char *path, const uint8_t *body, size_t len)
 {
+	why[0] = '\0';
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	FUZZ_CHECK(fd >= 0);
+	if (fd < 0) {
+		snprintf(why, sizeof why, "socket: %s", strerror(errno));
+		return -1;
+	}
 	/* Generous: under `make fuzz` at low priority on a loaded machine a
 	 * request can wait seconds for the CPU (a 10 s limit gave false alarms). */
 	struct timeval tv = { .tv_sec = 60 };
@@ -60,6 +68,7 @@ static int request(const char *method, const char *path, const uint8_t *body, si
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+		snprintf(why, sizeof why, "connect to port %d: %s", http_port, strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -68,23 +77,43 @@ static int request(const char *method, const char *path, const uint8_t *body, si
 			 "%s %s HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
 			 method, path, len);
 	int status = -1;
-	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) == n &&
-	    (len == 0 || send(fd, body, len, MSG_NOSIGNAL) == (ssize_t)len)) {
+	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n) {
+		snprintf(why, sizeof why, "send of the head: %s", strerror(errno));
+	} else if (len > 0 && send(fd, body, len, MSG_NOSIGNAL) != (ssize_t)len) {
+		snprintf(why, sizeof why, "send of the %zu-byte body: %s", len, strerror(errno));
+	} else {
 		/* The status line may arrive in pieces. */
 		char buf[512];
 		size_t got = 0;
+		int err = 0;
 		while (got < sizeof buf - 1 && memchr(buf, '\n', got) == NULL) {
 			ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
-			if (r <= 0)
+			if (r <= 0) {
+				err = r < 0 ? errno : 0;
 				break;
+			}
 			got += (size_t)r;
 		}
 		buf[got] = '\0';
-		if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+		if (sscanf(buf, "HTTP/1.1 %d", &status) != 1) {
 			status = -1;
+			snprintf(why, sizeof why, "no status line: %zu bytes (%.40s), then %s", got, buf,
+				 err ? strerror(err) : "end of stream");
+		}
 	}
 	close(fd);
 	return status;
+}
+
+/* A request whose status must be `want`: else says what came instead. */
+static void expect_status(const char *method, const char *path, int want)
+{
+	int st = request(method, path, NULL, 0);
+	if (st == want)
+		return;
+	fprintf(stderr, "fuzz_api: %s %s: %d, not %d%s%s\n", method, path, st, want,
+		why[0] ? ": " : "", why);
+	abort();
 }
 
 /* Two loopback ports the kernel says are free now (both sockets are bound
@@ -127,6 +156,11 @@ static void start_node(void)
 		fprintf(stderr, "fuzz_api: %s\n", err);
 		abort();
 	}
+	/* SIGTERM and SIGINT are the fuzzer's (its time limit, Ctrl-C): were the
+	 * node to take them, it would stop, the next check would fail and the
+	 * input running then would be saved as a crash that passes alone. That
+	 * is what stopped a long run once (crashes/api/crash-9f3bed4e...). */
+	cfg.host_keeps_signals = true;
 	pthread_t th;
 	FUZZ_CHECK(pthread_create(&th, NULL, run_node, NULL) == 0);
 	FUZZ_CHECK(pthread_detach(th) == 0);
@@ -148,11 +182,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	size_t e = data[0] % N_ENDPOINTS;
 	int st = request(endpoints[e].method, endpoints[e].path, data + 1, size - 1);
-	FUZZ_CHECK(st >= 200 && st < 600);
+	if (st < 200 || st >= 600) {
+		fprintf(stderr, "fuzz_api: %s %s with a %zu-byte body: %d: %s\n", endpoints[e].method,
+			endpoints[e].path, size - 1, st, why);
+		abort();
+	}
 	if (endpoints[e].heal)
-		FUZZ_CHECK(request("DELETE", "/admin/faults", NULL, 0) == 200);
+		expect_status("DELETE", "/admin/faults", 200);
 	if (e == 6)
-		FUZZ_CHECK(request("DELETE", "/admin/bugs", NULL, 0) == 200);
-	FUZZ_CHECK(request("GET", "/healthz", NULL, 0) == 200);
+		expect_status("DELETE", "/admin/bugs", 200);
+	expect_status("GET", "/healthz", 200);
 	return 0;
 }

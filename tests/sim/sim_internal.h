@@ -51,6 +51,8 @@ typedef struct sim_node {
 	double rate;            /* clock rate: ticks per simulated 10 ms */
 	uint64_t clock_ms;      /* its node clock (what faults_clock_ms gives the node) */
 	uint64_t jump_ms;       /* a clock jump to apply at its next tick */
+	uint64_t timer_ms;      /* real time as its tick timer sees it: one tick per
+				 * EV_TICK, no jumps (a simulated loop never stalls) */
 	bool paused;            /* the pause fault holds it: it must do nothing */
 	bool write_sync;        /* the write in flight must be fsynced (rd.must_sync) */
 	/* disk {"fsync":false}: this incarnation's fsyncs do nothing, so a crash

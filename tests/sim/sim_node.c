@@ -188,7 +188,7 @@ int sim_node_start(sim *s, sim_node *nd)
 		sim_fail(s, "node %u: rt_new failed", nd->id);
 		return -1;
 	}
-	rt_clock_anchor(nd->rt, nd->clock_ms);
+	rt_clock_anchor(nd->rt, nd->clock_ms, nd->timer_ms);
 	nd->jump_ms = 0;
 	nd->paused = false;
 	if (sim_snap_boot(s, nd, &rec) != 0) {

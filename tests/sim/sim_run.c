@@ -799,7 +799,8 @@ static void handle(sim *s, sim_event *e)
 		uint64_t jump = nd->jump_ms;
 		nd->jump_ms = 0;
 		nd->clock_ms += TICK_US / 1000 + jump;
-		rt_clock(nd->rt, nd->clock_ms, TICK_US / 1000);
+		nd->timer_ms += TICK_US / 1000;
+		rt_clock(nd->rt, nd->clock_ms, nd->timer_ms, TICK_US / 1000);
 		raft_get_status(rt_raft(nd->rt), &after);
 		if (jump > 0 && after.term > before.term + 1)
 			sim_fail(s, "clock jump of %llu ms at node %u started more than one election (term %llu -> %llu)",

@@ -62,10 +62,23 @@ static const char *common_headers(void *ud, size_t *len)
 
 static void server_done(void *ud);
 
+/* Sheds every body sent to /shed (issue 15.4). */
+static bool shed_hook(void *ud, const char *method, const char *path, uint64_t body_len)
+{
+	(void)ud;
+	(void)body_len;
+	return strcmp(method, "PUT") == 0 && strcmp(path, "/shed") == 0;
+}
+
 static void handler(void *ud, http_request *req)
 {
 	fixture *f = ud;
 	char buf[512];
+	if (req->shed) {
+		int n = snprintf(buf, sizeof buf, "shed [%zu]", req->body_len);
+		http_respond(req, 503, "text/plain", buf, (size_t)n);
+		return;
+	}
 	if (strcmp(req->path, "/async") == 0) {
 		char *ms = NULL;
 		long delay = 0;
@@ -154,6 +167,13 @@ static int setup_tight(void **state)
 	return setup_with(state, &lim);
 }
 
+/* Bodies of megabytes: several loop iterations' read budgets each. */
+static int setup_big(void **state)
+{
+	http_server_limits lim = { .max_body = 4u << 20, .max_url = 256, .max_headers = 512 };
+	return setup_with(state, &lim);
+}
+
 static int setup_with(void **state, const http_server_limits *limits)
 {
 	fixture *f = calloc(1, sizeof *f);
@@ -165,6 +185,7 @@ static int setup_with(void **state, const http_server_limits *limits)
 	if (rc != 0)
 		fail_msg("%s", err);
 	http_server_set_common_headers(f->srv, common_headers, NULL);
+	http_server_set_shed(f->srv, shed_hook, NULL);
 	f->port = http_server_port(f->srv);
 	assert_true(f->port > 0);
 	assert_int_equal(uv_async_init(&f->loop, &f->stop, on_stop), 0);
@@ -748,6 +769,71 @@ static void test_buffered_bytes_cap(void **state)
 	close(a.fd);
 }
 
+/* A body the shed hook refuses is read and discarded, not buffered: it
+ * does not count against the buffered-bytes cap (3000 here), the handler
+ * sees it with shed set and no body, and the connection goes on. */
+static void test_shed_bodies_are_discarded(void **state)
+{
+	fixture *f = *state;
+	char body[4000];
+	memset(body, 's', sizeof body);
+	response resp;
+	reader a = { .fd = dial(f->port) };
+	send_str(a.fd, "PUT /shed HTTP/1.1\r\nContent-Length: 4000\r\n\r\n");
+	send_all(a.fd, body, 4000);
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	assert_string_equal(resp.body, "shed [0]");
+	send_str(a.fd, "PUT /kept HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello");
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_int_equal(resp.status, 200);
+	assert_string_equal(resp.body, "PUT /kept ? [5:hello]");
+	close(a.fd);
+	/* a client that waits for "100 Continue" gets the 503 at once and
+	 * never has to send the body */
+	reader b = { .fd = dial(f->port) };
+	send_str(b.fd, "PUT /shed HTTP/1.1\r\nContent-Length: 4000\r\nExpect: 100-continue\r\n\r\n");
+	assert_int_equal(read_response(&b, &resp), 0);
+	assert_int_equal(resp.status, 503);
+	expect_closed(&b);
+	close(b.fd);
+}
+
+/* The read budget (1 MiB per loop iteration over all connections) stops
+ * and restarts connections: two 3 MiB bodies sent at once and a small
+ * request beside them all arrive whole, none is lost or left hanging. */
+static void test_read_budget_loses_nothing(void **state)
+{
+	fixture *f = *state;
+	size_t big = 3u << 20;
+	char *body = malloc(big);
+	assert_non_null(body);
+	memset(body, 'm', big);
+	char head[128];
+	snprintf(head, sizeof head, "PUT /big HTTP/1.1\r\nContent-Length: %zu\r\n\r\n", big);
+	reader a = { .fd = dial(f->port) }, b = { .fd = dial(f->port) }, c = { .fd = dial(f->port) };
+	send_str(a.fd, head);
+	send_str(b.fd, head);
+	/* interleaved, 256 KiB at a time, so both are in flight together */
+	for (size_t off = 0; off < big; off += 256u << 10) {
+		send_all(a.fd, body + off, 256u << 10);
+		send_all(b.fd, body + off, 256u << 10);
+		if (off == 1u << 20)
+			send_str(c.fd, "GET /small HTTP/1.1\r\n\r\n");
+	}
+	response resp;
+	assert_int_equal(read_response(&c, &resp), 0);
+	assert_string_equal(resp.body, "GET /small ? [0:]");
+	assert_int_equal(read_response(&a, &resp), 0);
+	assert_non_null(strstr(resp.body, "PUT /big ? [3145728:mmm"));
+	assert_int_equal(read_response(&b, &resp), 0);
+	assert_non_null(strstr(resp.body, "PUT /big ? [3145728:mmm"));
+	close(a.fd);
+	close(b.fd);
+	close(c.fd);
+	free(body);
+}
+
 static void test_bind_errors(void **state)
 {
 	fixture *f = *state;
@@ -805,6 +891,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_connection_limit_and_idle, setup_tight, teardown),
 		cmocka_unit_test_setup_teardown(test_slow_requests_time_out, setup_tight, teardown),
 		cmocka_unit_test_setup_teardown(test_buffered_bytes_cap, setup_tight, teardown),
+		cmocka_unit_test_setup_teardown(test_shed_bodies_are_discarded, setup_tight, teardown),
+		cmocka_unit_test_setup_teardown(test_read_budget_loses_nothing, setup_big, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

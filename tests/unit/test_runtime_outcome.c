@@ -115,7 +115,8 @@ static int setup(void **state)
 	c.voters = voters;
 	c.n_voters = 1;
 	c.seed = 7;
-	rt_options o = {.nonce = 1, .request_timeout_ms = 500};
+	/* 1 MiB: commands over 1 KiB are big, 32 KiB of them at most (one alone fits) */
+	rt_options o = {.nonce = 1, .request_timeout_ms = 500, .max_uncommitted_bytes = 1u << 20};
 	rt_io io = {
 		.ud = &fx, .write = io_write, .send = io_send, .defer = io_defer, .now_ms = io_now,
 		.outcome = io_outcome, .kick = io_kick, .fatal = io_fatal,
@@ -243,6 +244,63 @@ static void test_paused_write_completion_waits_for_resume(void **state)
 	assert_int_equal(fx.last.end, RT_APPLIED);
 }
 
+static char *filled(size_t n)
+{
+	char *v = malloc(n + 1);
+	assert_non_null(v);
+	memset(v, 'b', n);
+	v[n] = '\0';
+	return v;
+}
+
+/* Admission (issue 15.4): big commands share a budget of their own, so a
+ * flood of them is refused before proposing while small writes still go. */
+static void test_big_commands_have_their_own_budget(void **state)
+{
+	(void)state;
+	become_leader();
+	char *big = filled(100 << 10);
+	put("a", big);
+	settle(false); /* never durable: it stays unanswered */
+	assert_int_equal(fx.outcomes, 0);
+	assert_false(rt_admits(r, 100 << 10));
+	put("b", big); /* 200 KiB of big commands > 32 KiB */
+	assert_int_equal(fx.outcomes, 1);
+	assert_int_equal(fx.last.end, RT_NOT_PROPOSED);
+	assert_int_equal(fx.last.why, RT_WHY_OVERLOADED);
+	assert_true(rt_admits(r, 100));
+	put("c", "small"); /* a small write is still proposed */
+	assert_int_equal(fx.outcomes, 1);
+	free(big);
+}
+
+/* Admission by delay: while the oldest waiting request has waited over
+ * 100 ms, big commands are refused; small ones are not. */
+static void test_big_commands_wait_for_the_queue_to_drain(void **state)
+{
+	(void)state;
+	become_leader();
+	put("a", "small");
+	settle(false);
+	fx.now += 100;
+	assert_true(rt_admits(r, 2048));
+	fx.now += 1;
+	assert_false(rt_admits(r, 2048));
+	char *big = filled(2048);
+	put("b", big);
+	assert_int_equal(fx.outcomes, 1);
+	assert_int_equal(fx.last.why, RT_WHY_OVERLOADED);
+	put("c", "small");
+	assert_int_equal(fx.outcomes, 1);
+	/* once the queue drains, big commands are taken again */
+	fx.write_in_flight = false;
+	rt_write_done(r, 0, NULL);
+	settle(true);
+	assert_int_equal(fx.outcomes, 3);
+	assert_true(rt_admits(r, 2048));
+	free(big);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -251,6 +309,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_proposed_then_deadline_is_unknown, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_stop_ends_proposed_as_unknown_and_reads_as_not_done, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_paused_write_completion_waits_for_resume, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_commands_have_their_own_budget, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_big_commands_wait_for_the_queue_to_drain, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

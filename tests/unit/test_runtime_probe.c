@@ -162,10 +162,10 @@ static void assert_silent_core(void)
 static void test_clock_does_not_tick_a_probing_core(void **state)
 {
 	(void)state;
-	rt_clock_anchor(r, 0);
+	rt_clock_anchor(r, 0, 0);
 	for (uint64_t ms = 10; ms <= 500; ms += 10) {
 		fx.now += 10;
-		rt_clock(r, ms, 10);
+		rt_clock(r, ms, ms, 10);
 		rt_process(r);
 	}
 	assert_true(rt_probing(r));
@@ -184,9 +184,9 @@ static void test_clock_does_not_tick_a_probing_core(void **state)
 static void test_clock_jump_while_probing(void **state)
 {
 	(void)state;
-	rt_clock_anchor(r, 0);
+	rt_clock_anchor(r, 0, 0);
 	for (uint64_t k = 1; k <= 5; k++) {
-		rt_clock(r, 100000 * k, 10);
+		rt_clock(r, 100000 * k, 10 * k, 10); /* a clock fault: real time moves a tick */
 		rt_process(r);
 	}
 	assert_true(rt_probing(r));

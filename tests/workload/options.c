@@ -32,6 +32,8 @@ static const char usage[] =
 	"  --rate R               total ops/s, 0 = as fast as possible (default 0)\n"
 	"  --duration S           seconds of workload (default 10)\n"
 	"  --timeout-ms MS        request timeout (default 2000)\n"
+	"  --value-bytes N        writes send N-byte values: the unique counter,\n"
+	"                         '-', then padding (default: the counter alone)\n"
 	"  --consistency C        linearizable|stale|log for reads (default linearizable)\n"
 	"  --history FILE         JSON Lines history (contract section 5)\n"
 	"  --no-history           record no history (default unless --history/--check)\n"
@@ -55,7 +57,7 @@ static const char usage[] =
 
 enum {
 	O_NODES = 256, O_AGENTS, O_TOKEN, O_CLIENTS, O_KEYS, O_KEY_PREFIX, O_MIX, O_RATE,
-	O_DURATION, O_TIMEOUT, O_CONSISTENCY, O_HISTORY, O_NO_HISTORY, O_NEMESIS,
+	O_DURATION, O_TIMEOUT, O_VALUE_BYTES, O_CONSISTENCY, O_HISTORY, O_NO_HISTORY, O_NEMESIS,
 	O_NEM_INTERVAL, O_NEM_LOG, O_SUMMARY, O_PLOT, O_SEED, O_READY, O_NO_FINAL,
 	O_CHECK, O_CHECK_TIMEOUT, O_BENCH, O_QUIET, O_HELP
 };
@@ -71,6 +73,7 @@ static const struct option longopts[] = {
 	{"rate", required_argument, NULL, O_RATE},
 	{"duration", required_argument, NULL, O_DURATION},
 	{"timeout-ms", required_argument, NULL, O_TIMEOUT},
+	{"value-bytes", required_argument, NULL, O_VALUE_BYTES},
 	{"consistency", required_argument, NULL, O_CONSISTENCY},
 	{"history", required_argument, NULL, O_HISTORY},
 	{"no-history", no_argument, NULL, O_NO_HISTORY},
@@ -243,6 +246,10 @@ int options_parse(int argc, char **argv, wl_options *o)
 		case O_TIMEOUT:
 			if (parse_long(optarg, 1, 3600000, &o->timeout_ms) != 0)
 				return bad("timeout-ms", optarg, "expected 1..3600000");
+			break;
+		case O_VALUE_BYTES:
+			if (parse_long(optarg, 0, 64L << 20, &o->value_bytes) != 0)
+				return bad("value-bytes", optarg, "expected 0..67108864");
 			break;
 		case O_CONSISTENCY:
 			if (strcmp(optarg, "linearizable") != 0 && strcmp(optarg, "stale") != 0 &&

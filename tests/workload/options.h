@@ -39,6 +39,7 @@ typedef struct wl_options {
 	double rate;            /* ops/s over all clients; 0 = closed loop, no pause */
 	double duration;        /* seconds of workload (final phase comes after) */
 	long timeout_ms;        /* per client request */
+	long value_bytes;       /* writes send values this long (0: the counter alone) */
 	const char *history;    /* JSON Lines history, or NULL */
 	const char *nemesis_log;
 	const char *summary;

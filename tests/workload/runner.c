@@ -183,8 +183,20 @@ static int issue(wl_runner *w, wl_client *c, int f, int key, int final)
 		break;
 	case F_WRITE:
 		snprintf(val, sizeof val, "%" PRIu64, ++w->counter);
-		value = cJSON_CreateString(val);
 		send = val;
+		if (w->o->value_bytes > 0 && (size_t)w->o->value_bytes > strlen(val) + 1) {
+			/* Large values (the flood test): still unique, by the counter. */
+			size_t n = (size_t)w->o->value_bytes, head = strlen(val);
+			body = malloc(n + 1);
+			if (body == NULL)
+				return -1;
+			memcpy(body, val, head);
+			body[head] = '-';
+			memset(body + head + 1, 'v', n - head - 1);
+			body[n] = '\0';
+			send = body;
+		}
+		value = cJSON_CreateString(send);
 		break;
 	case F_APPEND:
 		/* Space-separated unique tokens, so a reader can split them. */
