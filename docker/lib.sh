@@ -26,7 +26,13 @@ compose() {
 	shift
 	[ -n "$RAFTKV_COMPOSE" ] || { echo "neither 'docker compose' nor docker-compose is installed" >&2; return 1; }
 	local -a files=(-f "$RAFTKV_DOCKER_DIR/docker-compose.yml")
-	[ "$n" -gt 3 ] && files+=(-f "$RAFTKV_DOCKER_DIR/docker-compose.5.yml")
+	# 3 nodes: the spares n4 and n5 are defined too, under the profile "spares"
+	# (started only with --profile spares); 5 nodes: n4 and n5 are bootstrap members.
+	if [ "$n" -gt 3 ]; then
+		files+=(-f "$RAFTKV_DOCKER_DIR/docker-compose.5.yml")
+	else
+		files+=(-f "$RAFTKV_DOCKER_DIR/docker-compose.spares.yml")
+	fi
 	# RAFTKV_COMPOSE_EXTRA: more override files, colon-separated (the bats backend's).
 	local f
 	local IFS=:

@@ -55,6 +55,8 @@ static void status(server *s, http_request *req)
 	cJSON *members = cJSON_CreateArray();
 	bool ok = o != NULL && members != NULL &&
 		  cJSON_AddNumberToObject(o, "id", c->id) &&
+		  cJSON_AddStringToObject(o, "raft", c->raft_addr) &&
+		  cJSON_AddStringToObject(o, "http", c->http_addr) &&
 		  cJSON_AddStringToObject(o, "role", raft_role_name(st.role)) &&
 		  json_add_u64(o, "term", st.term) &&
 		  (st.leader == RAFT_NONE ? cJSON_AddNullToObject(o, "leader") != NULL
@@ -79,8 +81,15 @@ static void status(server *s, http_request *req)
 				  : st.membership == RAFT_MEMBER_VOTER   ? "voter"
 				  : st.membership == RAFT_MEMBER_LEARNER ? "learner"
 									 : "none";
+		/* "removed": the entry in force removed this node (it will not
+		 * campaign again); "joining": started with --join, added, and no
+		 * configuration received yet. */
+		bool removed = raft_removed(rt_raft(s->rt));
+		bool joining = c->join_url != NULL && !raft_member(rt_raft(s->rt), 0, NULL, NULL, NULL, NULL);
 		ok = cJSON_AddStringToObject(o, "incarnation", inc) &&
-		     cJSON_AddStringToObject(o, "membership", mem);
+		     cJSON_AddStringToObject(o, "membership", joining ? "joining" : removed ? "removed" : mem) &&
+		     cJSON_AddBoolToObject(o, "removed", removed) &&
+		     cJSON_AddBoolToObject(o, "join", c->join_url != NULL);
 	}
 	uint64_t real = server_real_ms(s);
 	if (ok)

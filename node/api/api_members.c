@@ -12,8 +12,9 @@
  *
  * A member's address travels in its CONF entry as "RAFTADDR HTTPADDR" (the
  * core keeps it opaque); members of the bootstrap configuration have none
- * there and are found in --cluster (a member the leader replaces by its
- * new incarnation keeps its old address). After every ready step the
+ * there and are found in the server's address book: --cluster, or what a
+ * node started with --join learnt when it was added (node/server/join.h; a
+ * member the leader replaces by its new incarnation keeps its old address). After every ready step the
  * transport's peers are made to match the configuration in force.
  */
 #include <errno.h>
@@ -44,14 +45,15 @@ static void split_addr(const char *a, char *raft_out, size_t rn, char *http_out,
 }
 
 /* The raft and http addresses of member id (from its CONF entry, else from
- * --cluster); empty strings when unknown. */
+ * the address book); empty strings when unknown. */
 static void member_addrs(server *s, uint32_t id, const char *conf_addr, char *raft_a, size_t rn,
 			 char *http_a, size_t hn)
 {
 	split_addr(conf_addr != NULL ? conf_addr : "", raft_a, rn, http_a, hn);
-	const node_member *m = config_member(s->cfg, id);
-	if (raft_a[0] == '\0' && m != NULL && strlen(m->raft_addr) < rn)
-		strcpy(raft_a, m->raft_addr);
+	const node_member *m = book_find(&s->book, id);
+	const char *r = m != NULL ? m->raft_addr : id == s->cfg->id ? s->cfg->raft_addr : NULL;
+	if (raft_a[0] == '\0' && r != NULL && strlen(r) < rn)
+		strcpy(raft_a, r);
 	if (http_a[0] == '\0') {
 		const char *h = m != NULL && m->http_addr != NULL ? m->http_addr
 				: id == s->cfg->id ? s->cfg->http_addr : NULL;
@@ -305,32 +307,39 @@ static bool has_id(const uint32_t *ids, size_t n, uint32_t id)
 	return false;
 }
 
-/* The transport's peers follow the configuration in force, plus whoever the
- * leader still tracks: a member being removed stays until its removal is
- * committed, and it must receive the entry that removes it (README rule 5). */
+static void drop_peer(members_state *ms, size_t k)
+{
+	ms->n_peers--;
+	ms->peers[k] = ms->peers[ms->n_peers];
+	memcpy(ms->addrs[k], ms->addrs[ms->n_peers], sizeof ms->addrs[k]);
+}
+
+/* The transport's peers: every member of the configuration in force and
+ * whoever the leader tracks (a member being removed gets the entry that
+ * removes it, README rule 5), each at the address it has now; and, while
+ * there is room, members of earlier configurations. A peer is not dropped
+ * because the configuration in force stops listing it: a node replaying the
+ * log (a new node catching up, a lagging follower) passes through old
+ * configurations, and one that dropped the current leader at an old
+ * REMOVE of it would never hear that leader again (found by
+ * tests/bats/27-grow-shrink.bats, "replace": the new node stopped at the
+ * removal, in the log, of the node that led by then). The core decides whom
+ * it talks to; the transport only has to be able to. */
 static void sync_transport(server *s, const raft_status *st)
 {
 	members_state *ms = &s->members;
-	uint32_t ids[2 * RAFT_MAX_NODES];
+	uint32_t want[2 * RAFT_MAX_NODES];
 	size_t n = 0;
 	uint32_t id;
 	for (size_t i = 0; raft_member(rt_raft(s->rt), i, &id, NULL, NULL, NULL); i++)
-		if (id != s->cfg->id && !has_id(ids, n, id))
-			ids[n++] = id;
+		if (id != s->cfg->id && !has_id(want, n, id))
+			want[n++] = id;
 	for (size_t i = 0; i < st->n_peers; i++)
-		if (st->peers[i].id != s->cfg->id && !has_id(ids, n, st->peers[i].id))
-			ids[n++] = st->peers[i].id;
-	bool same = n == ms->n_peers;
-	for (size_t i = 0; same && i < n; i++)
-		same = has_id(ms->peers, ms->n_peers, ids[i]);
-	if (same)
-		return;
-	size_t kept = 0;
-	for (size_t i = 0; i < n && kept < RAFT_MAX_NODES; i++) {
-		id = ids[i];
-		ids[kept++] = id;
-		if (has_id(ms->peers, ms->n_peers, id))
-			continue;
+		if (st->peers[i].id != s->cfg->id && !has_id(want, n, st->peers[i].id))
+			want[n++] = st->peers[i].id;
+	bool changed = false;
+	for (size_t i = 0; i < n; i++) {
+		id = want[i];
 		const char *addr = NULL, *a;
 		uint32_t mid;
 		for (size_t k = 0; addr == NULL && raft_member(rt_raft(s->rt), k, &mid, NULL, NULL, &a); k++)
@@ -338,14 +347,45 @@ static void sync_transport(server *s, const raft_status *st)
 				addr = a;
 		char ra[RAFT_ADDR_MAX + 1], ha[RAFT_ADDR_MAX + 1];
 		member_addrs(s, id, addr, ra, sizeof ra, ha, sizeof ha);
-		if (ra[0] == '\0' || transport_add_peer(s->transport, id, ra) != 0)
+		if (ra[0] == '\0')
+			continue; /* a peer it already has keeps its address */
+		size_t k = 0;
+		while (k < ms->n_peers && ms->peers[k] != id)
+			k++;
+		if (k < ms->n_peers && strcmp(ms->addrs[k], ra) == 0)
+			continue;
+		if (k < ms->n_peers) { /* re-added at another address */
+			(void)transport_remove_peer(s->transport, id);
+			drop_peer(ms, k);
+		}
+		for (size_t e = 0; ms->n_peers == RAFT_MAX_NODES && e < ms->n_peers; e++)
+			if (!has_id(want, n, ms->peers[e])) { /* no room: an old member goes */
+				(void)transport_remove_peer(s->transport, ms->peers[e]);
+				drop_peer(ms, e);
+			}
+		if (ms->n_peers == RAFT_MAX_NODES || transport_add_peer(s->transport, id, ra) != 0) {
 			notice("member %u: no usable raft address \"%s\"", id, ra);
+			continue;
+		}
+		ms->peers[ms->n_peers] = id;
+		snprintf(ms->addrs[ms->n_peers], sizeof ms->addrs[0], "%s", ra);
+		ms->n_peers++;
+		changed = true;
 	}
-	for (size_t k = 0; k < ms->n_peers; k++)
-		if (!has_id(ids, kept, ms->peers[k]))
-			(void)transport_remove_peer(s->transport, ms->peers[k]);
-	memcpy(ms->peers, ids, kept * sizeof(uint32_t));
-	ms->n_peers = kept;
+	if (!changed)
+		return;
+	/* Fault bodies may name every member (a partition of a grown cluster):
+	 * the fault layer knows this node, its peers and the address book. */
+	uint32_t all[RAFT_MAX_NODES + 1];
+	size_t na = 0;
+	all[na++] = s->cfg->id;
+	for (size_t i = 0; i < ms->n_peers; i++)
+		if (!has_id(all, na, ms->peers[i]))
+			all[na++] = ms->peers[i];
+	for (size_t i = 0; i < s->book.n && na < RAFT_MAX_NODES + 1; i++)
+		if (!has_id(all, na, s->book.m[i].id))
+			all[na++] = s->book.m[i].id;
+	(void)faults_set_members(s->faults, all, na); /* na <= RAFT_MAX_NODES + 1 <= its limit */
 }
 
 void api_members_after_ready(server *s, const raft_status *st)
@@ -371,9 +411,11 @@ void api_members_after_ready(server *s, const raft_status *st)
 void api_members_init(server *s)
 {
 	members_state *ms = &s->members;
-	for (size_t i = 0; i < s->cfg->n_members; i++)
-		if (s->cfg->members[i].id != s->cfg->id)
-			ms->peers[ms->n_peers++] = s->cfg->members[i].id;
+	for (size_t i = 0; i < s->book.n; i++) {
+		ms->peers[ms->n_peers] = s->book.m[i].id;
+		snprintf(ms->addrs[ms->n_peers], sizeof ms->addrs[0], "%s", s->book.m[i].raft_addr);
+		ms->n_peers++;
+	}
 }
 
 void api_members_stop(server *s)

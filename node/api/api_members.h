@@ -24,6 +24,7 @@ typedef struct members_state {
 	member_wait *waits;
 	size_t n_waits, cap_waits;
 	uint32_t peers[RAFT_MAX_NODES]; /* ids given to the transport */
+	char addrs[RAFT_MAX_NODES][RAFT_ADDR_MAX + 1]; /* the raft address given for each */
 	size_t n_peers;
 } members_state;
 

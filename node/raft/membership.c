@@ -538,6 +538,12 @@ uint8_t membership_self_state(const raft *r)
 	return m->voter ? RAFT_MEMBER_VOTER : RAFT_MEMBER_LEARNER;
 }
 
+bool raft_removed(const raft *r)
+{
+	return self_member(r) == NULL && r->conf.op == RAFT_CONF_REMOVE && r->conf.subject == r->cfg.id &&
+	       (r->conf.next_incarnation == 0 || r->conf.next_incarnation != r->cfg.incarnation);
+}
+
 bool raft_member(const raft *r, size_t i, uint32_t *id, bool *voter, uint64_t *incarnation,
 		 const char **addr)
 {

@@ -315,6 +315,12 @@ int raft_propose_conf(raft *r, const raft_conf_change *cc, uint64_t *index_out);
  */
 int raft_set_snapshot_conf(raft *r, const void *data, size_t len);
 
+/* True when the configuration in force is this node's own removal (it
+ * is out, and neither votes nor campaigns): what a removed node's status
+ * says. False while it is a member, before it was ever added, and when the
+ * removal makes room for this very incarnation (a wiped node's new life). */
+bool raft_removed(const raft *r);
+
 /* Member `i` (0 .. n-1) of the configuration in force, for status pages and
  * the caller's address book: false when i is out of range. addr points into
  * the core and is valid until the next mutator call. */

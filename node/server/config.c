@@ -22,9 +22,13 @@ typedef struct flag_def {
 
 #define OFF(f) offsetof(node_config, f)
 static const flag_def flags[] = {
-	{"node", F_U32, OFF(id), "(required)", "this node's id; must appear in --cluster", 0, RAFT_NONE - 1},
-	{"http", F_STR, OFF(http_addr), "(default: the member's third field)", "client API address HOST:PORT or :PORT", 0, 0},
-	{"cluster", F_STR, OFF(cluster), "(required)", "members \"ID,RAFTADDR[,HTTPADDR];...\"", 0, 0},
+	{"node", F_U32, OFF(id), "(required)", "this node's id; must appear in --cluster (with --join: an id no member has)", 0, RAFT_NONE - 1},
+	{"http", F_STR, OFF(http_addr), "(default: the member's third field; required with --join)", "client API address HOST:PORT or :PORT", 0, 0},
+	{"cluster", F_STR, OFF(cluster), "(required) unless --join", "bootstraps a new cluster: members \"ID,RAFTADDR[,HTTPADDR];...\"", 0, 0},
+	{"join", F_STR, OFF(join_url), "(none)", "join an existing cluster instead: any member's HTTP URL, e.g. http://127.0.0.1:2020 (the node asks to be added as a learner and is promoted once caught up)", 0, 0},
+	{"raft", F_STR, OFF(raft_addr), "(none) required with --join", "this node's peer address HOST:PORT (with --cluster: its entry there)", 0, 0},
+	{"join-learner", F_BOOL, OFF(join_learner), "false", "with --join: stay a learner until promoted (POST /admin/members op promote)", 0, 0},
+	{"promote-distance", F_U32, OFF(promote_distance), "64", "as leader: promote a joining learner once its log is within this many entries of the leader's", 0, UINT32_MAX},
 	{"data-dir", F_STR, OFF(data_dir), "(required)", "directory for meta.json and the WAL", 0, 0},
 	{"enable-faults", F_BOOL, OFF(enable_faults), "false", "serve /admin/faults/* and /admin/bugs", 0, 0},
 	{"admin-token", F_STR, OFF(admin_token), "(none)", "require \"Authorization: Bearer T\" on /admin/*", 0, 0},
@@ -54,7 +58,8 @@ static const flag_def flags[] = {
 
 void config_print_help(FILE *out)
 {
-	fprintf(out, "usage: raftkv --node ID --cluster \"0,:3030;1,:3031;2,:3032\" --data-dir DIR [--http ADDR] [flags]\n\n");
+	fprintf(out, "usage: raftkv --node ID --cluster \"0,:3030;1,:3031;2,:3032\" --data-dir DIR [--http ADDR] [flags]\n"
+		     "       raftkv --node ID --join http://HOST:PORT --raft ADDR --http ADDR --data-dir DIR [flags]\n\n");
 	for (size_t i = 0; i < N_FLAGS; i++) {
 		const flag_def *f = &flags[i];
 		char left[64];
@@ -89,6 +94,7 @@ static void defaults(node_config *c)
 	c->idle_timeout_ms = 60000;
 	c->header_timeout_ms = 10000;
 	c->body_timeout_ms = 60000;
+	c->promote_distance = 64;
 }
 
 static const flag_def *find_flag(const char *name, size_t len)
@@ -299,10 +305,34 @@ static int load_peer_secret(node_config *c, char *err, size_t errlen)
 	return 0;
 }
 
+/* --join: no --cluster; the node's own addresses come from --raft and
+ * --http, the members' from the cluster it joins (node/server/join.c). */
+static int validate_join(node_config *c, char *err, size_t errlen)
+{
+	if (c->cluster != NULL) {
+		snprintf(err, errlen, "give --cluster (bootstrap a new cluster) or --join (join an existing one), not both");
+		return -1;
+	}
+	if (strncmp(c->join_url, "http://", 7) != 0 || c->join_url[7] == '\0' ||
+	    strchr(c->join_url, ',') != NULL || strchr(c->join_url, ' ') != NULL) {
+		snprintf(err, errlen, "--join \"%s\": expected one member's URL, e.g. http://127.0.0.1:2020", c->join_url);
+		return -1;
+	}
+	if (c->raft_addr == NULL) {
+		snprintf(err, errlen, "--join needs --raft ADDR (this node's peer address, e.g. 127.0.0.1:3033)");
+		return -1;
+	}
+	if (c->http_addr == NULL) {
+		snprintf(err, errlen, "--join needs --http ADDR (this node's client address, e.g. 127.0.0.1:2023)");
+		return -1;
+	}
+	return check_addr("--raft", c->raft_addr, err, errlen);
+}
+
 static int validate(node_config *c, char *err, size_t errlen)
 {
-	if (c->cluster == NULL) {
-		snprintf(err, errlen, "--cluster is required (e.g. --cluster \"0,:3030;1,:3031;2,:3032\")");
+	if (c->cluster == NULL && c->join_url == NULL) {
+		snprintf(err, errlen, "--cluster is required (e.g. --cluster \"0,:3030;1,:3031;2,:3032\"), or --join URL to join an existing cluster");
 		return -1;
 	}
 	if (c->id == RAFT_NONE) {
@@ -313,22 +343,40 @@ static int validate(node_config *c, char *err, size_t errlen)
 		snprintf(err, errlen, "--data-dir is required");
 		return -1;
 	}
-	if (parse_cluster(c, err, errlen) != 0)
-		return -1;
-	const node_member *self = config_member(c, c->id);
-	if (self == NULL) {
-		snprintf(err, errlen, "--node %u is not a member of --cluster \"%s\"", c->id, c->cluster);
+	if (c->join_url == NULL && c->join_learner) {
+		snprintf(err, errlen, "--join-learner goes with --join");
 		return -1;
 	}
-	if (c->http_addr == NULL) {
-		if (self->http_addr == NULL) {
-			snprintf(err, errlen, "--http is required (or give node %u a third field in --cluster)", c->id);
+	if (c->join_url != NULL) {
+		if (validate_join(c, err, errlen) != 0)
+			return -1;
+	} else {
+		if (parse_cluster(c, err, errlen) != 0)
+			return -1;
+		const node_member *self = config_member(c, c->id);
+		if (self == NULL) {
+			snprintf(err, errlen, "--node %u is not a member of --cluster \"%s\"", c->id, c->cluster);
 			return -1;
 		}
-		c->http_addr = strdup(self->http_addr);
-		if (c->http_addr == NULL) {
+		if (c->raft_addr != NULL && strcmp(c->raft_addr, self->raft_addr) != 0) {
+			snprintf(err, errlen, "--raft %s differs from node %u's entry in --cluster (%s)",
+				 c->raft_addr, c->id, self->raft_addr);
+			return -1;
+		}
+		if (c->raft_addr == NULL && (c->raft_addr = strdup(self->raft_addr)) == NULL) {
 			snprintf(err, errlen, "out of memory");
 			return -1;
+		}
+		if (c->http_addr == NULL) {
+			if (self->http_addr == NULL) {
+				snprintf(err, errlen, "--http is required (or give node %u a third field in --cluster)", c->id);
+				return -1;
+			}
+			c->http_addr = strdup(self->http_addr);
+			if (c->http_addr == NULL) {
+				snprintf(err, errlen, "out of memory");
+				return -1;
+			}
 		}
 	}
 	if (check_addr("--http", c->http_addr, err, errlen) != 0)
@@ -384,6 +432,8 @@ void config_free(node_config *c)
 {
 	free(c->http_addr);
 	free(c->cluster);
+	free(c->join_url);
+	free(c->raft_addr);
 	free(c->data_dir);
 	free(c->admin_token);
 	free(c->peer_secret);

@@ -26,8 +26,12 @@ typedef struct node_member {
 typedef struct node_config {
 	uint32_t id;
 	char *http_addr;
-	char *cluster;      /* the --cluster string as given */
-	node_member members[RAFT_MAX_NODES];
+	char *cluster;      /* the --cluster string as given; NULL with --join */
+	char *join_url;     /* --join: a member's HTTP URL; NULL when bootstrapping */
+	char *raft_addr;    /* this node's peer address (--raft, or its --cluster entry) */
+	bool join_learner;  /* --join-learner: ask to be added without auto-promotion */
+	uint32_t promote_distance;
+	node_member members[RAFT_MAX_NODES]; /* --cluster's; none with --join */
 	size_t n_members;
 	char *data_dir;
 	bool enable_faults;

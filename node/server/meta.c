@@ -26,13 +26,20 @@ static char *join(const char *dir, const char *name)
 	return p;
 }
 
-static int write_meta(const char *dir, uint32_t node, const char *cluster, char *err, size_t errlen)
+/* {"node","cluster"} for a bootstrap member; {"node","join":true[,"peers"]}
+ * for a node started with --join (peers once it has been added). */
+static int write_meta(const char *dir, uint32_t node, const char *cluster, const char *peers,
+		      char *err, size_t errlen)
 {
 	cJSON *o = cJSON_CreateObject();
 	char *text = NULL;
-	if (o == NULL || cJSON_AddNumberToObject(o, "node", node) == NULL ||
-	    cJSON_AddStringToObject(o, "cluster", cluster) == NULL ||
-	    (text = cJSON_PrintUnformatted(o)) == NULL) {
+	bool ok = o != NULL && cJSON_AddNumberToObject(o, "node", node) != NULL;
+	if (ok && cluster != NULL)
+		ok = cJSON_AddStringToObject(o, "cluster", cluster) != NULL;
+	else if (ok)
+		ok = cJSON_AddTrueToObject(o, "join") != NULL &&
+		     (peers == NULL || cJSON_AddStringToObject(o, "peers", peers) != NULL);
+	if (!ok || (text = cJSON_PrintUnformatted(o)) == NULL) {
 		cJSON_Delete(o);
 		snprintf(err, errlen, "out of memory");
 		return -1;
@@ -80,8 +87,10 @@ static int check_members(const char *path, const cJSON *stored, const char *clus
 	return 0;
 }
 
-/* Reads meta.json; -1 with err when unreadable or unparsable. */
-static int check_meta(const char *path, uint32_t node, const char *cluster, char *err, size_t errlen)
+/* Reads meta.json; -1 with err when unreadable or unparsable, or when it
+ * belongs to another node or another way of starting. */
+static int check_meta(const char *path, uint32_t node, const char *cluster, char **peers,
+		      char *err, size_t errlen)
 {
 	FILE *fp = fopen(path, "rb");
 	if (fp == NULL) {
@@ -110,17 +119,35 @@ static int check_meta(const char *path, uint32_t node, const char *cluster, char
 		snprintf(err, errlen, "%s belongs to node %u, not --node %u; refusing to start",
 			 path, (uint32_t)id->valuedouble, node);
 		rc = -1;
-	} else {
+	} else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "join")) != (cluster == NULL)) {
+		snprintf(err, errlen, cluster != NULL
+			 ? "%s: this node joined its cluster with --join; start it with --join, not --cluster"
+			 : "%s: this node is a bootstrap member (--cluster); start it with --cluster, not --join",
+			 path);
+		rc = -1;
+	} else if (cluster != NULL) {
 		rc = check_members(path, cJSON_GetObjectItemCaseSensitive(o, "cluster"), cluster, err, errlen);
+	} else {
+		const cJSON *p = cJSON_GetObjectItemCaseSensitive(o, "peers");
+		if (cJSON_IsString(p) && (*peers = strdup(p->valuestring)) == NULL) {
+			snprintf(err, errlen, "out of memory");
+			rc = -1;
+		}
 	}
 	cJSON_Delete(o);
 	return rc;
 }
 
-int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_fd,
+int meta_store_peers(const char *dir, uint32_t node, const char *peers, char *err, size_t errlen)
+{
+	return write_meta(dir, node, NULL, peers, err, errlen);
+}
+
+int meta_prepare(const char *dir, uint32_t node, const char *cluster, char **peers, int *lock_fd,
 		 char *err, size_t errlen)
 {
 	*lock_fd = -1;
+	*peers = NULL;
 	char why[400];
 	if (files_mkdir_p(dir, false, why, sizeof why) != 0) {
 		snprintf(err, errlen, "data dir %s: %s", dir, why);
@@ -145,9 +172,9 @@ int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_
 	}
 	*lock_fd = fd;
 	if (access(path, F_OK) == 0)
-		rc = check_meta(path, node, cluster, err, errlen);
+		rc = check_meta(path, node, cluster, peers, err, errlen);
 	else
-		rc = write_meta(dir, node, cluster, err, errlen);
+		rc = write_meta(dir, node, cluster, NULL, err, errlen);
 out:
 	free(lock);
 	free(path);

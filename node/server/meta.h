@@ -18,8 +18,16 @@
 
 /* Creates dir (and parents) if needed, takes an exclusive lock on
  * dir/LOCK (kept until the process exits), then checks or writes meta.json.
- * *lock_fd receives the lock's descriptor. 0, or -1 with one line in err. */
-int meta_prepare(const char *dir, uint32_t node, const char *cluster, int *lock_fd,
+ * cluster is NULL for a node started with --join: its file is
+ * {"node":ID,"join":true} and later also "peers" (meta_store_peers), which
+ * *peers receives (malloc'd) when stored, else NULL. A dir created with
+ * --cluster refuses --join and the other way round. *lock_fd receives the
+ * lock's descriptor. 0, or -1 with one line in err. */
+int meta_prepare(const char *dir, uint32_t node, const char *cluster, char **peers, int *lock_fd,
 		 char *err, size_t errlen);
+
+/* A joined node's address book of the members it was told about when it
+ * was added ("ID,RAFT,HTTP;..."), stored atomically in meta.json. */
+int meta_store_peers(const char *dir, uint32_t node, const char *peers, char *err, size_t errlen);
 
 #endif

@@ -21,7 +21,9 @@
 #include "../runtime/rt_boot.h"
 #include "meta.h"
 #include "server_internal.h"
+#include "../runtime/rt_incarnation.h"
 #include "../runtime/rt_incarnation_file.h"
+#include "join.h"
 
 _Noreturn void server_fatal(const char *fmt, ...)
 {
@@ -238,7 +240,9 @@ static int open_wal(server *s, char *err, size_t errlen)
 		voters[i] = c->members[i].id;
 	rc_cfg.id = c->id;
 	rc_cfg.voters = voters;
-	rc_cfg.n_voters = c->n_members;
+	rc_cfg.n_voters = c->n_members; /* 0 with --join: the configuration comes through the log */
+	rc_cfg.joining = c->join_url != NULL;
+	rc_cfg.promote_distance = c->promote_distance;
 	rc_cfg.election_ticks = c->election_ticks;
 	rc_cfg.heartbeat_ticks = c->heartbeat_ticks;
 	rc_cfg.pre_vote = c->pre_vote;
@@ -327,24 +331,67 @@ static int open_wal(server *s, char *err, size_t errlen)
 	return 0;
 }
 
-static int start(server *s, char *err, size_t errlen)
+/* --join (join.h): an incarnation of its own, stored before it speaks;
+ * then, unless an earlier start already got it, the address book from
+ * being added, stored in meta.json. A restart with the book skips the
+ * request: the node is a member, or was removed (and stays out: wipe the
+ * dir to join again). */
+static int join_step(server *s, char *stored_peers, char *err, size_t errlen)
 {
 	const node_config *c = s->cfg;
-	if (meta_prepare(c->data_dir, c->id, c->cluster, &s->lock_fd, err, errlen) != 0)
+	bool found = false;
+	uint64_t inc = 0;
+	if (inc_file_load(c->data_dir, &found, &inc, err, errlen) != 0)
 		return -1;
-	/* A durable counter, bumped before use (issue 10 item 5). */
+	if (!found) {
+		inc = inc_fresh();
+		if (inc_file_store(c->data_dir, inc, err, errlen) != 0)
+			return -1;
+	}
+	if (stored_peers != NULL) {
+		if (book_parse(&s->book, stored_peers) != 0) {
+			snprintf(err, errlen, "%s/meta.json: damaged \"peers\"; refusing to start", c->data_dir);
+			return -1;
+		}
+		return 0;
+	}
+	if (join_cluster(c, inc, &s->book, err, errlen) != 0)
+		return -1;
+	char *peers = book_format(&s->book);
+	if (peers == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	int rc = meta_store_peers(c->data_dir, c->id, peers, err, errlen);
+	free(peers);
+	return rc;
+}
+
+/* The addresses of the other members: --cluster's, or a joined node's book. */
+static int fill_book(server *s, char *err, size_t errlen)
+{
+	const node_config *c = s->cfg;
+	for (size_t i = 0; i < c->n_members; i++)
+		if (c->members[i].id != c->id &&
+		    book_set(&s->book, c->members[i].id, c->members[i].raft_addr, c->members[i].http_addr) != 0) {
+			snprintf(err, errlen, "out of memory");
+			return -1;
+		}
+	return 0;
+}
+
+static int start_inner(server *s, char **stored_peers, char *err, size_t errlen)
+{
+	const node_config *c = s->cfg;
+	if (meta_prepare(c->data_dir, c->id, c->cluster, stored_peers, &s->lock_fd, err, errlen) != 0)
+		return -1;
+	/* A durable counter, bumped before use (issue 10 item 5); a new life
+	 * takes its nonce from the log (RT_NONCE_GENERATION in rt.h). */
 	if (rt_boot_next(c->data_dir, &s->nonce, err, errlen) != 0)
 		return -1;
 	s->faults = faults_new(c->id, random_seed());
 	if (s->faults == NULL) {
 		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
-	uint32_t ids[RAFT_MAX_NODES];
-	for (size_t i = 0; i < c->n_members; i++)
-		ids[i] = c->members[i].id;
-	if (faults_set_members(s->faults, ids, c->n_members) != 0) {
-		snprintf(err, errlen, "too many members for the fault layer");
 		return -1;
 	}
 	http_server_limits lim = {
@@ -363,8 +410,7 @@ static int start(server *s, char *err, size_t errlen)
 	}
 	http_server_set_common_headers(s->http, api_common_headers, s);
 	http_server_set_shed(s->http, api_shed, s);
-	const node_member *self = config_member(c, c->id);
-	if (transport_start(s->loop, c->id, self->raft_addr, server_on_frame, s, &s->transport, err, errlen) != 0) {
+	if (transport_start(s->loop, c->id, c->raft_addr, server_on_frame, s, &s->transport, err, errlen) != 0) {
 		s->transport = NULL;
 		return -1;
 	}
@@ -373,15 +419,27 @@ static int start(server *s, char *err, size_t errlen)
 		snprintf(err, errlen, "peer secret: out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < c->n_members; i++) {
-		if (c->members[i].id == c->id)
-			continue;
-		if (transport_add_peer(s->transport, c->members[i].id, c->members[i].raft_addr) != 0) {
-			snprintf(err, errlen, "peer %u: bad address %s", c->members[i].id, c->members[i].raft_addr);
+	/* Both ports are bound (a port in use fails before anything is asked
+	 * of the cluster); the loop is not running yet, so peers that dial in
+	 * wait in the listen backlog while a joining node is being added. */
+	if (c->join_url != NULL ? join_step(s, *stored_peers, err, errlen) != 0 : fill_book(s, err, errlen) != 0)
+		return -1;
+	uint32_t ids[RAFT_MAX_NODES + 1];
+	size_t n_ids = 0;
+	ids[n_ids++] = c->id;
+	for (size_t i = 0; i < s->book.n; i++)
+		ids[n_ids++] = s->book.m[i].id;
+	if (faults_set_members(s->faults, ids, n_ids) != 0) {
+		snprintf(err, errlen, "too many members for the fault layer");
+		return -1;
+	}
+	for (size_t i = 0; i < s->book.n; i++) {
+		if (transport_add_peer(s->transport, s->book.m[i].id, s->book.m[i].raft_addr) != 0) {
+			snprintf(err, errlen, "peer %u: bad address %s", s->book.m[i].id, s->book.m[i].raft_addr);
 			return -1;
 		}
 	}
-	api_members_init(s); /* the transport's peers: --cluster's, then the log's */
+	api_members_init(s); /* the transport's peers: the book's, then the log's */
 	if (open_wal(s, err, errlen) != 0)
 		return -1;
 	server_refresh_status(s);
@@ -393,6 +451,14 @@ static int start(server *s, char *err, size_t errlen)
 	return 0;
 }
 
+static int start(server *s, char *err, size_t errlen)
+{
+	char *stored_peers = NULL;
+	int rc = start_inner(s, &stored_peers, err, errlen);
+	free(stored_peers);
+	return rc;
+}
+
 static void free_all(server *s)
 {
 	if (s->wal != NULL)
@@ -401,6 +467,7 @@ static void free_all(server *s)
 	server_snap_free(s);
 	api_members_free(s);
 	faults_free(s->faults);
+	book_free(&s->book);
 	bytebuf_free(&s->out);
 	bytebuf_free(&s->hdrs);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
@@ -434,7 +501,7 @@ int server_run(const node_config *cfg)
 		begin_shutdown(s);
 	} else {
 		notice("serving HTTP on %s, Raft on %s, data in %s", cfg->http_addr,
-			 config_member(cfg, cfg->id)->raft_addr, cfg->data_dir);
+			 cfg->raft_addr, cfg->data_dir);
 	}
 	rc = uv_run(&loop, UV_RUN_DEFAULT);
 	(void)rc; /* returns non-zero only for uv_stop, which nothing calls */

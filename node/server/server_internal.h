@@ -29,6 +29,7 @@
 #include "../wal/wal.h"
 #include "../wal/wal_compact.h"
 #include "config.h"
+#include "join.h"
 #include "metrics.h"
 
 /* The WAL job in flight (at most one, see rt_io.write). */
@@ -116,6 +117,7 @@ typedef struct server {
 	bool stopping;
 	int lock_fd;
 	members_state members; /* /admin/members waits, transport peers (api_members.c) */
+	addr_book book;        /* the other members' addresses: --cluster's, or learnt by --join */
 } server;
 
 /* The real monotonic clock in ms (request timeouts, fault expiry). */

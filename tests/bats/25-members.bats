@@ -107,7 +107,7 @@ partition_groups() { # JSON-GROUPS: on every node that runs
 	echo "$body"
 	[ "$status_code" = 200 ]
 	[ "$(voters_of "$l")" = "[0,1,2]" ]
-	wait_until 10 sh -c "curl -s -m 2 '$(node_url 3)/admin/status' | jq -e '.membership == \"none\"' >/dev/null"
+	wait_until 10 sh -c "curl -s -m 2 '$(node_url 3)/admin/status' | jq -e '.membership == \"removed\" and .removed' >/dev/null"
 	kv_put "$l" after-remove 1
 	[ "$status_code" = 200 ]
 	kill -TERM "$(cat "$CLUSTER_DIR/agent3.pid")"

@@ -47,6 +47,19 @@ _compose_override() {
 			for a in ${RAFTKV_NODE_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
 			printf ', "--cluster", %s]\n' "$(_q "$cluster")"
 		done
+		# The spares of a 3-node cluster (docker-compose.spares.yml, profile
+		# "spares"): the same flags, joining through n1.
+		for ((k = n + 1; n == 3 && k <= 5; k++)); do
+			printf '  n%d:\n    command: [' "$k"
+			printf '"--listen", ":2040", "--data-dir", "/var/lib/raftkv"'
+			# shellcheck disable=SC2086
+			for a in ${RAFTKV_AGENT_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
+			printf ', "--", "raftkv", "--node", "%d", "--http", ":2020", "--raft", "n%d:3030"' "$((k - 1))" "$k"
+			printf ', "--join", "http://n1:2020", "--data-dir", "/var/lib/raftkv", "--enable-faults"'
+			# shellcheck disable=SC2086
+			for a in ${RAFTKV_NODE_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
+			printf ']\n'
+		done
 	} >"$file"
 }
 

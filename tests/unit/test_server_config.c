@@ -118,7 +118,8 @@ static void test_help_lists_every_flag_with_default(void **state)
 		"--election-ticks", "--heartbeat-ticks", "--no-prevote", "--peer-secret",
 		"--peer-secret-file", "--max-connections", "--max-uncommitted-bytes", "--max-buffered-bytes", "--idle-timeout-ms",
 		"--snapshot-entries", "--snapshot-bytes", "--snapshot-trailing", "--wal-segment-bytes",
-		"--header-timeout-ms", "--body-timeout-ms", "--help", "--version"};
+		"--header-timeout-ms", "--body-timeout-ms", "--join", "--raft", "--join-learner",
+		"--promote-distance", "--help", "--version"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		assert_non_null(strstr(buf, names[i]));
 	assert_non_null(strstr(buf, "(default 1024)"));
@@ -184,7 +185,7 @@ static void test_mistakes_give_one_line(void **state)
 {
 	(void)state;
 	static const struct {
-		const char *argv[12];
+		const char *argv[16];
 		const char *needle;
 	} cases[] = {
 		{{"raftkv", "--bogus", NULL}, "unknown flag"},
@@ -205,6 +206,14 @@ static void test_mistakes_give_one_line(void **state)
 		{{"raftkv", "--node", "0", "--cluster", "0,:1,:2", "--data-dir", "d", "--heartbeat-ticks", "40", NULL}, "--heartbeat-ticks"},
 		{{"raftkv", "--node", "0", "--cluster", "0,:1,:2", "--data-dir", "d", "--admin-token", "", NULL}, "--admin-token"},
 		{{"raftkv", "--node", "0", "--cluster", "0,:1,:2", "--data-dir", "d", "--tick-ms", "-1", NULL}, "--tick-ms"},
+		/* --join (node/server/join.c) */
+		{{"raftkv", "--node", "3", "--join", "http://h:1", "--cluster", "0,:1,:2", "--raft", ":5", "--http", ":6", "--data-dir", "d", NULL}, "not both"},
+		{{"raftkv", "--node", "3", "--join", "http://h:1", "--http", ":6", "--data-dir", "d", NULL}, "--join needs --raft"},
+		{{"raftkv", "--node", "3", "--join", "http://h:1", "--raft", ":5", "--data-dir", "d", NULL}, "--join needs --http"},
+		{{"raftkv", "--node", "3", "--join", "h:1", "--raft", ":5", "--http", ":6", "--data-dir", "d", NULL}, "one member's URL"},
+		{{"raftkv", "--node", "3", "--join", "http://h:1", "--raft", "nohost", "--http", ":6", "--data-dir", "d", NULL}, "--raft"},
+		{{"raftkv", "--node", "0", "--cluster", "0,:1,:2", "--raft", ":9", "--data-dir", "d", NULL}, "differs"},
+		{{"raftkv", "--node", "0", "--cluster", "0,:1,:2", "--join-learner", "--data-dir", "d", NULL}, "goes with --join"},
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
 		int argc = 0;

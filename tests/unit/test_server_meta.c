@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "../../node/server/join.h"
 #include "../../node/server/meta.h"
 
 static char dir[128];
@@ -39,7 +40,9 @@ static int start(uint32_t node, const char *cluster, char *err, size_t errlen)
 {
 	int fd = -1;
 	err[0] = '\0';
-	int rc = meta_prepare(dir, node, cluster, &fd, err, errlen);
+	char *peers = NULL;
+	int rc = meta_prepare(dir, node, cluster, &peers, &fd, err, errlen);
+	free(peers);
 	if (fd >= 0)
 		close(fd);
 	return rc;
@@ -81,12 +84,67 @@ static void test_other_node_is_refused(void **state)
 	assert_non_null(strstr(err, "belongs to node 1"));
 }
 
+/* --join: a dir remembers how it was made; the other way is refused. */
+static void test_join_and_cluster_dirs_are_not_mixed(void **state)
+{
+	(void)state;
+	char err[512];
+	assert_int_equal(start(3, NULL, err, sizeof err), 0);
+	assert_int_equal(start(3, NULL, err, sizeof err), 0);
+	assert_int_equal(start(3, "0,:3030;3,:3033", err, sizeof err), -1);
+	assert_non_null(strstr(err, "start it with --join"));
+	assert_int_equal(teardown(NULL), 0);
+	assert_int_equal(setup(NULL), 0);
+	assert_int_equal(start(1, "0,:3030;1,:3031;2,:3032", err, sizeof err), 0);
+	assert_int_equal(start(1, NULL, err, sizeof err), -1);
+	assert_non_null(strstr(err, "start it with --cluster"));
+}
+
+/* The address book a joined node stores, read back on restart. */
+static void test_join_peers_stored(void **state)
+{
+	(void)state;
+	char err[512];
+	int fd = -1;
+	char *peers = NULL;
+	assert_int_equal(meta_prepare(dir, 3, NULL, &peers, &fd, err, sizeof err), 0);
+	assert_null(peers);
+	addr_book b = {0};
+	assert_int_equal(book_parse(&b, "0,127.0.0.1:3030,127.0.0.1:2020;1,h1:3031,"), 0);
+	assert_int_equal(b.n, 2);
+	assert_string_equal(book_find(&b, 1)->raft_addr, "h1:3031");
+	assert_null(book_find(&b, 1)->http_addr);
+	assert_int_equal(book_set(&b, 1, "h1:4031", "h1:2021"), 0);
+	char *text = book_format(&b);
+	assert_non_null(text);
+	assert_string_equal(text, "0,127.0.0.1:3030,127.0.0.1:2020;1,h1:4031,h1:2021");
+	assert_int_equal(meta_store_peers(dir, 3, text, err, sizeof err), 0);
+	close(fd);
+	fd = -1;
+	assert_int_equal(meta_prepare(dir, 3, NULL, &peers, &fd, err, sizeof err), 0);
+	assert_non_null(peers);
+	assert_string_equal(peers, text);
+	close(fd);
+	free(peers);
+	free(text);
+	book_free(&b);
+	/* damaged entries are refused */
+	assert_int_equal(book_parse(&b, "x,a:1,"), -1);
+	book_free(&b);
+	assert_int_equal(book_parse(&b, "1,,"), -1);
+	book_free(&b);
+	assert_int_equal(book_parse(&b, "1,a:1"), -1);
+	book_free(&b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_restart_with_same_members, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_restart_with_other_members_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_other_node_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_and_cluster_dirs_are_not_mixed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_join_peers_stored, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -43,8 +43,8 @@ static int admin_all(wl_nemesis *n, const char *method, const char *path,
 /* Writes one log line: {"time","event","what","targets","body","answers"};
  * event is start, heal or skip; targets are positions in --nodes; answers
  * the HTTP status of each call made (0 = no answer). */
-static int log_event(wl_nemesis *n, uint64_t t, const char *event, const char *what,
-		     const cJSON *targets, const char *body, const cJSON *answers)
+int nemesis_log_event(wl_nemesis *n, uint64_t t, const char *event, const char *what,
+		      const cJSON *targets, const char *body, const cJSON *answers)
 {
 	cJSON *o = cJSON_CreateObject();
 	if (o == NULL)
@@ -78,7 +78,7 @@ static int log_event(wl_nemesis *n, uint64_t t, const char *event, const char *w
 }
 
 /* Positions of the nodes hit, as a JSON array. */
-static cJSON *targets_of(const int *pos, size_t k)
+cJSON *nemesis_targets_of(const int *pos, size_t k)
 {
 	cJSON *a = cJSON_CreateArray();
 	for (size_t i = 0; a != NULL && i < k; i++) {
@@ -122,11 +122,11 @@ static int inject_partition(wl_nemesis *n, uint64_t now, int kind, const int *pe
 {
 	char *body = partition_body(n, perm, k);
 	cJSON *answers = cJSON_CreateArray();
-	cJSON *targets = targets_of(perm, k);
+	cJSON *targets = nemesis_targets_of(perm, k);
 	int rc = -1;
 	if (body != NULL && answers != NULL && targets != NULL &&
 	    admin_all(n, "POST", "/admin/faults/partition", body, answers) == 0)
-		rc = log_event(n, now, "start", wl_nemesis_name[kind], targets, body, answers);
+		rc = nemesis_log_event(n, now, "start", wl_nemesis_name[kind], targets, body, answers);
 	free(body);
 	cJSON_Delete(answers);
 	cJSON_Delete(targets);
@@ -150,13 +150,13 @@ static int inject_one(wl_nemesis *n, uint64_t now, int kind, int target, int age
 		      const char *path, const char *body)
 {
 	cJSON *answers = cJSON_CreateArray();
-	cJSON *targets = targets_of(&target, 1);
+	cJSON *targets = nemesis_targets_of(&target, 1);
 	int rc = -1;
 	if (answers != NULL && targets != NULL) {
 		long st = agent ? cluster_agent(&n->call, n->o, (size_t)target, "POST", path, body)
 				: cluster_admin(&n->call, n->o, (size_t)target, "POST", path, body);
 		if (st >= 0 && note(answers, st) == 0)
-			rc = log_event(n, now, "start", wl_nemesis_name[kind], targets, body, answers);
+			rc = nemesis_log_event(n, now, "start", wl_nemesis_name[kind], targets, body, answers);
 	}
 	cJSON_Delete(answers);
 	cJSON_Delete(targets);
@@ -233,7 +233,7 @@ static int inject(wl_nemesis *n, uint64_t now)
 		int leader = cluster_find_leader(&n->call, n->o, n->ids);
 		if (leader < 0) {
 			/* Nothing to isolate; say so, and count this interval healthy. */
-			rc = log_event(n, now, "skip", wl_nemesis_name[kind], NULL, NULL, NULL);
+			rc = nemesis_log_event(n, now, "skip", wl_nemesis_name[kind], NULL, NULL, NULL);
 			free(perm);
 			return rc;
 		}
@@ -254,6 +254,9 @@ static int inject(wl_nemesis *n, uint64_t now)
 		n->target = perm[0];
 		n->killed[n->target] = 1;
 		rc = inject_one(n, now, kind, n->target, 1, "/agent/kill", NULL);
+		break;
+	case NEM_MEMBER:
+		rc = nemesis_member_inject(n, now); /* sets n->target */
 		break;
 	case NEM_CLOCK: {
 		char *cb = clock_body(n);
@@ -280,7 +283,7 @@ static int heal(wl_nemesis *n, uint64_t now)
 	int rc = answers ? 0 : -1;
 	int t = n->target;
 	if (t >= 0)
-		targets = targets_of(&t, 1);
+		targets = nemesis_targets_of(&t, 1);
 	switch (n->kind) {
 	case NEM_PAUSE:
 		if (rc == 0)
@@ -298,13 +301,22 @@ static int heal(wl_nemesis *n, uint64_t now)
 		if (rc == 0)
 			rc = admin_one(n, (size_t)t, "DELETE", "/admin/faults", NULL, answers);
 		break;
+	case NEM_MEMBER: /* logs its own line: whom it added back */
+		if (rc == 0)
+			rc = nemesis_member_heal(n, now);
+		cJSON_Delete(answers);
+		cJSON_Delete(targets);
+		if (stats_add_span(n->stats, n->since, now, n->kind) != 0)
+			rc = -1;
+		n->active = 0;
+		return rc;
 	default: /* partitions: every node dropped traffic, every node heals */
 		if (rc == 0)
 			rc = admin_all(n, "DELETE", "/admin/faults", NULL, answers);
 		break;
 	}
 	if (rc == 0)
-		rc = log_event(n, now, "heal", wl_nemesis_name[n->kind], targets, NULL, answers);
+		rc = nemesis_log_event(n, now, "heal", wl_nemesis_name[n->kind], targets, NULL, answers);
 	cJSON_Delete(answers);
 	cJSON_Delete(targets);
 	if (stats_add_span(n->stats, n->since, now, n->kind) != 0)
@@ -376,13 +388,15 @@ int nemesis_heal_all(wl_nemesis *n)
 	if (answers == NULL)
 		return -1;
 	rc |= admin_all(n, "DELETE", "/admin/faults", NULL, answers);
+	if (n->o->nemesis == NEM_MEMBER && nemesis_member_heal_all(n) != 0)
+		rc = -1;
 	for (size_t i = 0; i < n->o->n_nodes; i++)
 		if (n->killed[i]) {
 			long st = cluster_agent(&n->call, n->o, i, "POST", "/agent/start", NULL);
 			if (st >= 200 && st < 300)
 				n->killed[i] = 0;
 		}
-	rc |= log_event(n, wl_now(), "heal", "all", NULL, NULL, answers);
+	rc |= nemesis_log_event(n, wl_now(), "heal", "all", NULL, NULL, answers);
 	cJSON_Delete(answers);
 	return rc;
 }

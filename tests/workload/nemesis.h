@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <cjson/cJSON.h>
+
 #include "../../node/common/http_client.h"
 #include "options.h"
 #include "rng.h"
@@ -34,6 +36,7 @@ typedef struct wl_nemesis {
 	uint64_t since;    /* when it was injected */
 	int target;        /* the node it hit, -1 for cluster-wide partitions */
 	unsigned events;   /* injections so far */
+	int orig_members;  /* member nemesis: members at the start */
 } wl_nemesis;
 
 /* 0, or -1 (message on stderr). Reads node ids, so call once the cluster is up. */
@@ -47,5 +50,18 @@ int nemesis_step(wl_nemesis *n, uint64_t now, uint64_t end);
  * killed ones. Logged as a final heal. */
 int nemesis_heal_all(wl_nemesis *n);
 void nemesis_free(wl_nemesis *n);
+
+/* Shared with nemesis_member.c: one --nemesis-log line; positions as JSON. */
+int nemesis_log_event(wl_nemesis *n, uint64_t t, const char *event, const char *what,
+		      const cJSON *targets, const char *body, const cJSON *answers);
+cJSON *nemesis_targets_of(const int *pos, size_t k);
+
+/* nemesis_member.c: the member nemesis (membership changes). */
+int nemesis_member_init(wl_nemesis *n);
+int nemesis_member_inject(wl_nemesis *n, uint64_t now);
+int nemesis_member_heal(wl_nemesis *n, uint64_t now);
+/* Adds back every node of --nodes that is out, until all are members or
+ * --ready-timeout passes (-1 then). */
+int nemesis_member_heal_all(wl_nemesis *n);
 
 #endif

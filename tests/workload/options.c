@@ -13,7 +13,7 @@
 
 const char *const wl_f_name[F_COUNT] = {"read", "write", "cas", "append"};
 const char *const wl_nemesis_name[NEM_COUNT] = {
-	"none", "partition", "leader-isolation", "pause", "kill", "clock", "mix"};
+	"none", "partition", "leader-isolation", "pause", "kill", "clock", "member", "mix"};
 
 static const char usage[] =
 	"usage: raftkv-workload [flags]\n"
@@ -37,7 +37,9 @@ static const char usage[] =
 	"  --consistency C        linearizable|stale|log for reads (default linearizable)\n"
 	"  --history FILE         JSON Lines history (contract section 5)\n"
 	"  --no-history           record no history (default unless --history/--check)\n"
-	"  --nemesis KIND         none|partition|leader-isolation|pause|kill|clock|mix\n"
+	"  --nemesis KIND         none|partition|leader-isolation|pause|kill|clock|member|mix\n"
+	"                         (member: remove/add/replace nodes, never below a\n"
+	"                         majority of the starting size; not part of mix)\n"
 	"                         (default none)\n"
 	"  --nemesis-interval S   seconds healthy, then seconds faulty, ... (default 5)\n"
 	"  --nemesis-log FILE     one JSON line per fault and heal\n"

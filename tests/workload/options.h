@@ -20,6 +20,7 @@ enum wl_nemesis_kind {
 	NEM_PAUSE,
 	NEM_KILL,
 	NEM_CLOCK,
+	NEM_MEMBER,
 	NEM_MIX,
 	NEM_COUNT
 };

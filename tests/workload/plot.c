@@ -25,9 +25,9 @@ static const char *const f_colour[F_COUNT] = {"#1f77b4", "#2ca02c", "#ff7f0e", "
 /* Fault labels, and the same hues mixed with white for the shading: solid
  * colours, because not every SVG renderer honours opacity. */
 static const char *const nem_colour[NEM_COUNT] = {
-	"#7f7f7f", "#d62728", "#e377c2", "#17becf", "#8c564b", "#bcbd22", "#7f7f7f"};
+	"#7f7f7f", "#d62728", "#e377c2", "#17becf", "#8c564b", "#bcbd22", "#2ca02c", "#7f7f7f"};
 static const char *const nem_shade[NEM_COUNT] = {
-	"#eeeeee", "#f9dada", "#fbe6f4", "#d8f4f7", "#ece2df", "#f4f4d7", "#eeeeee"};
+	"#eeeeee", "#f9dada", "#fbe6f4", "#d8f4f7", "#ece2df", "#f4f4d7", "#dcf0dc", "#eeeeee"};
 
 typedef struct frame {
 	double t_max;            /* seconds shown */

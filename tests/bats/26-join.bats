@@ -1,0 +1,181 @@
+#!/usr/bin/env bats
+# raftkv --join URL --raft ADDR (contract section 1, node/server/README.md
+# "Joining"): a node started empty asks to be added, learns the
+# configuration through the log, is promoted once caught up, keeps it across
+# a restart; refusals are one clear line; removing the leader makes it step
+# down, say "removed" and stay quiet.
+
+load helpers
+
+setup_file() { cluster_up 3; }
+teardown_file() { cluster_down; } # stops the joined nodes' agents too (agent*.pid)
+teardown() { heal_all; }
+
+members_of() { curl -s -m 3 ${TOKEN:+-H "Authorization: Bearer $TOKEN"} "$(node_url "$1")/admin/members"; }
+voters_of() { members_of "$1" | jq -c '[.members[] | select(.voter) | .id] | sort'; }
+
+# start_joiner ID VIA [node flags...]: node ID under its agent, joining through node VIA.
+start_joiner() {
+	local id=$1 via=$2
+	shift 2
+	mkdir -p "$CLUSTER_DIR/n$id"
+	"$BINDIR/raftkv-agent" --listen "127.0.0.1:$((CLUSTER_BASE + 20 + id))" --data-dir "$CLUSTER_DIR/n$id" \
+		--log "$CLUSTER_DIR/n$id.log" ${TOKEN:+--admin-token "$TOKEN"} -- \
+		"$BINDIR/raftkv" --node "$id" --http "127.0.0.1:$((CLUSTER_BASE + id))" \
+		--raft "127.0.0.1:$(raft_port "$id")" --join "$(node_url "$via")" \
+		--data-dir "$CLUSTER_DIR/n$id" --enable-faults ${TOKEN:+--admin-token "$TOKEN"} "$@" \
+		>>"$CLUSTER_DIR/agent$id.log" 2>&1 &
+	echo $! >"$CLUSTER_DIR/agent$id.pid"
+}
+# The leader's voters are $1 (the leader of the moment: a stale one may lag).
+leader_voters_are() { local l; l=$(leader_id); [ -n "$l" ] && [ "$(voters_of "$l")" = "$1" ]; }
+membership_is() { status_of "$1" | jq -e --arg m "$2" '.membership == $m' >/dev/null; } # NODE STATE
+
+@test "join: a node started with --join is added, learns the configuration, is promoted, survives a restart" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	l=$(wait_leader 20)
+	kv_put "$l" before-join 1
+	[ "$status_code" = 200 ]
+	f=$(other_node "$l")
+	start_joiner 3 "$f" # through a follower: the node follows the leader hint
+	CLUSTER_N=4         # leader_id and heal_all look at the joined node too
+	wait_until 20 membership_is 3 voter
+	wait_until 10 leader_voters_are "[0,1,2,3]"
+	status_of 3 | jq -e '.members | length == 4 and all(.raft != null)'
+	# no --cluster anywhere: the data dir says it joined, with its book of peers
+	jq -e '.join == true and (.peers | test("^0,"))' "$CLUSTER_DIR/n3/meta.json"
+	grep -q 'join: node 3 is a member' "$CLUSTER_DIR/n3.log"
+	kv_get 3 before-join
+	[ "$status_code" = 200 ]
+	kv_put 3 after-join 2
+	[ "$status_code" = 200 ]
+	kv_get "$l" after-join
+	[ "$(echo "$body" | jq -r .value)" = 2 ]
+	# a restart needs no second request: the configuration is in its log
+	agent_post 3 restart >/dev/null
+	wait_until 20 curl -fs -m 1 "$(node_url 3)/readyz"
+	membership_is 3 voter
+	[ "$(grep -c 'join: asking' "$CLUSTER_DIR/n3.log")" = 1 ]
+	kv_get 3 after-join
+	[ "$(echo "$body" | jq -r .value)" = 2 ]
+}
+
+@test "join: --join-learner stays a learner until promoted on request" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=4
+	l=$(wait_leader 20)
+	start_joiner 4 "$l" --join-learner
+	CLUSTER_N=5
+	wait_until 20 sh -c "curl -s -m 2 '$(node_url 4)/admin/status' | jq -e '.membership == \"learner\" and .commit_index > 0 and .applied_index >= .commit_index' >/dev/null"
+	sleep 1
+	membership_is 4 learner
+	leader_voters_are "[0,1,2,3]"
+	http POST "$(node_url "$l")/admin/members" '{"op":"promote","id":4}'
+	echo "$body"
+	[ "$status_code" = 200 ]
+	wait_until 10 membership_is 4 voter
+	wait_until 10 leader_voters_are "[0,1,2,3,4]"
+}
+
+@test "join: refusals are one clear line and change nothing" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=5
+	l=$(wait_leader 20)
+	before=$(members_of "$l" | jq -c '[.members[] | {id, voter}] | sort_by(.id)')
+	d=$BATS_FILE_TMPDIR/refused
+	# an id that is a member at another address
+	run timeout 20 "$BINDIR/raftkv" --node 1 --http 127.0.0.1:$((CLUSTER_BASE + 60)) \
+		--raft 127.0.0.1:$((CLUSTER_BASE + 61)) --join "$(node_url "$l")" --data-dir "$d/a" ${TOKEN:+--admin-token "$TOKEN"}
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"node id 1 is already a member with raft address 127.0.0.1:$(raft_port 1)"* ]]
+	# flags: --join with --cluster, --join without --raft, a URL that is not one
+	run "$BINDIR/raftkv" --node 9 --http :1 --raft :2 --join "$(node_url 0)" --cluster "9,:2" --data-dir "$d/c"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"not both"* ]]
+	run "$BINDIR/raftkv" --node 9 --http :1 --join "$(node_url 0)" --data-dir "$d/c"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--join needs --raft"* ]]
+	run "$BINDIR/raftkv" --node 9 --http :1 --raft :2 --join "127.0.0.1:1" --data-dir "$d/c"
+	[ "$status" -eq 2 ]
+	# a joined node's dir refuses --cluster
+	run "$BINDIR/raftkv" --node 3 --http :1 --cluster "3,:2" --data-dir "$CLUSTER_DIR/n3"
+	[ "$status" -ne 0 ]
+	# nobody answering: it keeps trying and says so
+	run timeout 3 "$BINDIR/raftkv" --node 9 --http 127.0.0.1:$((CLUSTER_BASE + 62)) \
+		--raft 127.0.0.1:$((CLUSTER_BASE + 63)) --join "http://127.0.0.1:$((CLUSTER_BASE + 64))" --data-dir "$d/e"
+	[ "$status" -eq 124 ]
+	[[ "$output" == *"retrying"* ]]
+	[ "$(members_of "$l" | jq -c '[.members[] | {id, voter}] | sort_by(.id)')" = "$before" ]
+}
+
+# A wiped node comes back with the same id: its boot nonce must not repeat
+# its previous life's, or its commands reuse (origin, nonce, request id)
+# of commands already in the log (RT_NONCE_GENERATION in node/runtime/rt.h:
+# a new life takes a nonce above every one the log shows for its id). The
+# planted variant puts the previous life's last count back into the fresh
+# dir, so the node starts with that very nonce (as counting from 1 again
+# did to a node that never restarted): its writes are taken for old ones.
+# Without it, the same steps work. Found on a real cluster by
+# 27-grow-shrink.bats "replace" (an acknowledged write that never applied).
+rejoin_wiped() { # ID [BOOT-COUNT]
+	local id=$1 boot=${2:-}
+	http POST "$(node_url "$(wait_leader 20)")/admin/members" "{\"op\":\"remove\",\"id\":$id}"
+	[ "$status_code" = 200 ] || { echo "remove $id: $status_code $body"; return 1; }
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$id.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$id.pid") 2>/dev/null"
+	rm -rf "$CLUSTER_DIR/n$id"
+	mkdir -p "$CLUSTER_DIR/n$id"
+	[ -z "$boot" ] || echo "$boot" >"$CLUSTER_DIR/n$id/BOOT"
+	start_joiner "$id" "$(wait_leader 20)"
+	wait_until 20 membership_is "$id" voter
+	wait_until 10 curl -fs -m 1 "$(node_url "$id")/readyz"
+}
+
+@test "join: a wiped node rejoins with a boot nonce above its previous life's (planted: the same one)" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=5
+	for i in 1 2 3; do kv_put 4 nonce-old "$i"; [ "$status_code" = 200 ]; done
+	last=$(cat "$CLUSTER_DIR/n4/BOOT")
+	# planted: the new life's first nonce is the old life's last one
+	rejoin_wiped 4 "$((last - 1))"
+	kv_put 4 nonce-planted new
+	echo "$status_code $body"
+	[ "$status_code" = 504 ]
+	[[ "$body" == *"duplicate"* ]]
+	kv_get 0 nonce-planted
+	[ "$status_code" = 404 ]
+	# the node as it is: a fresh dir starts above every earlier count
+	rejoin_wiped 4
+	for i in 1 2 3; do
+		kv_put 4 nonce-fixed "v$i"
+		echo "$status_code $body"
+		[ "$status_code" = 200 ]
+		kv_get 0 nonce-fixed
+		[ "$(echo "$body" | jq -r .value)" = "v$i" ]
+	done
+	[ "$(cat "$CLUSTER_DIR/n4/BOOT")" -gt "$last" ]
+}
+
+@test "join: removing the leader: it answers, steps down, says removed and stays quiet" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "needs the joined nodes of the first tests"
+	CLUSTER_N=5
+	l=$(wait_leader 20)
+	http POST "$(node_url "$l")/admin/members" "{\"op\":\"remove\",\"id\":$l}"
+	echo "$body"
+	[ "$status_code" = 200 ]
+	echo "$body" | jq -e --argjson l "$l" 'all(.members[]; .id != $l)'
+	n=$(wait_leader 15 "$l")
+	[ "$n" != "$l" ]
+	wait_until 5 sh -c "curl -s -m 2 '$(node_url "$l")/admin/status' | jq -e '.membership == \"removed\" and .removed and .role == \"follower\"' >/dev/null"
+	kv_put "$n" after-leader-removed 1
+	[ "$status_code" = 200 ]
+	# the removed node neither campaigns nor disturbs: terms stay put
+	t_removed=$(status_of "$l" | jq .term)
+	t_leader=$(status_of "$n" | jq .term)
+	sleep 3
+	[ "$(status_of "$l" | jq .term)" = "$t_removed" ]
+	[ "$(status_of "$n" | jq .term)" = "$t_leader" ]
+	[ "$(leader_id)" = "$n" ]
+	status_of "$l" | jq -e '.role == "follower"'
+}
