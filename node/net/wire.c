@@ -14,7 +14,7 @@
 #include "../common/crc32c.h"
 #include "../common/le.h"
 
-#define HDR_LEN 10        /* length u32 | version u8 | type u8 | crc u32 */
+#define HDR_LEN WIRE_HDR_LEN
 #define FIXED_LEN 77      /* the raft_msg fields before the entries */
 #define ENTRY_HDR_LEN 21  /* term u64 | index u64 | type u8 | len u32 */
 #define HELLO_BODY_LEN (12 + WIRE_MAC_LEN) /* magic u32 | from u32 | to u32 | mac */
@@ -191,6 +191,20 @@ const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
 	return f + HDR_LEN;
 }
 
+const uint8_t *wire_open_frame(const uint8_t *f, size_t len, uint8_t type, size_t *body_len,
+			       const char **why, const char *expected)
+{
+	static const char *unused;
+	if (why == NULL)
+		why = &unused;
+	const uint8_t *body = wire_check_frame(f, len, body_len, why);
+	if (body != NULL && f[5] != type) {
+		*why = expected;
+		return NULL;
+	}
+	return body;
+}
+
 int wire_decode(const uint8_t *frame, size_t len, raft_msg *m, const char **why)
 {
 	static const char *unused;
@@ -288,11 +302,10 @@ int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t
 	if (why == NULL)
 		why = &unused;
 	size_t blen;
-	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
+	const uint8_t *body = wire_open_frame(frame, len, WIRE_MSG_HELLO, &blen, why, "expected a hello frame");
 	if (body == NULL)
 		return -1;
-	if (frame[5] != WIRE_MSG_HELLO || blen != HELLO_BODY_LEN ||
-	    le_get32(body) != HELLO_MAGIC) {
+	if (blen != HELLO_BODY_LEN || le_get32(body) != HELLO_MAGIC) {
 		*why = "expected a hello frame";
 		return -1;
 	}
@@ -310,11 +323,11 @@ int wire_decode_challenge(const uint8_t *frame, size_t len, uint8_t nonce[WIRE_N
 	if (why == NULL)
 		why = &unused;
 	size_t blen;
-	const uint8_t *body = wire_check_frame(frame, len, &blen, why);
+	const uint8_t *body =
+		wire_open_frame(frame, len, WIRE_MSG_CHALLENGE, &blen, why, "expected a challenge frame");
 	if (body == NULL)
 		return -1;
-	if (frame[5] != WIRE_MSG_CHALLENGE || blen != CHALLENGE_BODY_LEN ||
-	    le_get32(body) != HELLO_MAGIC) {
+	if (blen != CHALLENGE_BODY_LEN || le_get32(body) != HELLO_MAGIC) {
 		*why = "expected a challenge frame";
 		return -1;
 	}

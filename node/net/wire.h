@@ -56,11 +56,20 @@ int wire_decode_hello(const uint8_t *frame, size_t len, uint32_t *from, uint32_t
 #define WIRE_MSG_SNAP_CHUNK 0x82
 #define WIRE_MSG_SNAP_ACK 0x83
 
-/* For the other frame kinds' codecs (wire_snapshot.c): writes the 10-byte
- * header in front of a body already at f + 10; checks a frame's length,
- * version, type and checksum and returns its body (NULL and *why if bad). */
+#define WIRE_HDR_LEN 10 /* length u32 | version u8 | type u8 | crc u32 */
+
+/* For the other frame kinds' codecs (wire_snapshot.c): writes the
+ * WIRE_HDR_LEN-byte header in front of a body already at f + WIRE_HDR_LEN;
+ * checks a frame's length, version, type and checksum and returns its body
+ * (NULL and *why if bad). */
 void wire_put_header(uint8_t *f, size_t body_len, uint8_t type);
 const uint8_t *wire_check_frame(const uint8_t *f, size_t len, size_t *body_len,
 				const char **why);
+/* The opening every decoder of one frame type shares: the frame checked
+ * (wire_check_frame), then its type, which must be `type`, else *why =
+ * `expected`. Returns the body and its length, or NULL with *why set; why
+ * may be NULL. */
+const uint8_t *wire_open_frame(const uint8_t *f, size_t len, uint8_t type, size_t *body_len,
+			       const char **why, const char *expected);
 
 #endif

@@ -30,10 +30,10 @@ int wire_encode_snap_chunk(const wire_snap_chunk *c, uint8_t **frame, size_t *le
 	if (chunk_invalid(c) != NULL || (c->len > 0 && c->data == NULL))
 		return -1;
 	size_t body = WIRE_SNAP_CHUNK_FIXED + c->len;
-	uint8_t *f = malloc(10 + body);
+	uint8_t *f = malloc(WIRE_HDR_LEN + body);
 	if (f == NULL)
 		return -1;
-	uint8_t *p = f + 10;
+	uint8_t *p = f + WIRE_HDR_LEN;
 	le_put32(p, c->from);
 	le_put32(p + 4, c->to);
 	le_put64(p + 8, c->term);
@@ -49,7 +49,7 @@ int wire_encode_snap_chunk(const wire_snap_chunk *c, uint8_t **frame, size_t *le
 		memcpy(p + WIRE_SNAP_CHUNK_FIXED, c->data, c->len);
 	wire_put_header(f, body, WIRE_MSG_SNAP_CHUNK);
 	*frame = f;
-	*len = 10 + body;
+	*len = WIRE_HDR_LEN + body;
 	return 0;
 }
 
@@ -61,13 +61,9 @@ int wire_decode_snap_chunk(const uint8_t *frame, size_t len, wire_snap_chunk *c,
 		why = &unused;
 	memset(c, 0, sizeof *c);
 	size_t blen;
-	const uint8_t *p = wire_check_frame(frame, len, &blen, why);
+	const uint8_t *p = wire_open_frame(frame, len, WIRE_MSG_SNAP_CHUNK, &blen, why, "expected a snapshot chunk");
 	if (p == NULL)
 		return -1;
-	if (frame[5] != WIRE_MSG_SNAP_CHUNK) {
-		*why = "expected a snapshot chunk";
-		return -1;
-	}
 	if (blen < WIRE_SNAP_CHUNK_FIXED) {
 		*why = "snapshot chunk truncated";
 		return -1;
@@ -101,7 +97,7 @@ int wire_decode_snap_chunk(const uint8_t *frame, size_t len, wire_snap_chunk *c,
 
 void wire_encode_snap_ack(const wire_snap_ack *a, uint8_t out[WIRE_SNAP_ACK_LEN])
 {
-	uint8_t *p = out + 10;
+	uint8_t *p = out + WIRE_HDR_LEN;
 	le_put32(p, a->from);
 	le_put32(p + 4, a->to);
 	le_put64(p + 8, a->term);
@@ -109,7 +105,7 @@ void wire_encode_snap_ack(const wire_snap_ack *a, uint8_t out[WIRE_SNAP_ACK_LEN]
 	le_put64(p + 24, a->snap_term);
 	le_put64(p + 32, a->offset);
 	p[40] = a->status;
-	wire_put_header(out, WIRE_SNAP_ACK_LEN - 10, WIRE_MSG_SNAP_ACK);
+	wire_put_header(out, WIRE_SNAP_ACK_LEN - WIRE_HDR_LEN, WIRE_MSG_SNAP_ACK);
 }
 
 int wire_decode_snap_ack(const uint8_t *frame, size_t len, wire_snap_ack *a, const char **why)
@@ -119,10 +115,10 @@ int wire_decode_snap_ack(const uint8_t *frame, size_t len, wire_snap_ack *a, con
 		why = &unused;
 	memset(a, 0, sizeof *a);
 	size_t blen;
-	const uint8_t *p = wire_check_frame(frame, len, &blen, why);
+	const uint8_t *p = wire_open_frame(frame, len, WIRE_MSG_SNAP_ACK, &blen, why, "expected a snapshot ack");
 	if (p == NULL)
 		return -1;
-	if (frame[5] != WIRE_MSG_SNAP_ACK || blen != WIRE_SNAP_ACK_LEN - 10) {
+	if (blen != WIRE_SNAP_ACK_LEN - WIRE_HDR_LEN) {
 		*why = "expected a snapshot ack";
 		return -1;
 	}

@@ -21,8 +21,8 @@
 #include "wire.h"
 
 #define WIRE_SNAP_CHUNK_FIXED 61u
-#define WIRE_SNAP_ACK_LEN (10u + 41u)
-#define WIRE_SNAP_MAX_CHUNK (WIRE_MAX_FRAME - 10u - WIRE_SNAP_CHUNK_FIXED)
+#define WIRE_SNAP_ACK_LEN (WIRE_HDR_LEN + 41u)
+#define WIRE_SNAP_MAX_CHUNK (WIRE_MAX_FRAME - WIRE_HDR_LEN - WIRE_SNAP_CHUNK_FIXED)
 
 typedef struct wire_snap_chunk {
 	uint32_t from, to;

@@ -519,7 +519,12 @@ void membership_leader_tick(raft *r)
 		if (m->voter || !m->auto_promote)
 			continue;
 		const progress *p = tracker_progress(&r->trk, m->id);
-		if (p == NULL || p->match == 0 || p->match + r->cfg.promote_distance < last)
+		/* Caught up, and holding (durably: match) the entry that lists
+		 * it with its incarnation: promoted before that, a new life
+		 * that crashes comes back with a log naming its old life, votes
+		 * for nobody, and is a voter lost (the simulator, seed 9580). */
+		if (p == NULL || p->match == 0 || p->match < r->conf_index ||
+		    p->match + r->cfg.promote_distance < last)
 			continue;
 		cc.op = RAFT_CONF_PROMOTE;
 		cc.id = m->id;

@@ -523,6 +523,38 @@ static inline int h_elect(h_cluster *c)
 	return -1;
 }
 
+/* A cluster of n nodes (tweak as for h_init) with a leader elected that
+ * every node up follows; returns the leader's index. */
+static inline int h_cluster_up(h_cluster *c, size_t n, void (*tweak)(raft_config *, size_t))
+{
+	h_init(c, n, tweak);
+	return h_elect(c);
+}
+
+/* Ticks until some node leads and has committed its whole log (its term's
+ * first entry included: it may then change the membership); its index. */
+static inline int h_elect_committed(h_cluster *c)
+{
+	for (int t = 0; t < 1000; t++) {
+		int l = h_leader(c);
+		if (l >= 0) {
+			raft_status st = h_status(c, (size_t)l);
+			if (st.commit == st.last_index)
+				return l;
+		}
+		h_tick(c, 1);
+	}
+	fail_msg("no leader with its log committed");
+	return -1;
+}
+
+/* h_cluster_up, waiting for h_elect_committed instead. */
+static inline int h_cluster_up_committed(h_cluster *c, size_t n, void (*tweak)(raft_config *, size_t))
+{
+	h_init(c, n, tweak);
+	return h_elect_committed(c);
+}
+
 static inline void h_propose(h_cluster *c, size_t i, const char *s)
 {
 	uint64_t idx;

@@ -34,21 +34,6 @@ static int conf(h_cluster *c, size_t i, uint8_t op, uint32_t id, uint64_t inc, b
 }
 
 /* Ticks until a leader has committed an entry of its term; its slot. */
-static int elect(h_cluster *c)
-{
-	for (int t = 0; t < 1000; t++) {
-		int l = h_leader(c);
-		if (l >= 0) {
-			raft_status st = st_of(c, (size_t)l);
-			if (st.commit == st.last_index)
-				return l;
-		}
-		h_tick(c, 1);
-	}
-	fail_msg("no leader");
-	return -1;
-}
-
 /* Ticks until the leader's change is committed everywhere it can go. */
 static void settle_ticks(h_cluster *c, int n)
 {
@@ -80,8 +65,7 @@ static void test_add_learner_then_promote(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 4, joiner);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 4, joiner);
 	assert_true(l < 3); /* the joining node never campaigns */
 	h_propose(&c, (size_t)l, "a");
 	settle_ticks(&c, 2);
@@ -123,7 +107,7 @@ static void test_add_learner_then_promote(void **state)
 	assert_int_equal(st_of(&c, 3).term, t4);
 	for (size_t i = 0; i < 3; i++)
 		h_isolate(&c, i, false);
-	l = elect(&c);
+	l = h_elect_committed(&c);
 	settle_ticks(&c, 4);
 
 	/* leader transfer refuses a learner */
@@ -155,8 +139,7 @@ static void test_auto_promote_when_caught_up(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 4, joiner);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 4, joiner);
 	for (int k = 0; k < 20; k++)
 		h_propose(&c, (size_t)l, "x");
 	settle_ticks(&c, 2);
@@ -173,8 +156,7 @@ static void test_bad_changes_refused(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 3, NULL);
 	size_t f = (size_t)((l + 1) % 3);
 	raft_status before = st_of(&c, (size_t)l);
 	assert_int_equal(conf(&c, f, RAFT_CONF_ADD_LEARNER, 9, 0, false), RAFT_ENOLEADER);
@@ -194,7 +176,7 @@ static void test_bad_changes_refused(void **state)
 
 	/* the last voter cannot be removed */
 	h_init(&c, 1, NULL);
-	l = elect(&c);
+	l = h_elect_committed(&c);
 	assert_int_equal(conf(&c, 0, RAFT_CONF_REMOVE, 1, 0, false), RAFT_ECONF);
 	h_free(&c);
 }
@@ -216,8 +198,7 @@ static bool own_term_rule_holds(int bug)
 {
 	g_bug = bug;
 	h_cluster c;
-	h_init(&c, 3, set_bug);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 3, set_bug);
 	h_crash(&c, (size_t)l, false);
 	/* the next leader's no-op cannot reach anyone yet */
 	c.filter = drop_appends;
@@ -264,8 +245,7 @@ static void test_remove_follower_stops_it(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 3, NULL);
 	size_t f = (size_t)((l + 1) % 3);
 	assert_int_equal(conf(&c, (size_t)l, RAFT_CONF_REMOVE, c.ids[f], 0, false), RAFT_OK);
 	settle_ticks(&c, 4);
@@ -299,8 +279,7 @@ static void test_removed_node_does_not_disturb(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, no_prevote);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 3, no_prevote);
 	size_t f = (size_t)((l + 1) % 3);
 	h_isolate(&c, f, true);
 	assert_int_equal(conf(&c, (size_t)l, RAFT_CONF_REMOVE, c.ids[f], 0, false), RAFT_OK);
@@ -320,8 +299,7 @@ static void test_remove_the_leader(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 3, NULL);
 	h_propose(&c, (size_t)l, "before");
 	assert_int_equal(conf(&c, (size_t)l, RAFT_CONF_REMOVE, c.ids[l], 0, false), RAFT_OK);
 	h_settle(&c);
@@ -331,7 +309,7 @@ static void test_remove_the_leader(void **state)
 	h_tick(&c, 1);
 	assert_int_not_equal(st_of(&c, (size_t)l).role, RAFT_LEADER);
 	assert_int_equal(st_of(&c, (size_t)l).membership, RAFT_MEMBER_NONE);
-	int nl = elect(&c);
+	int nl = h_elect_committed(&c);
 	assert_int_not_equal(nl, l);
 	h_tick(&c, 1); /* the removed member lingers in the tracker until a tick after commit */
 	assert_int_equal(st_of(&c, (size_t)nl).n_peers, 2);
@@ -351,8 +329,7 @@ static void test_change_interrupted_by_leader_crash(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 3, NULL);
 	size_t f = (size_t)((l + 1) % 3);
 	assert_int_equal(conf(&c, (size_t)l, RAFT_CONF_REMOVE, c.ids[f], 0, false), RAFT_OK);
 	h_process(&c, (size_t)l); /* written to its disk */
@@ -360,7 +337,7 @@ static void test_change_interrupted_by_leader_crash(void **state)
 	assert_int_equal(st_of(&c, (size_t)l).n_peers, 3); /* the subject lingers until commit */
 	assert_int_not_equal(st_of(&c, (size_t)l).conf_index, 0);
 	h_crash(&c, (size_t)l, false);
-	int nl = elect(&c);
+	int nl = h_elect_committed(&c);
 	assert_int_equal(st_of(&c, (size_t)nl).conf_index, 0);
 	h_propose(&c, (size_t)nl, "y");
 	settle_ticks(&c, 2);
@@ -387,8 +364,7 @@ static void test_configuration_survives_restart(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 4, joiner);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 4, joiner);
 	assert_int_equal(conf(&c, (size_t)l, RAFT_CONF_ADD_LEARNER, 4, 44, false), RAFT_OK);
 	settle_ticks(&c, 4);
 	for (size_t i = 0; i < 4; i++) {
@@ -398,7 +374,7 @@ static void test_configuration_survives_restart(void **state)
 		assert_int_equal(st.n_peers, 4);
 		assert_int_equal(st.membership, i == 3 ? RAFT_MEMBER_LEARNER : RAFT_MEMBER_VOTER);
 	}
-	l = elect(&c);
+	l = h_elect_committed(&c);
 	assert_true(l < 3);
 	h_free(&c);
 }
@@ -423,7 +399,7 @@ static bool wipe_scenario(int bug)
 	h_cluster c;
 	h_init(&c, 3, set_bug);
 	c.soft = true;
-	int l = elect(&c);
+	int l = h_elect_committed(&c);
 	size_t f1 = (size_t)((l + 1) % 3), f2 = (size_t)((l + 2) % 3);
 	h_isolate(&c, f2, true);
 	h_propose(&c, (size_t)l, "W");
@@ -511,8 +487,7 @@ static void test_lagging_follower_follows_a_replaced_leader(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 5, NULL);
-	int l = elect(&c);
+	int l = h_cluster_up_committed(&c, 5, NULL);
 	size_t w = (size_t)((l + 1) % 5), lag = (size_t)((l + 2) % 5);
 	h_propose(&c, (size_t)l, "a");
 	settle_ticks(&c, 2);

@@ -48,8 +48,7 @@ static void test_compact_moves_first_index(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = h_elect(&c);
+	int l = h_cluster_up(&c, 3, NULL);
 	propose_n(&c, (size_t)l, 40);
 	raft_status st = h_status(&c, (size_t)l);
 	assert_true(st.applied >= 41);
@@ -69,10 +68,11 @@ static void test_compact_moves_first_index(void **state)
 	h_free(&c);
 }
 
-/* Node `lag` is cut off while the others write and compact past it. */
+/* A 3-node cluster whose node `lag` is cut off while the others write and
+ * compact past it; returns the leader. */
 static size_t behind_by_compaction(h_cluster *c, size_t *lag_out, int writes, uint64_t compact_at)
 {
-	int l = h_elect(c);
+	int l = h_cluster_up(c, 3, NULL);
 	size_t lag = ((size_t)l + 1) % 3;
 	propose_n(c, (size_t)l, 5);
 	h_isolate(c, lag, true);
@@ -88,7 +88,6 @@ static void test_lagging_follower_gets_snapshot(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
 	size_t lag;
 	size_t l = behind_by_compaction(&c, &lag, 60, 50);
 	size_t other = 3 - l - lag;
@@ -133,7 +132,6 @@ static void test_others_replicate_while_snapshot_pending(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
 	size_t lag;
 	size_t l = behind_by_compaction(&c, &lag, 60, 50);
 	size_t other = 3 - l - lag;
@@ -213,7 +211,6 @@ static void test_failed_stream_is_retried(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
 	size_t lag;
 	size_t l = behind_by_compaction(&c, &lag, 60, 50);
 	c.filter = drop_first_snapshots;
@@ -234,8 +231,7 @@ static void test_snapshot_replaces_conflicting_log(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = h_elect(&c);
+	int l = h_cluster_up(&c, 3, NULL);
 	propose_n(&c, (size_t)l, 5);
 	size_t old = (size_t)l;
 	h_isolate(&c, old, true);
@@ -271,8 +267,7 @@ static void test_snapshot_already_held_or_stale(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = h_elect(&c);
+	int l = h_cluster_up(&c, 3, NULL);
 	propose_n(&c, (size_t)l, 10);
 	size_t f = ((size_t)l + 1) % 3;
 	h_node *fn = &c.nodes[f];
@@ -339,8 +334,7 @@ static void test_restart_from_compacted_disk(void **state)
 {
 	(void)state;
 	h_cluster c;
-	h_init(&c, 3, NULL);
-	int l = h_elect(&c);
+	int l = h_cluster_up(&c, 3, NULL);
 	propose_n(&c, (size_t)l, 30);
 	for (size_t i = 0; i < 3; i++)
 		s_compact(&c, i, 20);

@@ -79,12 +79,32 @@ static void test_damaged_counter_is_refused(void **state)
 	}
 }
 
+/* A new life raises its counter above the nonces the log shows for its id
+ * (RT_NONCE_GENERATION, node/runtime/rt.h); a raise below the count just
+ * counts on, and later boots count on from the raised value. */
+static void test_raise_jumps_and_keeps_growing(void **state)
+{
+	(void)state;
+	char err[256];
+	uint64_t n = 0;
+	assert_int_equal(rt_boot_next(dir, &n, err, sizeof err), 0);
+	assert_int_equal(n, 1);
+	uint64_t gen = (uint64_t)1 << 33;
+	assert_int_equal(rt_boot_raise(dir, gen, &n, err, sizeof err), 0);
+	assert_int_equal(n, gen);
+	assert_int_equal(rt_boot_raise(dir, 5, &n, err, sizeof err), 0);
+	assert_int_equal(n, gen + 1);
+	assert_int_equal(rt_boot_next(dir, &n, err, sizeof err), 0);
+	assert_int_equal(n, gen + 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_counts_up_from_one, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_continues_from_the_stored_count, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_counter_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_raise_jumps_and_keeps_growing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -13,22 +13,6 @@
 
 #define SEG 600 /* small segments: a few batches each */
 
-static int setup(void **state)
-{
-	tw_dir *d = calloc(1, sizeof(*d));
-	assert_non_null(d);
-	tw_dir_make(d);
-	*state = d;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	tw_dir_remove(*state);
-	free(*state);
-	return 0;
-}
-
 /* Entries 1..n of term 1, in batches of 10, each fsynced. */
 static wal *fill(tw_dir *d, uint64_t n)
 {
@@ -113,17 +97,6 @@ static void test_compact_keeps_current_and_unsynced(void **state)
 	wal_close(w);
 }
 
-static uint8_t *slurp(const char *path, size_t *n)
-{
-	FILE *f = fopen(path, "rb");
-	assert_non_null(f);
-	uint8_t *buf = malloc(1 << 20);
-	assert_non_null(buf);
-	*n = fread(buf, 1, 1 << 20, f);
-	fclose(f);
-	return buf;
-}
-
 /* A crash after the base file was written but before the old segments were
  * deleted: open deletes them and recovers the compacted log. */
 static void test_interrupted_compaction_is_finished_at_open(void **state)
@@ -132,7 +105,7 @@ static void test_interrupted_compaction_is_finished_at_open(void **state)
 	wal *w = fill(d, 200);
 	char p[256];
 	size_t n1;
-	uint8_t *seg1 = slurp(tw_seg_path(d->wal, 1, p, sizeof p), &n1);
+	uint8_t *seg1 = tw_read_file(tw_seg_path(d->wal, 1, p, sizeof p), &n1);
 	wal_compact_result res;
 	char err[512];
 	assert_int_equal(wal_compact(w, 150, &res, err, sizeof err), 0);
@@ -187,18 +160,13 @@ static void test_damaged_or_inconsistent_base_refuses(void **state)
 	char base[256];
 	snprintf(base, sizeof base, "%s/base", d->wal);
 	tw_xor_byte(base, 22, 0x01);
-	wal_options o = {.segment_bytes = SEG};
-	wal_recovered rec;
-	assert_int_equal(wal_open(d->wal, &o, &w, &rec, err, sizeof err), -1);
-	assert_non_null(strstr(err, "base"));
-	assert_non_null(strstr(err, "damaged"));
+	tw_open_refused(d->wal, SEG, "a damaged base file", "base", "damaged");
 	tw_xor_byte(base, 22, 0x01);
 
 	/* The first kept segment deleted: refused, not silently started later. */
 	char p[256];
 	assert_int_equal(unlink(tw_seg_path(d->wal, res.first_seq, p, sizeof p)), 0);
-	assert_int_equal(wal_open(d->wal, &o, &w, &rec, err, sizeof err), -1);
-	assert_non_null(strstr(err, "first one is"));
+	tw_open_refused(d->wal, SEG, "the first kept segment deleted", "first one is", NULL);
 }
 
 /* A follower installs a snapshot at 500 while its log ends at 100: one
@@ -314,14 +282,14 @@ static void test_skip_to_checks_the_log(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_compact_moves_first_index, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_compact_keeps_current_and_unsynced, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_interrupted_compaction_is_finished_at_open, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_rewrite_across_the_base, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_damaged_or_inconsistent_base_refuses, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_reset_to_snapshot_point, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_torn_reset_leaves_the_old_log, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_skip_to_checks_the_log, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_compact_moves_first_index, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_compact_keeps_current_and_unsynced, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_interrupted_compaction_is_finished_at_open, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_rewrite_across_the_base, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_damaged_or_inconsistent_base_refuses, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_reset_to_snapshot_point, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_torn_reset_leaves_the_old_log, tw_setup, tw_teardown),
+		cmocka_unit_test_setup_teardown(test_skip_to_checks_the_log, tw_setup, tw_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -178,4 +178,57 @@ static inline void tw_append_bytes(const char *path, const void *data, size_t n)
 	assert_int_equal(close(fd), 0);
 }
 
+/* A whole (small: < 1 MiB) file, malloc'd; its size in *n. */
+static inline uint8_t *tw_read_file(const char *path, size_t *n)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	uint8_t *buf = malloc(1 << 20);
+	assert_non_null(buf);
+	*n = fread(buf, 1, 1 << 20, f);
+	assert_int_equal(ferror(f), 0);
+	fclose(f);
+	return buf;
+}
+
+/* wal_open (segments of seg_bytes, 0 = default) must refuse dir with a
+ * one-line reason that holds each needle given (NULL = none); what names
+ * the case in a failure (NULL = none). */
+static inline void tw_open_refused(const char *dir, size_t seg_bytes, const char *what,
+				   const char *needle1, const char *needle2)
+{
+	wal *w = NULL;
+	wal_recovered rec;
+	char err[512] = "";
+	wal_options o = {.segment_bytes = seg_bytes};
+	if (wal_open(dir, seg_bytes ? &o : NULL, &w, &rec, err, sizeof(err)) == 0) {
+		wal_close(w);
+		wal_recovered_free(&rec);
+		fail_msg("%s%swal_open accepted a log it should refuse", what ? what : "", what ? ": " : "");
+	}
+	assert_null(w);
+	assert_null(strchr(err, '\n'));
+	if (needle1 && !strstr(err, needle1))
+		fail_msg("%s%serror \"%s\" lacks \"%s\"", what ? what : "", what ? ": " : "", err, needle1);
+	if (needle2 && !strstr(err, needle2))
+		fail_msg("%s%serror \"%s\" lacks \"%s\"", what ? what : "", what ? ": " : "", err, needle2);
+}
+
+/* cmocka setup/teardown that give each test a fresh tw_dir in *state. */
+static inline int tw_setup(void **state)
+{
+	tw_dir *d = calloc(1, sizeof(*d));
+	assert_non_null(d);
+	tw_dir_make(d);
+	*state = d;
+	return 0;
+}
+
+static inline int tw_teardown(void **state)
+{
+	tw_dir_remove(*state);
+	free(*state);
+	return 0;
+}
+
 #endif
