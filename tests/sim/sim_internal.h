@@ -93,6 +93,7 @@ typedef struct sim_node {
 	uint64_t snap_w_index, snap_w_term, snap_w_bytes;
 	uint64_t damaged_index; /* a snapshot file the simulator damaged (0 = none) */
 	bool snap_only_one;     /* the WAL was reset to the newest snapshot */
+	uint64_t only_one_index; /* ...that snapshot's index: only a newer one lifts it */
 	uint64_t req_seq, req_applied; /* a snapshot request waiting (0 = none) and
 	                                * what was applied when it was made */
 	uint64_t boot_snap_index; /* the snapshot this incarnation started from */

@@ -220,6 +220,7 @@ void sim_node_wipe(sim *s, sim_node *nd)
 	nd->n_confs = 0;
 	nd->damaged_index = 0; /* its snapshot files are gone too */
 	nd->snap_only_one = false;
+	nd->only_one_index = 0;
 	nd->snap_writing = false;
 	nd->wiped = true;
 	s->lying = (int)nd->id;

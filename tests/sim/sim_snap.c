@@ -89,7 +89,10 @@ void sim_snap_done(sim *s, sim_node *nd)
 	if (!nd->snap_writing)
 		return;
 	nd->snap_writing = false;
-	nd->snap_only_one = false;
+	/* An own write that started before an install is older than the
+	 * installed snapshot: the log still starts after the installed one. */
+	if (nd->snap_w_index > nd->only_one_index)
+		nd->snap_only_one = false;
 	char *from = snapshot_path(nd->stagedir, nd->snap_w_index, nd->snap_w_term);
 	char *to = snapshot_path(nd->snapdir, nd->snap_w_index, nd->snap_w_term);
 	if (mkdir(nd->snapdir, 0700) != 0 && errno != EEXIST) {
@@ -257,8 +260,10 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 	}
 	nd->boot_snap_index = res.found ? res.meta.index : 0;
 	nd->req_seq = 0; /* the request died with the process */
-	if (res.found && res.meta.index > wal_end)
+	if (res.found && res.meta.index > wal_end) {
 		nd->snap_only_one = true; /* the WAL was reset to it */
+		nd->only_one_index = res.meta.index;
+	}
 	if (nd->damaged_index != 0) {
 		if (res.found && res.meta.index >= nd->damaged_index) {
 			sim_fail(s, "node %u loaded snapshot %" PRIu64 " although snapshot %" PRIu64
@@ -275,10 +280,8 @@ int sim_snap_boot(sim *s, sim_node *nd, wal_recovered *rec)
 		 * one loaded may have no older file behind it (pruned), so a
 		 * second damage would be a double fault. */
 		nd->snap_only_one = true;
+		nd->only_one_index = res.found ? res.meta.index : 0;
 		nd->damaged_index = 0;
-		/* one valid file left until the next snapshot: a second damage
-		 * before it would be a double fault */
-		nd->snap_only_one = true;
 	}
 	if (!res.found)
 		return 0;

@@ -94,6 +94,7 @@ void sim_xfer_on_ready(sim *s, sim_node *nd, const raft_ready *rd)
 	nd->cmds_partial = true;
 	/* the WAL is reset to this snapshot: no older file covers it */
 	nd->snap_only_one = true;
+	nd->only_one_index = index;
 	/* the configuration in force is the snapshot's (sim_xfer_on_install
 	 * puts it first), then the CONF entries that follow it */
 	nd->n_confs = 0;
