@@ -19,7 +19,7 @@ setup_file() {
 	[ "$RAFTKV_BACKEND" = local ] || skip "local backend only (node flags)"
 	RAFTKV_NODE_FLAGS="--max-uncommitted-bytes 4194304" cluster_up 3
 }
-teardown_file() { cluster_down; }
+teardown_file() { [ "$RAFTKV_BACKEND" = local ] || return 0; cluster_down; }
 
 nodes() { local i s=""; for ((i = 0; i < CLUSTER_N; i++)); do s+="${s:+,}$(node_url "$i")"; done; echo "$s"; }
 term_of() { status_of "$1" | jq -r .term; }
