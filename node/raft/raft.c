@@ -278,6 +278,7 @@ void raft_get_status(const raft *r, raft_status *st)
 	st->membership = membership_self_state(r);
 	st->conf_index = r->conf_index;
 	st->conf_pending = membership_pending(r);
+	st->conf_gen = r->conf_gen;
 	st->n_peers = r->trk.n;
 	for (size_t i = 0; i < r->trk.n; i++) {
 		raft_peer_status *ps = &st->peers[i];

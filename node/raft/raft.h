@@ -228,6 +228,9 @@ typedef struct raft_status {
 	uint8_t membership;    /* enum raft_membership: this node in its configuration */
 	uint64_t conf_index;   /* CONF entry in force (0 = the bootstrap configuration) */
 	bool conf_pending;     /* conf_index > commit: a change is in flight */
+	uint64_t conf_gen;     /* changes whenever a configuration is installed: the members,
+	                          their addresses or the tracked peers may then differ (the
+	                          same values otherwise; compare, never interpret) */
 } raft_status;
 
 enum raft_membership {
