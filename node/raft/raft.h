@@ -360,6 +360,9 @@ int raft_compact(raft *r, uint64_t index);
 void raft_report_snapshot(raft *r, uint32_t to, bool ok);
 
 void raft_get_status(const raft *r, raft_status *st);
+/* The same without the peers (n_peers 0): what a host reads after every
+ * ready step, where the peers matter only when conf_gen changed. */
+void raft_get_status_brief(const raft *r, raft_status *st);
 
 /* True for the message types that state something about this node's disk
  * (VOTE, VOTE_RESP, APPEND_RESP): they wait for every pending must-sync
