@@ -29,15 +29,32 @@ const unsigned char http_fast_class[256] = {
 #define C_VALUE HTTP_FAST_VALUE
 #define C_DIGIT HTTP_FAST_DIGIT
 
-/* name (n bytes, a token) equals lit (lower case letters and '-') in any case. */
+static uint64_t load64(const void *p)
+{
+	uint64_t v;
+	memcpy(&v, p, sizeof v);
+	return v;
+}
+
+/* name (n bytes, all C_TOKEN) equals lit (lower case letters and '-') in
+ * any case. Setting bit 0x20 lowers a letter and keeps '-'; the only other
+ * byte it turns into a letter or '-' would be a control byte, and a token
+ * has none. Eight bytes at a time from the start, then the last eight. */
 static bool name_eq(const char *name, size_t n, const char *lit, size_t litlen)
 {
 	if (n != litlen)
 		return false;
-	for (size_t i = 0; i < n; i++)
-		if (((unsigned char)name[i] | 0x20) != (unsigned char)lit[i])
+	const uint64_t low = 0x2020202020202020ull;
+	if (n < 8) {
+		for (size_t i = 0; i < n; i++)
+			if (((unsigned char)name[i] | 0x20) != (unsigned char)lit[i])
+				return false;
+		return true;
+	}
+	for (size_t i = 0; i + 8 <= n; i += 8)
+		if ((load64(name + i) | low) != load64(lit + i))
 			return false;
-	return true;
+	return (load64(name + n - 8) | low) == load64(lit + n - 8);
 }
 #define NAME_IS(p, n, lit) name_eq((p), (n), (lit), sizeof(lit) - 1)
 
@@ -95,6 +112,17 @@ static int method_of(const char *b, size_t len, size_t *mlen)
 	return -1;
 }
 
+/* The end of the run of bytes of class c from i (at most lim): four bytes
+ * a time while four are left, then one by one. */
+static inline size_t span(const unsigned char *b, size_t i, size_t lim, unsigned char c)
+{
+	while (lim - i >= 4 && (cls[b[i]] & cls[b[i + 1]] & cls[b[i + 2]] & cls[b[i + 3]] & c))
+		i += 4;
+	while (i < lim && (cls[b[i]] & c))
+		i++;
+	return i;
+}
+
 int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 {
 	const unsigned char *b = (const unsigned char *)buf;
@@ -107,8 +135,7 @@ int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 	size_t i = mlen + 1, u0 = i;
 	if (i >= lim || b[i] != '/')
 		return 0;
-	while (i < lim && (cls[b[i]] & C_URL))
-		i++;
+	i = span(b, i, lim, C_URL);
 	size_t ulen = i - u0;
 	static const char ver[] = " HTTP/1.1\r\n";
 	if (lim - i < sizeof ver - 1 || memcmp(b + i, ver, sizeof ver - 1) != 0)
@@ -127,8 +154,7 @@ int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 			break;
 		}
 		size_t n0 = i;
-		while (i < lim && (cls[b[i]] & C_TOKEN))
-			i++;
+		i = span(b, i, lim, C_TOKEN);
 		size_t nlen = i - n0;
 		if (nlen == 0 || i >= lim || b[i] != ':')
 			return 0;
@@ -136,8 +162,7 @@ int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 		while (i < lim && (b[i] == ' ' || b[i] == '\t'))
 			i++;
 		size_t v0 = i;
-		while (i < lim && (cls[b[i]] & C_VALUE))
-			i++;
+		i = span(b, i, lim, C_VALUE);
 		if (i + 1 >= lim || b[i] != '\r' || b[i + 1] != '\n')
 			return 0;
 		size_t vlen = i - v0;

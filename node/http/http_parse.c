@@ -122,16 +122,16 @@ static int split_target(hreq *r, int is_connect)
 		 * characters already, so only the split is left (path up to '?'
 		 * or '#', query up to '#'), as http_parser_parse_url makes it. */
 		const char *t = (const char *)r->url.data;
-		size_t n = r->url.len, p = 0;
-		while (p < n && t[p] != '?' && t[p] != '#')
-			p++;
+		size_t n = r->url.len;
+		const char *h = memchr(t, '#', n);
+		size_t end = h != NULL ? (size_t)(h - t) : n; /* the fragment is dropped */
+		const char *qm = memchr(t, '?', end);
+		size_t p = qm != NULL ? (size_t)(qm - t) : end;
 		u.field_set = 1 << UF_PATH;
 		u.field_data[UF_PATH].off = 0;
 		u.field_data[UF_PATH].len = (uint16_t)p;
-		if (p < n && t[p] == '?') {
-			size_t q = p + 1;
-			while (q < n && t[q] != '#')
-				q++;
+		if (p < end) {
+			size_t q = end;
 			if (q > p + 1) {
 				u.field_set |= 1 << UF_QUERY;
 				u.field_data[UF_QUERY].off = (uint16_t)(p + 1);
