@@ -5,6 +5,99 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* A chunk is LOG_CHUNK-aligned (aligned_alloc), so the chunk of an entry's
+ * data is its address rounded down; the header comes first, the data after
+ * it, each entry's copy starting on an 8-byte boundary. Under ASan the
+ * bytes of a chunk that hold no stored entry are poisoned, with a red zone
+ * after each copy, so an overflow or a use after drop is caught as it was
+ * with one malloc per entry. */
+#define LOG_CHUNK ((size_t)64 << 10)
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define LOG_REDZONE 16
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define LOG_REDZONE 0
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
+struct log_chunk {
+	size_t size; /* bytes of the chunk, header included (a multiple of LOG_CHUNK) */
+	size_t used; /* bytes carved so far, header included */
+	size_t live; /* entries whose data is here and still stored */
+	size_t pad;  /* keeps the data 16-byte aligned after the header */
+};
+
+static log_chunk *chunk_of(const void *data)
+{
+	return (log_chunk *)((uintptr_t)data & ~(uintptr_t)(LOG_CHUNK - 1));
+}
+
+static void chunk_free(log_chunk *c)
+{
+	UNPOISON(c, c->size);
+	free(c);
+}
+
+/* An entry's data (len bytes) is dropped. A chunk that holds no entry any
+ * more goes, unless it is the one new entries go to: that one starts over. */
+static void data_drop(raft_log *l, void *data, uint32_t len)
+{
+	if (data == NULL)
+		return;
+	POISON(data, len);
+	log_chunk *c = chunk_of(data);
+	assert(c->live > 0);
+	if (--c->live > 0)
+		return;
+	if (c != l->chunk)
+		chunk_free(c);
+	else
+		c->used = sizeof(log_chunk);
+}
+
+static log_chunk *chunk_new(size_t size)
+{
+	log_chunk *n = aligned_alloc(LOG_CHUNK, size);
+	if (n == NULL)
+		return NULL;
+	n->size = size;
+	n->used = sizeof(log_chunk);
+	n->live = 0;
+	POISON((uint8_t *)n + n->used, size - n->used);
+	return n;
+}
+
+/* Room for len bytes of entry data; NULL on ENOMEM. An entry too big for a
+ * chunk gets one of its own, which takes nothing else: the chunk of an
+ * entry is found from the entry's first byte, which must lie in the chunk's
+ * first LOG_CHUNK bytes. */
+static uint8_t *data_alloc(raft_log *l, uint32_t len)
+{
+	size_t need = (((size_t)len + 7) & ~(size_t)7) + LOG_REDZONE;
+	log_chunk *c = l->chunk;
+	if (need > LOG_CHUNK - sizeof(log_chunk)) {
+		c = chunk_new((need + sizeof(log_chunk) + LOG_CHUNK - 1) & ~(LOG_CHUNK - 1));
+		if (c == NULL)
+			return NULL;
+	} else if (c == NULL || c->size - c->used < need) {
+		log_chunk *n = chunk_new(LOG_CHUNK);
+		if (n == NULL)
+			return NULL;
+		if (c != NULL && c->live == 0)
+			chunk_free(c); /* every entry it held was dropped already */
+		l->chunk = c = n;
+	}
+	uint8_t *p = (uint8_t *)c + c->used;
+	c->used += need;
+	c->live++;
+	UNPOISON(p, len);
+	return p;
+}
+
 void log_init(raft_log *l)
 {
 	memset(l, 0, sizeof(*l));
@@ -17,8 +110,13 @@ static raft_entry *slot(const raft_log *l, uint64_t index)
 
 void log_free(raft_log *l)
 {
+	log_chunk *cur = l->chunk;
+	bool cur_empty = cur != NULL && cur->live == 0;
+	l->chunk = NULL; /* every chunk goes with its last entry, the current one too */
 	for (size_t i = 0; i < l->len; i++)
-		free(l->ents[l->head + i].data);
+		data_drop(l, l->ents[l->head + i].data, l->ents[l->head + i].len);
+	if (cur_empty)
+		chunk_free(cur);
 	free(l->ents);
 	log_init(l);
 }
@@ -76,7 +174,7 @@ int log_append(raft_log *l, uint64_t term, uint8_t type, const void *data, uint3
 		return -1;
 	uint8_t *copy = NULL;
 	if (len > 0) {
-		copy = malloc(len);
+		copy = data_alloc(l, len);
 		if (copy == NULL)
 			return -1;
 		memcpy(copy, data, len);
@@ -96,7 +194,7 @@ void log_truncate_from(raft_log *l, uint64_t index)
 	assert(index > l->snap_index);
 	uint64_t last = log_last_index(l);
 	for (uint64_t i = index; i <= last; i++)
-		free(slot(l, i)->data);
+		data_drop(l, slot(l, i)->data, slot(l, i)->len);
 	if (index <= last)
 		l->len = (size_t)(index - l->snap_index - 1);
 }
@@ -107,7 +205,7 @@ void log_compact_to(raft_log *l, uint64_t index)
 	uint64_t term = slot(l, index)->term;
 	size_t n = (size_t)(index - l->snap_index);
 	for (size_t i = 0; i < n; i++)
-		free(l->ents[l->head + i].data);
+		data_drop(l, l->ents[l->head + i].data, l->ents[l->head + i].len);
 	l->head += n;
 	l->len -= n;
 	if (l->len == 0)
@@ -119,7 +217,7 @@ void log_compact_to(raft_log *l, uint64_t index)
 void log_reset(raft_log *l, uint64_t index, uint64_t term)
 {
 	for (size_t i = 0; i < l->len; i++)
-		free(l->ents[l->head + i].data);
+		data_drop(l, l->ents[l->head + i].data, l->ents[l->head + i].len);
 	l->head = 0;
 	l->len = 0;
 	l->snap_index = index;

@@ -19,6 +19,8 @@
 
 #include "raft.h"
 
+typedef struct log_chunk log_chunk;
+
 typedef struct raft_log {
 	raft_entry *ents;
 	size_t head;  /* slot of the first stored entry */
@@ -26,6 +28,7 @@ typedef struct raft_log {
 	size_t cap;   /* slots allocated */
 	uint64_t snap_index;
 	uint64_t snap_term;
+	log_chunk *chunk; /* where the next entry's data goes (log.c) */
 } raft_log;
 
 void log_init(raft_log *l);
@@ -41,7 +44,11 @@ const raft_entry *log_get(const raft_log *l, uint64_t index);
 bool log_term(const raft_log *l, uint64_t index, uint64_t *term);
 uint64_t log_last_term(const raft_log *l);
 
-/* Appends one entry at last+1 with a copy of data. 0 or -1 (ENOMEM). */
+/* Appends one entry at last+1 with a copy of data. 0 or -1 (ENOMEM).
+ * The copies live in chunks of LOG_CHUNK bytes (a bigger entry gets a chunk
+ * of its own), carved one after the other: an append costs a bump of an
+ * offset instead of a malloc, and dropping an entry a decrement instead of a
+ * free; a chunk goes back when its last entry is dropped. */
 int log_append(raft_log *l, uint64_t term, uint8_t type, const void *data, uint32_t len);
 
 /* Removes every entry with index >= index (index > snap_index). */
