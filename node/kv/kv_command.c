@@ -57,15 +57,29 @@ static uint8_t *put_bytes(uint8_t *p, kv_bytes b)
 	return p + b.len;
 }
 
-int kv_command_encode(const kv_command *c, uint8_t **out, size_t *len)
+size_t kv_command_size(const kv_command *c)
 {
 	size_t psize = payload_size(c);
 	if (psize == SIZE_MAX || (c->op == KV_OP_TXN && c->n_txn > KV_MAX_TXN_OPS))
+		return SIZE_MAX;
+	return KV_HEADER_BYTES + psize;
+}
+
+int kv_command_encode(const kv_command *c, uint8_t **out, size_t *len)
+{
+	size_t total = kv_command_size(c);
+	if (total == SIZE_MAX)
 		return -1;
-	size_t total = KV_HEADER_BYTES + psize;
 	uint8_t *buf = malloc(total);
 	if (buf == NULL)
 		return -1;
+	*len = kv_command_encode_to(c, buf);
+	*out = buf;
+	return 0;
+}
+
+size_t kv_command_encode_to(const kv_command *c, uint8_t *buf)
+{
 	uint8_t *p = buf;
 	*p++ = c->op;
 	p = put_u32(p, c->origin);
@@ -98,9 +112,7 @@ int kv_command_encode(const kv_command *c, uint8_t **out, size_t *len)
 	default:
 		break;
 	}
-	*out = buf;
-	*len = (size_t)(p - buf);
-	return 0;
+	return (size_t)(p - buf);
 }
 
 /* ---- reading: a cursor that refuses to step past the end ---- */

@@ -74,6 +74,11 @@ typedef struct kv_command {
 
 /* Encodes c into a malloc'd buffer. 0, or -1 (ENOMEM, unknown op). */
 int kv_command_encode(const kv_command *c, uint8_t **out, size_t *len);
+/* The encoded size of c, SIZE_MAX for a command that cannot be encoded
+ * (unknown op, too many txn ops); then kv_command_encode_to writes it into
+ * buf (room for that size) and returns the bytes written. */
+size_t kv_command_size(const kv_command *c);
+size_t kv_command_encode_to(const kv_command *c, uint8_t *buf);
 
 /* Decodes data into c, whose byte strings then point into data. 0, or -1 for
  * anything malformed (c is left released). */

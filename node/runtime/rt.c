@@ -62,7 +62,7 @@ void rt_free(rt *r)
 	pending *p;
 	while ((p = pending_oldest(&r->pending)) != NULL) {
 		pending_remove(&r->pending, p);
-		pending_free(p);
+		pending_free(&r->pending, p);
 	}
 	peer_free_deferred(r);
 	xfer_destroy(r);
@@ -72,6 +72,7 @@ void rt_free(rt *r)
 	raft_free(r->raft);
 	kv_machine_destroy(&r->kv);
 	rt_snap_destroy(r);
+	free(r->enc);
 	free(r);
 }
 
@@ -98,7 +99,7 @@ void rt_end(rt *r, pending *p, uint8_t end, uint8_t why, uint64_t index,
 	if (end != RT_APPLIED && why == RT_WHY_TIMEOUT)
 		r->st.timeouts++;
 	r->io.outcome(r->io.ud, &o);
-	pending_free(p);
+	pending_free(&r->pending, p);
 }
 
 void rt_stop(rt *r)
@@ -230,38 +231,54 @@ void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen
 	c->origin = r->id;
 	c->nonce = r->o.nonce;
 	c->req_id = ++r->next_cmd_id;
-	uint8_t *data;
-	size_t len;
-	if (kv_command_encode(c, &data, &len) != 0) {
+	/* Encoded into the runtime's scratch buffer: the core copies what it
+	 * appends, so no allocation per command (a forwarded one is copied for
+	 * forwarding again, below). A buffer over 1 MiB is not kept. */
+	size_t len = kv_command_size(c);
+	if (len == SIZE_MAX || len == 0) {
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
 		return;
 	}
+	if (len > r->enc_cap || (r->enc_cap > (1u << 20) && len <= (1u << 20))) {
+		size_t cap = len < 4096 ? 4096 : len;
+		uint8_t *nb = malloc(cap);
+		if (nb == NULL) {
+			refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
+			return;
+		}
+		free(r->enc);
+		r->enc = nb;
+		r->enc_cap = cap;
+	}
+	uint8_t *data = r->enc;
+	len = kv_command_encode_to(c, data);
 	/* Admission control (issue 15.4), before proposing, so a refusal is
 	 * cheap and definitely not applied (503 overloaded). */
 	bool big = false;
 	uint8_t why = admit(r, len, &big);
 	if (why != 0) {
-		free(data);
 		r->st.proposals_refused++;
 		refuse(r, ctx, stamp, kind, key, klen, why);
 		return;
 	}
 	pending *p = pending_add(&r->pending, c->req_id, ctx, stamp, kind, key, klen, deadline(r));
 	if (p == NULL) {
-		free(data);
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_NOMEM);
 		return;
 	}
 	uint64_t index = 0;
 	int rc = raft_propose(r->raft, data, len, &index);
 	if (rc == RAFT_OK && index == 0) {
-		/* Forwarded to the leader: kept, to forward again if another
-		 * leader takes over before it is seen applied (rt_reforward). */
-		p->cmd = data;
-		p->cmd_len = len;
+		/* Forwarded to the leader: a copy is kept, to forward again if
+		 * another leader takes over before it is seen applied
+		 * (rt_reforward); without memory for it, it is not kept (the
+		 * forwarded command still counts, it is just not re-sent). */
+		p->cmd = malloc(len);
+		if (p->cmd != NULL) {
+			memcpy(p->cmd, data, len);
+			p->cmd_len = len;
+		}
 		p->fwd_to = raft_leader(r->raft);
-	} else {
-		free(data);
 	}
 	if (rc != RAFT_OK) {
 		r->st.proposals_refused++;

@@ -129,6 +129,8 @@ struct rt {
 	uint32_t last_leader;  /* the leader at the end of the last ready step */
 	inc_probe probe;
 	rt_xfer xfer;
+	uint8_t *enc;          /* rt_propose encodes commands here (the core copies them) */
+	size_t enc_cap;
 };
 
 /* rt.c */

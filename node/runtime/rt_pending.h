@@ -29,6 +29,7 @@ typedef struct pending {
 	uint8_t *cmd;        /* a forwarded command (malloc'd), kept to forward it */
 	size_t cmd_len;      /* again to the next leader (rt.c, reforward) */
 	uint32_t fwd_to;     /* the leader it was last forwarded to */
+	size_t room;         /* bytes allocated for the key after the entry */
 	struct pending *hnext;       /* hash chain */
 	struct pending *prev, *next; /* deadline FIFO */
 } pending;
@@ -40,10 +41,12 @@ typedef struct pending_table {
 	size_t bytes;         /* sum of entries' bytes: proposed and not yet answered */
 	size_t big_bytes;     /* the part of bytes that big commands hold (rt.c admission) */
 	pending *head, *tail; /* oldest first */
+	pending *spare;       /* freed entries kept for reuse (PENDING_SPARE at most), */
+	size_t n_spare;       /* each with PENDING_KEY_ROOM bytes of key room */
 } pending_table;
 
 int pending_table_init(pending_table *t);
-void pending_table_destroy(pending_table *t); /* frees the table, not the requests */
+void pending_table_destroy(pending_table *t); /* frees the table and the spares, not the requests */
 
 /* Creates an entry (key copied) and links it. NULL on ENOMEM. */
 pending *pending_add(pending_table *t, uint64_t id, void *ctx, uint64_t stamp, uint8_t kind,
@@ -51,7 +54,8 @@ pending *pending_add(pending_table *t, uint64_t id, void *ctx, uint64_t stamp, u
 pending *pending_find(pending_table *t, uint64_t id);
 /* Unlinks p; the caller ends it and frees it with pending_free. */
 void pending_remove(pending_table *t, pending *p);
-void pending_free(pending *p);
+/* Frees an unlinked entry, or keeps it in t for the next pending_add. */
+void pending_free(pending_table *t, pending *p);
 /* The oldest entry, or NULL. */
 static inline pending *pending_oldest(pending_table *t)
 {
