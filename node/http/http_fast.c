@@ -8,19 +8,20 @@
 #include <stdbool.h>
 #include <string.h>
 
-/* Character classes of the bytes 0-255: C_URL letters, digits and
- * -._~!$&'()*+,;=:@/%? ; C_TOKEN letters, digits and !#$%&'*+-.^_`|~ ;
+/* Character classes of the bytes 0-255: C_URL 0x21-0x7e (what http-parser
+ * takes in a request target: it ends at the space; '?' and '#' only split
+ * it, later); C_TOKEN letters, digits and !#$%&'*+-.^_`|~ ;
  * C_VALUE 0x20-0x7e and tab; C_DIGIT 0-9. Bytes from 0x80 are in none
  * (tests/unit/test_http_fast.c checks the table against these lists). */
 const unsigned char http_fast_class[256] = {
 	/* 00 */  0,  0,  0,  0,  0,  0,  0,  0,  0,  4,  0,  0,  0,  0,  0,  0,
 	/* 10 */  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,  0,
-	/* 20 */  4,  7,  4,  6,  7,  7,  7,  7,  5,  5,  7,  7,  5,  7,  7,  5,
-	/* 30 */ 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  5,  5,  4,  5,  4,  5,
+	/* 20 */  4,  7,  5,  7,  7,  7,  7,  7,  5,  5,  7,  7,  5,  7,  7,  5,
+	/* 30 */ 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,  5,  5,  5,  5,  5,  5,
 	/* 40 */  5,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,
-	/* 50 */  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  4,  4,  4,  6,  7,
-	/* 60 */  6,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,
-	/* 70 */  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  4,  6,  4,  7,  0,
+	/* 50 */  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  5,  5,  5,  7,  7,
+	/* 60 */  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,
+	/* 70 */  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  7,  5,  7,  5,  7,  0,
 	/* 80-ff: 0 */
 };
 #define cls http_fast_class
@@ -112,15 +113,32 @@ static int method_of(const char *b, size_t len, size_t *mlen)
 	return -1;
 }
 
-/* The end of the run of bytes of class c from i (at most lim): four bytes
- * a time while four are left, then one by one. */
+/* The end of the run of bytes of class c from i (at most lim), one by one. */
 static inline size_t span(const unsigned char *b, size_t i, size_t lim, unsigned char c)
 {
-	while (lim - i >= 4 && (cls[b[i]] & cls[b[i + 1]] & cls[b[i + 2]] & cls[b[i + 3]] & c))
-		i += 4;
 	while (i < lim && (cls[b[i]] & c))
 		i++;
 	return i;
+}
+
+/* True when every byte of w lies in lo..0x7e (lo <= 0x80): no byte below lo,
+ * none with the high bit, no DEL (the classic "has less" and "has zero" word
+ * tests, exact as booleans). */
+static inline bool word_in(uint64_t w, uint64_t lo)
+{
+	const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
+	uint64_t del = w ^ (ones * 0x7f);
+	return ((((w - ones * lo) & ~w) | w | ((del - ones) & ~del)) & high) == 0;
+}
+
+/* span() for C_URL (lo 0x21) or C_VALUE (lo 0x20, which also takes tab):
+ * eight bytes a step while they are all in lo..0x7e. */
+static inline size_t span_printable(const unsigned char *b, size_t i, size_t lim, uint64_t lo,
+				    unsigned char c)
+{
+	while (lim - i >= 8 && word_in(load64(b + i), lo))
+		i += 8;
+	return span(b, i, lim, c);
 }
 
 int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
@@ -135,7 +153,7 @@ int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 	size_t i = mlen + 1, u0 = i;
 	if (i >= lim || b[i] != '/')
 		return 0;
-	i = span(b, i, lim, C_URL);
+	i = span_printable(b, i, lim, 0x21, C_URL);
 	size_t ulen = i - u0;
 	static const char ver[] = " HTTP/1.1\r\n";
 	if (lim - i < sizeof ver - 1 || memcmp(b + i, ver, sizeof ver - 1) != 0)
@@ -162,7 +180,7 @@ int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 		while (i < lim && (b[i] == ' ' || b[i] == '\t'))
 			i++;
 		size_t v0 = i;
-		i = span(b, i, lim, C_VALUE);
+		i = span_printable(b, i, lim, 0x20, C_VALUE);
 		if (i + 1 >= lim || b[i] != '\r' || b[i + 1] != '\n')
 			return 0;
 		size_t vlen = i - v0;

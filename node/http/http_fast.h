@@ -14,9 +14,9 @@
  * Accepted: METHOD SP target SP "HTTP/1.1" CRLF, then header lines
  * "name:" OWS value CRLF, then CRLF, then exactly Content-Length body bytes
  * (none without the header), all present in the buffer. METHOD is GET, PUT,
- * POST, DELETE or HEAD; the target starts with '/' and holds only letters,
- * digits and -._~!$&'()*+,;=:@/%? ; names are tokens; values printable
- * ASCII, space or tab; at most one Content-Length, 1-15 digits. Declined
+ * POST, DELETE or HEAD; the target starts with '/' and holds only printable
+ * ASCII (0x21-0x7e); names are tokens; values printable ASCII, space or
+ * tab; at most one Content-Length, 1-15 digits. Declined
  * whatever their value: Connection, Proxy-Connection, Transfer-Encoding,
  * Upgrade, Expect, Authorization. The request line and headers together are
  * at most HTTP_FAST_MAX_HEAD bytes.

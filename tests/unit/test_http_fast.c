@@ -177,11 +177,11 @@ static void expect_declined(const char *s)
 static void test_class_table(void **state)
 {
 	(void)state;
-	const char *url = "-._~!$&'()*+,;=:@/%?", *tok = "!#$%&'*+-.^_`|~";
+	const char *tok = "!#$%&'*+-.^_`|~";
 	for (int c = 0; c < 256; c++) {
 		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 		unsigned char k = http_fast_class[c];
-		assert_int_equal(!!(k & HTTP_FAST_URL), alnum || (c != 0 && strchr(url, c) != NULL));
+		assert_int_equal(!!(k & HTTP_FAST_URL), c >= 0x21 && c <= 0x7e);
 		assert_int_equal(!!(k & HTTP_FAST_TOKEN), alnum || (c != 0 && strchr(tok, c) != NULL));
 		assert_int_equal(!!(k & HTTP_FAST_VALUE), (c >= 0x20 && c <= 0x7e) || c == '\t');
 		assert_int_equal(!!(k & HTTP_FAST_DIGIT), c >= '0' && c <= '9');
@@ -204,6 +204,12 @@ static void test_common_forms_taken(void **state)
 	expect_taken("GET / HTTP/1.1\r\n\r\n");
 	expect_taken("GET /admin/status HTTP/1.1\r\nX-Empty:\r\nX-Tab:\tv a l\t\r\ncontent-LENGTH:0\r\n\r\n");
 	expect_taken("GET /a%20b?k=%41&x=1;y=(2)*'!'~@:$,/? HTTP/1.1\r\n\r\n");
+	/* Any printable byte in the target: http-parser takes them all; '#'
+	 * starts a fragment, which split_target drops as for http-parser. */
+	expect_taken("GET /a#f?x HTTP/1.1\r\n\r\n");
+	expect_taken("GET /\"<>[\\]^`{|}?q=\"<>[\\]^`{|}#frag HTTP/1.1\r\n\r\n");
+	expect_taken("GET /0123456789abcdefghijklmnopqrstuvwxyz?consistency=linearizable HTTP/1.1\r\n"
+		     "Host: 127.0.0.1:2620\r\nUser-Agent: a long value with spaces and tabs\tin it\r\n\r\n");
 	/* Two pipelined: the first is taken, ending where the second starts. */
 	const char *two = "GET /a HTTP/1.1\r\n\r\nGET /b HTTP/1.1\r\n\r\n";
 	http_fast_req f;
@@ -225,8 +231,8 @@ static void test_unusual_forms_declined(void **state)
 		"GET / HTTP/1.0\r\n\r\n", "GET / HTTP/2.0\r\n\r\n", "GET / HTTP/1.1\n\n",
 		"GET / HTTP/1.1\r\nHost: a\n\r\n", "get / HTTP/1.1\r\n\r\n", "OPTIONS * HTTP/1.1\r\n\r\n",
 		"CONNECT a:1 HTTP/1.1\r\n\r\n", "PATCH /k HTTP/1.1\r\n\r\n", "GET  / HTTP/1.1\r\n\r\n",
-		"GET http://a/ HTTP/1.1\r\n\r\n", "GET /a#f HTTP/1.1\r\n\r\n", "GET /a\"b HTTP/1.1\r\n\r\n",
-		"GET /a<b HTTP/1.1\r\n\r\n", "GET /\x80 HTTP/1.1\r\n\r\n", "GET / HTTP/1.1 \r\n\r\n",
+		"GET http://a/ HTTP/1.1\r\n\r\n", "GET /\x80 HTTP/1.1\r\n\r\n", "GET /a\x7f" "b HTTP/1.1\r\n\r\n",
+		"GET /a\tb HTTP/1.1\r\n\r\n", "GET / HTTP/1.1 \r\n\r\n",
 		"\r\nGET / HTTP/1.1\r\n\r\n",
 		"GET / HTTP/1.1\r\nConnection: keep-alive\r\n\r\n",
 		"GET / HTTP/1.1\r\nConnection: close\r\n\r\n",
