@@ -121,24 +121,49 @@ static inline size_t span(const unsigned char *b, size_t i, size_t lim, unsigned
 	return i;
 }
 
-/* True when every byte of w lies in lo..0x7e (lo <= 0x80): no byte below lo,
- * none with the high bit, no DEL (the classic "has less" and "has zero" word
- * tests, exact as booleans). */
-static inline bool word_in(uint64_t w, uint64_t lo)
+/* The high bit of each byte of w (little-endian) outside lo..0x7e (lo <=
+ * 0x80): below lo, high bit set, or DEL (the classic "has less" and "has
+ * zero" word tests). A borrow may flag bytes above a flagged one, never
+ * below it: the lowest flag is always a byte really out of the range. */
+static inline uint64_t word_out(uint64_t w, uint64_t lo)
 {
 	const uint64_t ones = 0x0101010101010101ull, high = ones * 0x80;
 	uint64_t del = w ^ (ones * 0x7f);
-	return ((((w - ones * lo) & ~w) | w | ((del - ones) & ~del)) & high) == 0;
+	return (((w - ones * lo) & ~w) | w | ((del - ones) & ~del)) & high;
 }
 
 /* span() for C_URL (lo 0x21) or C_VALUE (lo 0x20, which also takes tab):
- * eight bytes a step while they are all in lo..0x7e. */
+ * eight bytes a step up to the first one out of lo..0x7e (the end of the
+ * run, or a tab, which the byte loop then judges). */
 static inline size_t span_printable(const unsigned char *b, size_t i, size_t lim, uint64_t lo,
 				    unsigned char c)
 {
-	while (lim - i >= 8 && word_in(load64(b + i), lo))
+	while (lim - i >= 8) {
+		uint64_t out = word_out(load64(b + i), lo);
+		if (out != 0) {
+			i += (size_t)__builtin_ctzll(out) >> 3;
+			break;
+		}
 		i += 8;
+	}
 	return span(b, i, lim, c);
+}
+
+/* The length of a Host or Content-Length name (any case) followed by ':' at
+ * p, 0 for any other line; n bytes are readable at p. Letters are compared
+ * with bit 0x20 set on both sides, every other byte exactly. */
+static inline size_t common_name(const unsigned char *p, size_t n)
+{
+	if (n >= 5) {
+		uint32_t w;
+		memcpy(&w, p, sizeof w);
+		if ((w | 0x20202020u) == 0x74736f68u /* "host" */ && p[4] == ':')
+			return 4;
+	}
+	if (n >= 15 && (load64(p) | 0x0020202020202020ull) == 0x2d746e65746e6f63ull /* "content-" */ &&
+	    (load64(p + 7) | 0x0020202020202000ull) == 0x3a6874676e656c2dull /* "-length:" */)
+		return 14;
+	return 0;
 }
 
 int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
@@ -172,8 +197,9 @@ int http_fast_parse(const char *buf, size_t len, http_fast_req *out)
 			break;
 		}
 		size_t n0 = i;
-		i = span(b, i, lim, C_TOKEN);
-		size_t nlen = i - n0;
+		size_t nlen = common_name(b + i, lim - i);
+		i = nlen > 0 ? i + nlen : span(b, i, lim, C_TOKEN);
+		nlen = i - n0;
 		if (nlen == 0 || i >= lim || b[i] != ':')
 			return 0;
 		i++;

@@ -200,6 +200,14 @@ static void test_common_forms_taken(void **state)
 	expect_taken("POST /kv/x/cas HTTP/1.1\r\nHost: a\r\nAccept: */*\r\nContent-Length: 21\r\n\r\n"
 		     "{\"from\":null,\"to\":\"1\"}" /* 22 bytes: one stays behind */);
 	expect_taken("DELETE /kv/x HTTP/1.1\r\nHost: a\r\n\r\n");
+	/* The two names compared a word at a time, in any case. */
+	expect_taken("PUT /k HTTP/1.1\r\nHOST: a\r\nCONTENT-LENGTH: 2\r\n\r\nab");
+	expect_taken("PUT /k HTTP/1.1\r\nhOsT:a\r\ncontent-lengtH:2\r\n\r\nab");
+	expect_taken("PUT /k HTTP/1.1\r\nHosts: a\r\nContent-Lengths: 9\r\nContent-Length: 2\r\n\r\nab");
+	http_fast_req f0;
+	const char *cl = "PUT /k HTTP/1.1\r\nContent-length: 3\r\n\r\nabcd";
+	assert_int_equal(http_fast_parse(cl, strlen(cl), &f0), 1);
+	assert_int_equal(f0.body_len, 3);
 	expect_taken("HEAD /readyz HTTP/1.1\r\n\r\n");
 	expect_taken("GET / HTTP/1.1\r\n\r\n");
 	expect_taken("GET /admin/status HTTP/1.1\r\nX-Empty:\r\nX-Tab:\tv a l\t\r\ncontent-LENGTH:0\r\n\r\n");
@@ -249,6 +257,9 @@ static void test_unusual_forms_declined(void **state)
 		"GET / HTTP/1.1\r\nX A: b\r\n\r\n", "GET / HTTP/1.1\r\n: b\r\n\r\n", "GET / HTTP/1.1\r\nX-A b\r\n\r\n",
 		"GET / HTTP/1.1\r\nX-A : b\r\n\r\n", "GET / HTTP/1.1\r\nX-A: b\x7f\r\n\r\n",
 		"GET / HTTP/1.1\r\nX-A: \xc3\xa9\r\n\r\n", "GET / HTTP/1.1\r\nX-A: b\rc\r\n\r\n",
+		"GET / HTTP/1.1\r\nHost : a\r\n\r\n", "GET / HTTP/1.1\r\nHo\rst: a\r\n\r\n",
+		"PUT /k HTTP/1.1\r\nContent\rLength: 1\r\n\r\nx", "PUT /k HTTP/1.1\r\nContent-Length\x1a 1\r\n\r\nx",
+		"PUT /k HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 1\r\n\r\nx",
 	};
 	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
 		expect_declined(cases[i]);
