@@ -148,11 +148,15 @@ void pending_free(pending_table *t, pending *p)
 		return;
 	free(p->cmd); /* the key lives in p's own allocation */
 	p->cmd = NULL;
+#if PENDING_SPARE > 0
 	if (p->room == PENDING_KEY_ROOM && t->n_spare < PENDING_SPARE) {
 		p->next = t->spare;
 		t->spare = p;
 		t->n_spare++;
 		return;
 	}
+#else
+	(void)t;
+#endif
 	free(p);
 }
