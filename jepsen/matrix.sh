@@ -16,7 +16,8 @@
 # JEPSEN_MATRIX_TARGET=local (default): fresh local 5-node clusters
 #   (jepsen/local.sh); run under flock /tmp/raftkv-cluster.lock.
 # JEPSEN_MATRIX_TARGET=docker: the compose cluster (jepsen/docker.sh, 3 nodes
-#   or JEPSEN_DOCKER_NODES=5), started fresh for each command; run under
+#   or JEPSEN_DOCKER_NODES=5, image $RAFTKV_IMAGE), started fresh for each
+#   command (replacing one that is up); run under
 #   flock /tmp/raftkv-docker.lock.
 # JEPSEN_MATRIX_LOCK=FILE: each run takes `flock FILE` itself instead (the
 #   whole matrix under one flock keeps other users of the cluster out for an
@@ -36,7 +37,10 @@ kind=${1:-safe}
 target=${JEPSEN_MATRIX_TARGET:-local}
 case $target in
 local) runner="$ROOT/jepsen/local.sh" suffix="" ;;
-docker) runner="$ROOT/jepsen/docker.sh" suffix="-docker" ;;
+docker)
+	runner="$ROOT/jepsen/docker.sh" suffix="-docker"
+	# a cluster of this matrix's own for every command, even if one is up
+	export JEPSEN_DOCKER_FRESH=1 ;;
 *) echo "matrix.sh: JEPSEN_MATRIX_TARGET is local or docker" >&2; exit 2 ;;
 esac
 mkdir -p "$ROOT/jepsen/store"
