@@ -170,6 +170,8 @@ uint64_t rt_snapshot_request(rt *r, uint64_t *index);
 /* The host's answers to io->snapshot_write and io->compact. */
 void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
 void rt_snapshot_compacted(rt *r);
+/* The host ran the receiver's disk step it was handed (rt_io.recv_io). */
+void rt_xfer_io_done(rt *r);
 /* The newest durable snapshot's index (0 = none). */
 uint64_t rt_snapshot_index(const rt *r);
 /* A snapshot received from the leader was installed (its file durable in

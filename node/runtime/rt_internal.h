@@ -97,6 +97,7 @@ typedef struct rt_xfer {
 	uint32_t fail[RAFT_MAX_NODES]; /* failures owed to the core after the ready */
 	size_t n_fail;
 	snap_recv *in;         /* receiving (created on the first chunk) */
+	bool in_io;            /* its disk step is begun (on the host's worker) */
 	uint64_t in_first_ms;  /* first chunk since the last install (0 = none) */
 	bool held;             /* a received machine the core is installing */
 	kv_machine held_kv;

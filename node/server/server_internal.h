@@ -67,6 +67,10 @@ typedef struct snap_job {
 	wal_compact_result res;
 	snap_wait *waits;
 	size_t n_waits, cap_waits;
+	/* A received snapshot's disk step (rt_io.recv_io) on a worker. */
+	uv_work_t recv_work;
+	struct snap_recv *recv_in;
+	bool recv_busy;
 } snap_job;
 
 /* A frame held by a delay fault, on its own uv timer. */

@@ -9,6 +9,10 @@
  *   compact         wal_compact + snapshot_prune on a threadpool worker
  *                   (wal_compact excludes wal_write by the WAL's mutex),
  *                   then rt_snapshot_compacted on the loop;
+ *   recv_io         a received snapshot's chunks written, then fsynced and
+ *                   renamed, on a threadpool worker (snap_recv_io_run), so
+ *                   heartbeats are not stalled by the disk; then
+ *                   rt_xfer_io_done on the loop;
  *   on_snapshot     answers POST /admin/snapshot requests waiting for it,
  *                   logs, counts.
  */
@@ -21,6 +25,7 @@
 
 #include "../api/api_reply.h"
 #include "../snapshot/snapshot.h"
+#include "../snapshot/snapshot_xfer.h"
 #include "../wal/wal_compact.h"
 #include "notice.h"
 #include "server_internal.h"
@@ -143,6 +148,39 @@ static void io_compact(void *ud, uint64_t wal_upto, uint64_t snap_index)
 	j->compacting = true;
 }
 
+/* Worker thread: touches only the receiver's file and the bytes its step
+ * was handed (snapshot_xfer.h). */
+static void on_recv_work(uv_work_t *w)
+{
+	server *s = w->data;
+	snap_recv_io_run(s->snap.recv_in);
+}
+
+static void on_recv_done(uv_work_t *w, int status)
+{
+	server *s = w->data;
+	snap_job *j = &s->snap;
+	j->recv_busy = false;
+	if (status != 0) /* cancelled: only at shutdown, which drops the transfer */
+		return;
+	if (s->rt != NULL && !s->stopping)
+		rt_xfer_io_done(s->rt);
+}
+
+static int io_recv_io(void *ud, struct snap_recv *in)
+{
+	server *s = ud;
+	snap_job *j = &s->snap;
+	if (j->recv_busy || s->stopping)
+		return -1;
+	j->recv_in = in;
+	j->recv_work.data = s;
+	if (uv_queue_work(s->loop, &j->recv_work, on_recv_work, on_recv_done) != 0)
+		return -1;
+	j->recv_busy = true;
+	return 0;
+}
+
 static void reply_index(server *s, http_request *req, uint64_t index)
 {
 	char body[64];
@@ -177,6 +215,7 @@ void server_snap_io(rt_io *io)
 {
 	io->snapshot_write = io_snapshot_write;
 	io->compact = io_compact;
+	io->recv_io = io_recv_io;
 	io->on_snapshot = io_on_snapshot;
 }
 
