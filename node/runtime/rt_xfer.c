@@ -401,8 +401,22 @@ void rt_xfer_io_done(rt *r)
 {
 	if (!r->xfer.in_io || r->xfer.in == NULL)
 		return;
+	/* A paused node does nothing at all: the step is done, its answer
+	 * waits for the resume (as a WAL write's does, rt_wal.c). */
+	if (r->paused) {
+		r->xfer.in_io_done_paused = true;
+		return;
+	}
 	xfer_io_end(r);
 	recv_io_kick(r);
+}
+
+void xfer_resume(rt *r)
+{
+	if (!r->xfer.in_io_done_paused)
+		return;
+	r->xfer.in_io_done_paused = false;
+	rt_xfer_io_done(r);
 }
 
 static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
