@@ -44,6 +44,8 @@ typedef struct rt_options {
 	                              * NULL = no InstallSnapshot (rt_xfer.c) */
 	size_t snap_chunk;           /* bytes per CHUNK frame (0 = SNAP_XFER_CHUNK) */
 	size_t snap_window;          /* chunks unacknowledged (0 = SNAP_XFER_WINDOW) */
+	size_t snap_ahead;           /* receiving: acks at most this far beyond the bytes
+	                                written (0 = SNAP_RECV_AHEAD) */
 	uint64_t fresh_incarnation;  /* the value a new life takes when the probe
 	                              * finds the cluster exists; 0 = a random one
 	                              * (inc_fresh). The simulator seeds it. */

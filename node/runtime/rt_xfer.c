@@ -436,6 +436,8 @@ static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 		/* The disk work leaves the loop: chunks are checked here and
 		 * written by the I/O step (recv_io_kick). */
 		snap_recv_set_deferred(x->in, true);
+		if (r->o.snap_ahead != 0)
+			snap_recv_set_ahead(x->in, r->o.snap_ahead);
 #ifdef RAFT_PLANTED_BUGS
 		if (RT_PLANTED(r, RT_BUG_INSTALL_UNCHECKED))
 			snap_recv_plant_unchecked(x->in);

@@ -32,6 +32,8 @@ struct snap_recv {
 	uint32_t crc;
 	uint64_t have;    /* bytes accepted (checked by the reader) */
 	uint64_t written; /* bytes written to the file */
+	uint64_t acked;   /* the highest CONTINUE offset answered so far */
+	uint64_t ahead;   /* acks run at most this far beyond the written bytes */
 	int fd;
 	char *tmp;
 	char *final;
@@ -70,7 +72,13 @@ snap_recv *snap_recv_new(const char *dir)
 		return NULL;
 	}
 	r->fd = -1;
+	r->ahead = SNAP_RECV_AHEAD;
 	return r;
+}
+
+void snap_recv_set_ahead(snap_recv *r, uint64_t bytes)
+{
+	r->ahead = bytes;
 }
 
 void snap_recv_set_deferred(snap_recv *r, bool deferred)
@@ -101,7 +109,7 @@ static void reset(snap_recv *r)
 	r->job = NULL;
 	r->job_len = 0;
 	r->active = r->complete = r->taken = r->finish_wanted = r->abandon = false;
-	r->have = r->written = 0;
+	r->have = r->written = r->acked = 0;
 }
 
 void snap_recv_free(snap_recv *r)
@@ -224,6 +232,19 @@ static int refuse(snap_recv *r, wire_snap_ack *ack)
 	return -1;
 }
 
+/* A CONTINUE for what is accepted, up to r->ahead beyond what is
+ * written, when that is more than was answered so far: true and *ack. */
+static bool ack_ahead(snap_recv *r, wire_snap_ack *ack)
+{
+	uint64_t a = r->have < r->written + r->ahead ? r->have : r->written + r->ahead;
+	if (a <= r->acked)
+		return false;
+	r->acked = a;
+	ack->status = WIRE_SNAP_CONTINUE;
+	ack->offset = a;
+	return true;
+}
+
 bool snap_recv_io_wanted(const snap_recv *r)
 {
 	return !r->busy && r->active && !r->abandon && !r->complete && !r->taken &&
@@ -319,9 +340,7 @@ int snap_recv_io_end(snap_recv *r, wire_snap_ack *ack, char *err, size_t errlen)
 		ack->offset = r->total;
 		return 1;
 	}
-	ack->status = WIRE_SNAP_CONTINUE;
-	ack->offset = r->written;
-	return 0;
+	return ack_ahead(r, ack) ? 0 : SNAP_RECV_NO_ACK;
 }
 
 /* Synchronous: the I/O steps now, until nothing is wanted. */
@@ -388,7 +407,7 @@ int snap_recv_chunk(snap_recv *r, const wire_snap_chunk *c, wire_snap_ack *ack, 
 	if (r->have == r->total && check_whole(r, err, errlen) != 0)
 		return refuse(r, ack);
 	if (r->deferred)
-		return SNAP_RECV_QUEUED;
+		return !r->finish_wanted && ack_ahead(r, ack) ? 0 : SNAP_RECV_QUEUED;
 	return io_inline(r, ack, err, errlen);
 }
 

@@ -330,15 +330,16 @@ static void test_foreign_chunks_and_lost_done(void **state)
 	snap_recv_free(r);
 }
 
-static void feed_deferred(snap_recv *r, uint8_t *frame, size_t len, int want_rc)
+/* One chunk into a deferred receiver: its return code, *a its answer. */
+static int feed_deferred(snap_recv *r, uint8_t *frame, size_t len, wire_snap_ack *a)
 {
 	wire_snap_chunk c;
 	const char *why;
-	wire_snap_ack a;
 	char err[300];
 	assert_int_equal(wire_decode_snap_chunk(frame, len, &c, &why), 0);
-	assert_int_equal(snap_recv_chunk(r, &c, &a, err, sizeof err), want_rc);
+	int rc = snap_recv_chunk(r, &c, a, err, sizeof err);
 	free(frame);
+	return rc;
 }
 
 static void test_deferred_io(void **state)
@@ -347,6 +348,7 @@ static void test_deferred_io(void **state)
 	char err[300];
 	snap_recv *r = snap_recv_new(f->foll);
 	snap_recv_set_deferred(r, true);
+	snap_recv_set_ahead(r, CHUNK); /* acks run one chunk ahead of the disk */
 	snap_send *s = snap_send_open(f->path, f->index, f->term, 1, 3, 9, CHUNK, WINDOW, err,
 				      sizeof err);
 	assert_non_null(s);
@@ -354,14 +356,19 @@ static void test_deferred_io(void **state)
 	assert_true(total > 4 * CHUNK);
 	uint8_t *fr;
 	size_t fl;
+	wire_snap_ack a;
 	char tmp[300];
 	snprintf(tmp, sizeof tmp, "%s/snapshot-%020d-recv.tmp", f->foll, 500);
 	struct stat st;
-	/* Two chunks accepted: nothing answered, nothing written yet. */
-	for (int i = 0; i < 2; i++) {
-		assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
-		feed_deferred(r, fr, fl, SNAP_RECV_QUEUED);
-	}
+	/* The first chunk is acknowledged at once (within the bound), the
+	 * second is not (it would run two chunks ahead); nothing is written. */
+	assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
+	assert_int_equal(feed_deferred(r, fr, fl, &a), 0);
+	assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+	assert_int_equal(a.offset, CHUNK);
+	assert_int_equal(snap_send_ack(s, &a), 0);
+	assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
+	assert_int_equal(feed_deferred(r, fr, fl, &a), SNAP_RECV_QUEUED);
 	assert_int_equal(stat(tmp, &st), 0);
 	assert_int_equal(st.st_size, 0);
 	assert_true(snap_recv_io_wanted(r));
@@ -370,33 +377,47 @@ static void test_deferred_io(void **state)
 	assert_false(snap_recv_io_wanted(r)); /* one step at a time */
 	/* A third chunk arrives while the step runs: it waits for the next. */
 	assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
-	feed_deferred(r, fr, fl, SNAP_RECV_QUEUED);
+	assert_int_equal(feed_deferred(r, fr, fl, &a), SNAP_RECV_QUEUED);
 	snap_recv_io_run(r);
 	assert_int_equal(stat(tmp, &st), 0);
 	assert_int_equal(st.st_size, 2 * CHUNK);
-	wire_snap_ack a;
+	/* The step's end: two chunks written, so the third is within the bound. */
 	assert_int_equal(snap_recv_io_end(r, &a, err, sizeof err), 0);
 	assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
-	assert_int_equal(a.offset, 2 * CHUNK); /* what is written, not what arrived */
+	assert_int_equal(a.offset, 3 * CHUNK);
 	assert_int_equal(a.to, 1);
 	assert_int_equal(a.from, 3);
 	assert_int_equal(snap_send_ack(s, &a), 0);
 	assert_true(snap_recv_io_wanted(r));
-	/* The rest, one step per round; the final one also fsyncs and renames. */
+	/* The rest, one step per round; the final one also fsyncs and renames,
+	 * and only it answers DONE. */
 	char *final = snapshot_path(f->foll, f->index, f->term);
 	int rc = 0;
 	while (rc != 1) {
-		while (snap_send_next(s, &fr, &fl, err, sizeof err) == 1)
-			feed_deferred(r, fr, fl, SNAP_RECV_QUEUED);
+		while (snap_send_next(s, &fr, &fl, err, sizeof err) == 1) {
+			int crc = feed_deferred(r, fr, fl, &a);
+			assert_true(crc == 0 || crc == SNAP_RECV_QUEUED);
+			if (crc == 0) {
+				assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+				assert_int_equal(snap_send_ack(s, &a), 0);
+			}
+		}
 		assert_true(snap_recv_io_wanted(r));
 		snap_recv_io_begin(r);
 		bool final_step = snap_recv_io_final(r);
 		assert_int_equal(access(final, F_OK), -1); /* not durable before the final step */
 		snap_recv_io_run(r);
 		rc = snap_recv_io_end(r, &a, err, sizeof err);
-		assert_int_equal(rc, final_step ? 1 : 0);
-		assert_int_equal(a.status, final_step ? WIRE_SNAP_DONE : WIRE_SNAP_CONTINUE);
-		assert_int_equal(snap_send_ack(s, &a), final_step ? 1 : 0);
+		if (final_step) {
+			assert_int_equal(rc, 1);
+			assert_int_equal(a.status, WIRE_SNAP_DONE);
+			assert_int_equal(snap_send_ack(s, &a), 1);
+		} else if (rc == 0) {
+			assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+			assert_int_equal(snap_send_ack(s, &a), 0);
+		} else {
+			assert_int_equal(rc, SNAP_RECV_NO_ACK); /* acknowledged already */
+		}
 	}
 	assert_int_equal(access(final, F_OK), 0);
 	free(final);
@@ -416,8 +437,11 @@ static void test_deferred_refusal_while_writing(void **state)
 	uint8_t *fr, *last = NULL;
 	size_t fl, last_len = 0;
 	while (snap_send_next(s, &fr, &fl, err, sizeof err) == 1) {
-		if (last != NULL)
-			feed_deferred(r, last, last_len, SNAP_RECV_QUEUED);
+		if (last != NULL) {
+			wire_snap_ack qa;
+			int qrc = feed_deferred(r, last, last_len, &qa);
+			assert_true(qrc == 0 || qrc == SNAP_RECV_QUEUED);
+		}
 		last = fr;
 		last_len = fl;
 	}
