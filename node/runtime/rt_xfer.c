@@ -22,7 +22,9 @@
  * Receiving (follower). CHUNK frames go to snap_recv, which checks every
  * byte as it comes; the bytes are written aside by its I/O step, off the
  * loop when the host has a worker (rt_io.recv_io; a disk stall must not
- * hold up heartbeats), which answers with an ACK of what is now written.
+ * hold up heartbeats). Chunks are acknowledged at once while the accepted
+ * bytes run at most SNAP_RECV_AHEAD beyond the written ones, otherwise
+ * when the step that writes them ends.
  * When the last chunk has checked and the final step made the file durable
  * under its snapshot name, the restored state machine is held here and the core is
  * stepped with a RAFT_MSG_SNAPSHOT (from the chunk's leader and term). If
