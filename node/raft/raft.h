@@ -358,6 +358,8 @@ int raft_compact(raft *r, uint64_t index);
  * fits). The runtime bounds its trailing margin by bytes with it: 10000
  * entries of 1 MiB kept behind every snapshot is 10 GB of memory. */
 uint64_t raft_compact_keeping_bytes(const raft *r, uint64_t upto, uint64_t max_bytes);
+/* Bytes of entry data the log holds in memory (kept as entries come and go). */
+uint64_t raft_log_bytes(const raft *r);
 /* The leader's runtime finished streaming a snapshot to `to` (ok) or gave up
  * (!ok: the follower is probed again, and sent a snapshot again if needed). */
 void raft_report_snapshot(raft *r, uint32_t to, bool ok);

@@ -55,6 +55,11 @@ uint64_t raft_compact_keeping_bytes(const raft *r, uint64_t upto, uint64_t max_b
 	return 0;
 }
 
+uint64_t raft_log_bytes(const raft *r)
+{
+	return r->log.bytes;
+}
+
 /* Leader: p needs entries before our first index. */
 void snapshot_send(raft *r, progress *p)
 {

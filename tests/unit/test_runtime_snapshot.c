@@ -350,6 +350,10 @@ static void test_trailing_margin_bounded_by_bytes(void **state)
 	 * them in 1 MiB (nothing to compact: 0) */
 	assert_int_equal(raft_compact_keeping_bytes(rt_raft(fx.r), si, 1500), si - 1);
 	assert_int_equal(raft_compact_keeping_bytes(rt_raft(fx.r), si, 1 << 20), 0);
+	/* what /metrics reports as raftkv_log_bytes: the entries after the
+	 * compaction point, whole */
+	uint64_t held = raft_log_bytes(rt_raft(fx.r));
+	assert_true(held > 2000 && held <= 3000 + (rs.last_index - si) * 1100);
 	/* the WAL still keeps everything after the previous snapshot */
 	assert_true(fx.compact_upto <= si - 7);
 	assert_int_equal(rt_get_stats(fx.r)->snapshot_compact_refused, 0);
