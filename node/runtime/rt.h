@@ -136,6 +136,10 @@ void rt_clock_anchor(rt *r, uint64_t clock_ms, uint64_t real_ms);
 int rt_step_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len);
 /* The WAL write handed to io->write finished: rc 0 or -1 with err. */
 void rt_write_done(rt *r, int rc, const char *err);
+/* The host is done with a batch io->write gave it (in place of
+ * wal_batch_free): the runtime fills it again for a later write, which
+ * spares an allocation of the batch and its buffer per write. */
+void rt_wal_recycle(rt *r, wal_batch *b);
 bool rt_write_in_flight(const rt *r);
 /* A deferred frame (io->defer) is due. The runtime owns d: a host that
  * will never fire it (shutdown, crash) just forgets it; rt_free frees it. */

@@ -35,6 +35,7 @@ typedef struct rt_wal {
 	bool busy;                      /* a write is in flight */
 	wal_unit *job_units;            /* released when it is durable */
 	bool done_while_paused;         /* finished during a pause: release on resume */
+	wal_batch *spare;               /* a written batch given back (rt_wal_recycle) */
 } rt_wal;
 
 /* A batch of linearizable reads sharing one ReadIndex request. */

@@ -79,7 +79,8 @@ typedef struct rt_outcome {
 
 typedef struct rt_io {
 	void *ud;
-	/* Writes b to the WAL; b is the host's now. With sync it must be
+	/* Writes b to the WAL; b is the host's now (to free, or to give
+	 * back with rt_wal_recycle once written). With sync it must be
 	 * durable (fsynced) before it is reported done; without, it carries
 	 * only commit-only hard states (the must-sync rule, raft.h step 2) and
 	 * needs no fsync. At most one write is in flight: the host calls

@@ -25,7 +25,7 @@ static void io_write(void *ud, wal_batch *b, size_t n_entries, bool sync)
 	 * only what an earlier fsync made durable. A write that needs no fsync
 	 * (commit-only hard states) is done almost at once. */
 	int rc = wal_write(nd->w, b, false, err, sizeof err);
-	wal_batch_free(b);
+	rt_wal_recycle(nd->rt, b);
 	if (rc != 0) {
 		sim_fail(s, "node %u: WAL write failed: %s", nd->id, err);
 		return;
