@@ -44,6 +44,8 @@ typedef struct rt_options {
 	                              * NULL = no InstallSnapshot (rt_xfer.c) */
 	size_t snap_chunk;           /* bytes per CHUNK frame (0 = SNAP_XFER_CHUNK) */
 	size_t snap_window;          /* chunks unacknowledged (0 = SNAP_XFER_WINDOW) */
+	size_t snap_ahead;           /* receiving: acks at most this far beyond the bytes
+	                                written (0 = SNAP_RECV_AHEAD) */
 	uint64_t fresh_incarnation;  /* the value a new life takes when the probe
 	                              * finds the cluster exists; 0 = a random one
 	                              * (inc_fresh). The simulator seeds it. */
@@ -174,6 +176,8 @@ uint64_t rt_snapshot_request(rt *r, uint64_t *index);
 /* The host's answers to io->snapshot_write and io->compact. */
 void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
 void rt_snapshot_compacted(rt *r);
+/* The host ran the receiver's disk step it was handed (rt_io.recv_io). */
+void rt_xfer_io_done(rt *r);
 /* The newest durable snapshot's index (0 = none). */
 uint64_t rt_snapshot_index(const rt *r);
 /* A snapshot received from the leader was installed (its file durable in

@@ -39,6 +39,7 @@ typedef struct node_metrics {
 	 * starts when one exceeds the election timeout). */
 	histogram loop_period_seconds;
 	histogram leader_gap_seconds;
+	uint64_t snapshot_fork_us;        /* the newest snapshot's fork() call: the loop's stall */
 	double snapshot_load_seconds;     /* reading the snapshot at boot */
 } node_metrics;
 

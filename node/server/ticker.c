@@ -57,6 +57,7 @@ static void on_tick(uv_timer_t *t)
 	if (s->stopping || ticker_sync_pause(s))
 		return;
 	rt_clock(s->rt, faults_clock_ms(s->faults, real), real, s->cfg->tick_ms);
+	server_snap_tick(s);
 }
 
 int ticker_start(server *s)
