@@ -28,6 +28,7 @@ typedef struct raft_log {
 	size_t cap;   /* slots allocated */
 	uint64_t snap_index;
 	uint64_t snap_term;
+	uint64_t bytes; /* data bytes of the stored entries */
 	log_chunk *chunk; /* where the next entry's data goes (log.c) */
 } raft_log;
 
