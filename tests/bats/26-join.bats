@@ -101,9 +101,10 @@ membership_is() { status_of "$1" | jq -e --arg m "$2" '.membership == $m' >/dev/
 	# a joined node's dir refuses --cluster
 	run "$BINDIR/raftkv" --node 3 --http :1 --cluster "3,:2" --data-dir "$CLUSTER_DIR/n3"
 	[ "$status" -ne 0 ]
-	# nobody answering: it keeps trying and says so
+	# nobody answering: --join-timeout 0 keeps trying and says so
 	run timeout 3 "$BINDIR/raftkv" --node 9 --http 127.0.0.1:$((CLUSTER_BASE + 62)) \
-		--raft 127.0.0.1:$((CLUSTER_BASE + 63)) --join "http://127.0.0.1:$((CLUSTER_BASE + 64))" --data-dir "$d/e"
+		--raft 127.0.0.1:$((CLUSTER_BASE + 63)) --join "http://127.0.0.1:$((CLUSTER_BASE + 64))" --data-dir "$d/e" \
+		--join-timeout 0
 	[ "$status" -eq 124 ]
 	[[ "$output" == *"retrying"* ]]
 	[ "$(members_of "$l" | jq -c '[.members[] | {id, voter}] | sort_by(.id)')" = "$before" ]
@@ -178,4 +179,36 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	[ "$(status_of "$n" | jq .term)" = "$t_leader" ]
 	[ "$(leader_id)" = "$n" ]
 	status_of "$l" | jq -e '.role == "follower"'
+}
+
+# A --join URL nobody answers at (a typo, a cluster that is down) is not
+# retried forever: after --join-timeout seconds (default 60, listed by
+# --help) the node gives up with one line naming the last failure, exit 1,
+# and has changed nothing in the cluster; once the cluster is there, the
+# same dir joins.
+@test "join: a --join URL that is down: retried for --join-timeout, then one line and exit 1" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	run "$BINDIR/raftkv" --help
+	[[ "$output" == *"--join-timeout V"*"(default 60)"* ]]
+	d=$BATS_FILE_TMPDIR/jt
+	down="http://127.0.0.1:$((CLUSTER_BASE + 65))" # nothing listens there
+	t0=$SECONDS
+	run timeout 30 "$BINDIR/raftkv" --node 7 --http 127.0.0.1:$((CLUSTER_BASE + 66)) \
+		--raft 127.0.0.1:$((CLUSTER_BASE + 67)) --join "$down" --data-dir "$d" --join-timeout 3 ${TOKEN:+--admin-token "$TOKEN"}
+	took=$((SECONDS - t0))
+	echo "$output"
+	echo "took ${took}s"
+	[ "$status" -eq 1 ]
+	[ "$took" -ge 2 ] && [ "$took" -le 12 ]
+	[[ "$output" == *"retrying"* ]] # it did retry, saying so
+	# the last line is the one reason, naming the URL and the flag
+	last=$(echo "$output" | tail -n 1)
+	[[ "$last" == "raftkv: --join: no member answered within 3 s (--join-timeout; 0 keeps trying); last try: $down/admin/status: "* ]]
+	[ "$(echo "$output" | grep -c -e '--join-timeout')" -eq 1 ]
+	# nothing was added; bad values are refused
+	l=$(wait_leader 20)
+	members_of "$l" | jq -e 'all(.members[]; .id != 7)'
+	run "$BINDIR/raftkv" --node 7 --http :1 --raft :2 --join "$down" --data-dir "$d" --join-timeout -1
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"--join-timeout"* ]]
 }
