@@ -179,6 +179,59 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	[ "$(status_of "$n" | jq .term)" = "$t_leader" ]
 	[ "$(leader_id)" = "$n" ]
 	status_of "$l" | jq -e '.role == "follower"'
+	echo "$l" >"$BATS_FILE_TMPDIR/removed-leader"
+}
+
+# What a removed node does when restarted with its old data dir (etcd: a
+# removed member is told so and does not rejoin by itself): it stays out —
+# no vote, no campaign — and its log, its status and its answers say that
+# it was removed and that it comes back only with a wiped dir and --join.
+# Following that advice makes it a voter again.
+@test "join: a removed node restarted with its old data dir says it was removed and how to rejoin; wiped and --join, it is a voter again" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "needs the removed leader of the test before"
+	CLUSTER_N=5
+	l=$(cat "$BATS_FILE_TMPDIR/removed-leader")
+	n=$(wait_leader 15 "$l")
+	# said when the removal reached it, and again by the restart, at boot
+	said() { grep -c "removed: node $l was removed from the cluster" "$CLUSTER_DIR/n$l.log"; }
+	[ "$(said)" -eq 1 ]
+	agent_post "$l" restart >/dev/null
+	wait_until 20 curl -s -m 1 -o /dev/null "$(node_url "$l")/healthz"
+	[ "$(said)" -eq 2 ]
+	grep -A1 "recovered term" "$CLUSTER_DIR/n$l.log" | tail -n 1 | grep -q "removed: node $l was removed"
+	line=$(grep "removed: node $l was removed" "$CLUSTER_DIR/n$l.log" | tail -n 1)
+	echo "$line"
+	[[ "$line" == *"neither votes nor campaigns"*"wipe its data dir and start it with --join URL"* ]]
+	status_of "$l" | jq -e '.removed and .membership == "removed" and .role == "follower" and (.removed_note | test("wipe its data dir and start it with --join"))'
+	status_of "$n" | jq -e '.removed == false and .removed_note == null'
+	# requests: a clear 503, nothing proposed
+	kv_put "$l" from-removed 1
+	echo "$status_code $body"
+	[ "$status_code" = 503 ]
+	echo "$body" | jq -e '.error == "removed" and (.detail | test("--join"))'
+	kv_get "$l" before-join
+	[ "$status_code" = 503 ]
+	echo "$body" | jq -e '.error == "removed"'
+	run curl -s -m 2 "$(node_url "$l")/readyz"
+	[[ "$output" == *'"removed"'* ]]
+	kv_get "$n" from-removed
+	[ "$status_code" = 404 ]
+	# and quiet: no term moves
+	t=$(status_of "$n" | jq .term)
+	sleep 2
+	[ "$(status_of "$n" | jq .term)" = "$t" ]
+	[ "$(status_of "$l" | jq -r .membership)" = removed ]
+	# as it says: stop, wipe, --join
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$l.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$l.pid") 2>/dev/null"
+	rm -rf "$CLUSTER_DIR/n$l"
+	mkdir -p "$CLUSTER_DIR/n$l"
+	start_joiner "$l" "$n"
+	wait_until 30 membership_is "$l" voter
+	wait_until 10 curl -fs -m 1 "$(node_url "$l")/readyz"
+	status_of "$l" | jq -e '.removed == false and .removed_note == null'
+	kv_put "$l" back-again 1
+	[ "$status_code" = 200 ]
 }
 
 # A --join URL nobody answers at (a typo, a cluster that is down) is not
@@ -206,6 +259,7 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	[[ "$last" == "raftkv: --join: no member answered within 3 s (--join-timeout; 0 keeps trying); last try: $down/admin/status: "* ]]
 	[ "$(echo "$output" | grep -c -e '--join-timeout')" -eq 1 ]
 	# nothing was added; bad values are refused
+	CLUSTER_N=5 # the leader may be a joined node
 	l=$(wait_leader 20)
 	members_of "$l" | jq -e 'all(.members[]; .id != 7)'
 	run "$BINDIR/raftkv" --node 7 --http :1 --raft :2 --join "$down" --data-dir "$d" --join-timeout -1
