@@ -84,6 +84,14 @@ inc_of() { status_of "$1" | jq -r .incarnation; }
 	wait_until 15 leader_voters_are "[0,1,2]" || show_all
 	for i in 3 4; do wait_until 10 sh -c "curl -s -m 2 '$(node_url "$i")/admin/status' | jq -e '.removed and .membership == \"removed\"' >/dev/null"; done
 	workload_wait
+	# a removed node restarted with its volume stays out and says why
+	docker restart -t 10 n4 >/dev/null
+	wait_until 30 curl -s -m 1 -o /dev/null "$(node_url 3)/healthz"
+	status_of 3 | jq -e '.removed and (.removed_note | test("wipe its data dir and start it with --join"))'
+	kv_put 3 from-removed 1
+	[ "$status_code" = 503 ]
+	echo "$body" | jq -e '.error == "removed"'
+	docker exec n4 grep -q 'removed: node 3 was removed from the cluster' /var/lib/raftkv/node.log
 	spares_rm
 	! running n4
 	! running n5
