@@ -194,7 +194,7 @@ $(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LI
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction
-$(INTERACTION_BIN): $(call obj,$(wildcard tests/interaction/*.c)) $(LIBRAFT) $(LIBCOMMON)
+$(INTERACTION_BIN): $(call obj,$(wildcard tests/interaction/*.c)) $(LIBRT) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
