@@ -200,6 +200,7 @@ static int install(raft *r, const member_conf *c, uint64_t index)
 		r->conf = *c;
 	r->conf_index = index;
 	r->conf_linger = linger;
+	r->conf_gen++;
 	return RAFT_OK;
 }
 

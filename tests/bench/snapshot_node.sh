@@ -129,7 +129,8 @@ if [ "${SNAPNODE_SKIP:-}" != B ]; then
 	file=$(ls -l "$DIR/c/n$L/snapshots/" | awk '/\.snap$/ { print $5 }' | tail -n 1)
 	echo "B. one snapshot of $KEYS keys x 100 B on the leader under 8 writing clients"
 	echo "   POST /admin/snapshot: $snap after $(( (s1 - s0) / 1000000 )) ms (fork to durable:" \
-		"$(metric "$L" raftkv_snapshot_write_seconds_sum) s); file $file bytes"
+		"$(metric "$L" raftkv_snapshot_write_seconds_sum) s); file $file bytes;" \
+		"fork call $(metric "$L" raftkv_snapshot_fork_microseconds) us"
 	python3 - "$DIR/b.jsonl" "$((s0 - w0))" "$((s1 - w0))" <<'EOF'
 import json, sys
 path, s0, s1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
