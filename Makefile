@@ -194,7 +194,7 @@ $(SIM_BIN): $(patsubst %.c,$(BUILD)/obj-bugs/%.o,$(wildcard tests/sim/*.c)) $(LI
 	$(LINK)
 # The interaction-script runner drives the plain core (tests/interaction).
 INTERACTION_BIN := $(BUILD)/raftkv-interaction
-$(INTERACTION_BIN): $(call obj,$(wildcard tests/interaction/*.c)) $(LIBRAFT) $(LIBCOMMON)
+$(INTERACTION_BIN): $(call obj,$(wildcard tests/interaction/*.c)) $(LIBRT) $(LIBNET) $(LIBRAFT) $(LIBCOMMON)
 	$(LINK)
 
 # Unit tests: tests/unit/test_<module>_*.c links that module (and what it
@@ -303,12 +303,15 @@ test-jepsen-static: all
 # against a fresh local 5-node cluster; make jepsen-docker against the compose
 # cluster. See jepsen/README.md. Local clusters: run under
 # flock /tmp/raftkv-cluster.lock on shared machines.
+# Each prints Jepsen's exit code as its last line (0 valid, 1 invalid, 2 unknown,
+# other = could not run); make itself exits 2 on any failure, so for the code
+# as an exit status run the script: jepsen/local.sh ARGS (run.sh, docker.sh).
 jepsen:
-	@jepsen/run.sh $(ARGS)
+	@jepsen/exit-line.sh jepsen/run.sh $(ARGS)
 jepsen-local: all
-	@jepsen/local.sh $(ARGS)
+	@jepsen/exit-line.sh jepsen/local.sh $(ARGS)
 jepsen-docker:
-	@jepsen/docker.sh $(ARGS)
+	@jepsen/exit-line.sh jepsen/docker.sh $(ARGS)
 
 # make test-fuzz: every checked-in corpus file and saved crash, replayed under
 # ASan+UBSan by gcc builds (seconds; no clang needed).

@@ -325,9 +325,17 @@ static void drop_peer(members_state *ms, size_t k)
  * tests/bats/27-grow-shrink.bats, "replace": the new node stopped at the
  * removal, in the log, of the node that led by then). The core decides whom
  * it talks to; the transport only has to be able to. */
-static void sync_transport(server *s, const raft_status *st)
+static void sync_transport(server *s, const raft_status *brief)
 {
 	members_state *ms = &s->members;
+	/* Its inputs are the configuration in force, the tracked peers (both
+	 * change only when the core installs a configuration) and the book. */
+	if (ms->synced && ms->synced_conf_gen == brief->conf_gen && ms->synced_book_gen == s->book.gen)
+		return;
+	raft_status full;
+	raft_get_status(rt_raft(s->rt), &full);
+	const raft_status *st = &full;
+	bool complete = true; /* every wanted peer has its address */
 	uint32_t want[2 * RAFT_MAX_NODES];
 	size_t n = 0;
 	uint32_t id;
@@ -365,6 +373,7 @@ static void sync_transport(server *s, const raft_status *st)
 			}
 		if (ms->n_peers == RAFT_MAX_NODES || transport_add_peer(s->transport, id, ra) != 0) {
 			notice("member %u: no usable raft address \"%s\"", id, ra);
+			complete = false; /* tried again after the next ready step */
 			continue;
 		}
 		ms->peers[ms->n_peers] = id;
@@ -372,6 +381,9 @@ static void sync_transport(server *s, const raft_status *st)
 		ms->n_peers++;
 		changed = true;
 	}
+	ms->synced = complete;
+	ms->synced_conf_gen = st->conf_gen;
+	ms->synced_book_gen = s->book.gen;
 	if (!changed)
 		return;
 	/* Fault bodies may name every member (a partition of a grown cluster):

@@ -26,6 +26,10 @@ typedef struct members_state {
 	uint32_t peers[RAFT_MAX_NODES]; /* ids given to the transport */
 	char addrs[RAFT_MAX_NODES][RAFT_ADDR_MAX + 1]; /* the raft address given for each */
 	size_t n_peers;
+	/* What the transport's peers were last made to match (sync_transport
+	 * runs after every ready step; it only has work when one changed). */
+	bool synced;
+	uint64_t synced_conf_gen, synced_book_gen;
 } members_state;
 
 #endif

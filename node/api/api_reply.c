@@ -48,9 +48,9 @@ void api_out_value(server *s, const void *key, size_t klen, bool found, const vo
 {
 	bytebuf *b = &s->out;
 	b->len = 0;
-	if (json_raw(b, "{\"key\":") != 0 || json_str(b, key, klen) != 0 ||
-	    json_raw(b, ",\"value\":") != 0 ||
-	    (found ? json_str(b, val, vlen) : json_raw(b, "null")) != 0 || json_raw(b, "}") != 0)
+	if (json_lit(b, "{\"key\":") != 0 || json_str(b, key, klen) != 0 ||
+	    json_lit(b, ",\"value\":") != 0 ||
+	    (found ? json_str(b, val, vlen) : json_lit(b, "null")) != 0 || json_lit(b, "}") != 0)
 		b->len = 0; /* an empty body on ENOMEM; the status still tells */
 }
 
@@ -58,8 +58,8 @@ void api_out_index(server *s, const void *key, size_t klen, uint64_t index)
 {
 	bytebuf *b = &s->out;
 	b->len = 0;
-	if (json_raw(b, "{\"key\":") != 0 || json_str(b, key, klen) != 0 ||
-	    json_raw(b, ",\"index\":") != 0 || json_u64(b, index) != 0 || json_raw(b, "}") != 0)
+	if (json_lit(b, "{\"key\":") != 0 || json_str(b, key, klen) != 0 ||
+	    json_lit(b, ",\"index\":") != 0 || json_u64(b, index) != 0 || json_lit(b, "}") != 0)
 		b->len = 0;
 }
 

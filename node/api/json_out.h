@@ -14,6 +14,8 @@
 
 /* Each returns 0, or -1 on ENOMEM (the buffer then holds a partial answer
  * that the caller discards). */
+/* A string literal, its length known at compile time. */
+#define json_lit(b, lit) bytebuf_append((b), (lit), sizeof(lit) - 1)
 int json_raw(bytebuf *b, const char *s);
 /* A JSON string: quotes added, ", \ and control bytes escaped; the bytes are
  * expected to be valid UTF-8 and are copied as they are. */

@@ -2,12 +2,22 @@
 #include "utf8.h"
 
 #include <stdint.h>
+#include <string.h>
 
 bool utf8_valid(const void *p, size_t len)
 {
 	const uint8_t *s = p;
 	size_t i = 0;
 	while (i < len) {
+		/* ASCII, eight bytes at a time. */
+		if (len - i >= 8) {
+			uint64_t w;
+			memcpy(&w, s + i, sizeof w);
+			if ((w & 0x8080808080808080ull) == 0) {
+				i += 8;
+				continue;
+			}
+		}
 		uint8_t c = s[i];
 		if (c < 0x80) {
 			i++;

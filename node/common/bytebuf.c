@@ -31,14 +31,27 @@ int bytebuf_grow(bytebuf *b, size_t extra)
 
 size_t u64_decimal(char out[20], uint64_t v)
 {
+	/* Two digits per division, from the end. */
+	static const char pairs[] = "00010203040506070809101112131415161718192021222324"
+				    "25262728293031323334353637383940414243444546474849"
+				    "50515253545556575859606162636465666768697071727374"
+				    "75767778798081828384858687888990919293949596979899";
 	char tmp[20];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	for (size_t i = 0; i < n; i++)
-		out[i] = tmp[n - 1 - i];
+	char *p = tmp + sizeof tmp;
+	while (v >= 100) {
+		size_t d = (size_t)(v % 100);
+		v /= 100;
+		p -= 2;
+		memcpy(p, pairs + 2 * d, 2);
+	}
+	if (v >= 10) {
+		p -= 2;
+		memcpy(p, pairs + 2 * v, 2);
+	} else {
+		*--p = (char)('0' + v);
+	}
+	size_t n = (size_t)(tmp + sizeof tmp - p);
+	memcpy(out, p, n);
 	return n;
 }
 

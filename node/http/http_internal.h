@@ -4,6 +4,7 @@
  *   http_server.c   listening, connections, reading, batched writing, closing
  *   http_request.c  request objects, recycling, the per-connection queue
  *   http_parse.c    http_parser callbacks that turn bytes into requests
+ *   http_fast.c     the strict scanner for complete common requests
  *   http_respond.c  response formatting and in-order delivery
  *   http_query.c    percent-decoding, http_query_get
  */
@@ -120,6 +121,12 @@ struct http_server {
 };
 
 extern const http_parser_settings http_parse_settings;
+
+/* Serves the complete common requests at the start of buf without
+ * http-parser (http_fast.h), while the connection is between requests;
+ * returns the bytes they took. The rest, from the first request it
+ * declines, goes to http_parser_execute. */
+size_t http_fast_requests(http_conn *c, const char *buf, size_t len);
 
 hreq *hreq_new(http_conn *c);
 void hreq_release(hreq *r); /* back to the server's free list, or free() */

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "http_fast.h"
 #include "http_internal.h"
 
 /* A callback that refuses the request records the status and returns -1;
@@ -108,28 +109,29 @@ static int on_header_value(http_parser *p, const char *at, size_t len)
 	return 0;
 }
 
-/* Splits the request target into decoded path and raw query. */
-static int split_target(http_conn *c, hreq *r, int is_connect)
+/* Splits the request target into decoded path and raw query: 0, or the
+ * status to refuse the request with (400 a bad target, 503 no memory). */
+static int split_target(hreq *r, int is_connect)
 {
 	struct http_parser_url u;
 	http_parser_url_init(&u);
 	if (r->url.len == 0)
-		return -1;
+		return 400;
 	if (!is_connect && r->url.data[0] == '/' && r->url.len <= UINT16_MAX) {
 		/* Origin form, nearly every request: http_parser has checked its
 		 * characters already, so only the split is left (path up to '?'
 		 * or '#', query up to '#'), as http_parser_parse_url makes it. */
 		const char *t = (const char *)r->url.data;
-		size_t n = r->url.len, p = 0;
-		while (p < n && t[p] != '?' && t[p] != '#')
-			p++;
+		size_t n = r->url.len;
+		const char *h = memchr(t, '#', n);
+		size_t end = h != NULL ? (size_t)(h - t) : n; /* the fragment is dropped */
+		const char *qm = memchr(t, '?', end);
+		size_t p = qm != NULL ? (size_t)(qm - t) : end;
 		u.field_set = 1 << UF_PATH;
 		u.field_data[UF_PATH].off = 0;
 		u.field_data[UF_PATH].len = (uint16_t)p;
-		if (p < n && t[p] == '?') {
-			size_t q = p + 1;
-			while (q < n && t[q] != '#')
-				q++;
+		if (p < end) {
+			size_t q = end;
 			if (q > p + 1) {
 				u.field_set |= 1 << UF_QUERY;
 				u.field_data[UF_QUERY].off = (uint16_t)(p + 1);
@@ -137,19 +139,19 @@ static int split_target(http_conn *c, hreq *r, int is_connect)
 			}
 		}
 	} else if (http_parser_parse_url((const char *)r->url.data, r->url.len, is_connect, &u) != 0) {
-		return -1;
+		return 400;
 	}
 	/* Decoding never lengthens: url.len + 2 NULs is always enough, and
 	 * reserving it first keeps the pointers below stable. */
 	if (bytebuf_reserve(&r->strs, r->url.len + 2) != 0)
-		return refuse(c, 503);
+		return 503;
 	char *dst = (char *)r->strs.data;
 	size_t plen = 0;
 	if (u.field_set & (1 << UF_PATH)) {
 		long n = http_pct_decode((const char *)r->url.data + u.field_data[UF_PATH].off,
 					 u.field_data[UF_PATH].len, dst, false, true);
 		if (n < 0)
-			return -1;
+			return 400;
 		plen = (size_t)n;
 	} else {
 		dst[plen++] = '/';
@@ -172,8 +174,9 @@ static int on_headers_complete(http_parser *p)
 {
 	http_conn *c = p->data;
 	hreq *r = c->cur;
-	if (split_target(c, r, p->method == HTTP_CONNECT) != 0)
-		return refuse(c, 400);
+	int st = split_target(r, p->method == HTTP_CONNECT);
+	if (st != 0)
+		return refuse(c, st);
 	bool has_len = p->content_length != UINT64_MAX && p->content_length > 0;
 	if (has_len) {
 		if (p->content_length > c->srv->lim.max_body)
@@ -263,6 +266,59 @@ static int on_message_complete(http_parser *p)
 	c->srv->handler(c->srv->ud, &r->pub);
 	/* The handler may have closed the server (and so this connection). */
 	return c->closing ? -1 : 0;
+}
+
+/* One request found whole by http_fast_parse: what the callbacks above do
+ * for it, in one go. -1, with nothing done, hands it to http-parser instead,
+ * which accepts or refuses it as it always has: every refusal (a limit, a
+ * bad target, no memory) stays there, so both paths answer alike. */
+static int fast_one(http_conn *c, const http_fast_req *f)
+{
+	http_server *s = c->srv;
+	if (f->url_len > s->lim.max_url || f->head_len > s->lim.max_headers ||
+	    f->body_len > s->lim.max_body || f->body_len > s->lim.max_buffered ||
+	    s->buffered > s->lim.max_buffered - f->body_len)
+		return -1;
+	hreq *r = hreq_new(c);
+	if (r == NULL)
+		return -1;
+	if (bytebuf_append(&r->url, f->url, f->url_len) != 0 || split_target(r, 0) != 0 ||
+	    bytebuf_reserve(&r->body, (size_t)f->body_len + 1) != 0 || nul_terminate(&r->auth) != 0) {
+		hreq_release(r);
+		return -1;
+	}
+	const char *method = http_method_str((enum http_method)f->method);
+	if (f->body_len > 0 && s->shed_fn != NULL &&
+	    s->shed_fn(s->shed_ud, method, r->pub.path, f->body_len)) {
+		s->st.shed++;
+		r->pub.shed = true; /* the body is discarded, as on_body does */
+	} else {
+		memcpy(r->body.data, f->body, (size_t)f->body_len);
+		r->body.len = (size_t)f->body_len;
+	}
+	r->body.data[r->body.len] = '\0';
+	r->pub.method = method;
+	r->pub.body = (const char *)r->body.data;
+	r->pub.body_len = r->body.len;
+	r->pub.authorization = NULL; /* a request with one is not taken here */
+	r->head_only = f->method == HTTP_HEAD;
+	r->http10 = false;
+	r->keep_alive = !s->closing; /* HTTP/1.1 without Connection or Upgrade */
+	if (!r->keep_alive)
+		c->no_more = true;
+	http_conn_enqueue(c, r);
+	s->handler(s->ud, &r->pub);
+	return 0;
+}
+
+size_t http_fast_requests(http_conn *c, const char *buf, size_t len)
+{
+	size_t off = 0;
+	http_fast_req f;
+	while (off < len && !c->no_more && !c->closing && http_fast_parse(buf + off, len - off, &f) == 1 &&
+	       fast_one(c, &f) == 0)
+		off += f.total;
+	return off;
 }
 
 const http_parser_settings http_parse_settings = {

@@ -17,6 +17,13 @@ static int hexval(char ch)
 
 long http_pct_decode(const char *src, size_t n, char *dst, bool plus, bool strict)
 {
+	/* Most paths and queries have nothing to decode. */
+	if (n == 0)
+		return 0;
+	if (memchr(src, '%', n) == NULL && (!plus || memchr(src, '+', n) == NULL)) {
+		memcpy(dst, src, n);
+		return (long)n;
+	}
 	size_t o = 0;
 	for (size_t i = 0; i < n; i++) {
 		char ch = src[i];

@@ -54,7 +54,9 @@ static int format_response(http_server *s, const hreq *r, bytebuf *b, int status
 	    bytebuf_append(b, "\r\nContent-Length: ", 18) != 0 || bytebuf_append_u64(b, len) != 0 ||
 	    bytebuf_append(b, "\r\n", 2) != 0)
 		return -1;
-	if (append_header(b, "Content-Type", ctype ? ctype : "application/json") != 0)
+	static const char json_type[] = "Content-Type: application/json\r\n";
+	if (ctype == NULL ? bytebuf_append(b, json_type, sizeof json_type - 1) != 0
+			  : append_header(b, "Content-Type", ctype) != 0)
 		return -1;
 	if (common_len > 0 && bytebuf_append(b, common, common_len) != 0)
 		return -1;

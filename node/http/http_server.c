@@ -309,7 +309,12 @@ static void on_read(uv_stream_t *st, ssize_t nread, const uv_buf_t *buf)
 		return; /* discarding: after the last request or while lingering */
 
 	c->in_read = true;
-	size_t n = http_parser_execute(&c->parser, &http_parse_settings, buf->base, (size_t)nread);
+	/* Between requests, complete common ones are served without
+	 * http-parser; it takes over from the first one the scanner declines
+	 * (a partial request continues in http-parser on the next read). */
+	size_t n = c->in_msg ? 0 : http_fast_requests(c, buf->base, (size_t)nread);
+	if (n < (size_t)nread && !c->no_more && !c->closing)
+		n += http_parser_execute(&c->parser, &http_parse_settings, buf->base + n, (size_t)nread - n);
 	c->in_read = false;
 	if (c->closing)
 		return;

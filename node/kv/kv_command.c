@@ -111,7 +111,7 @@ typedef struct reader {
 	bool bad;
 } reader;
 
-static uint8_t get_u8(reader *r)
+static inline uint8_t get_u8(reader *r)
 {
 	if (r->bad || r->left < 1) {
 		r->bad = true;
@@ -121,7 +121,7 @@ static uint8_t get_u8(reader *r)
 	return *r->p++;
 }
 
-static uint64_t get_uint(reader *r, int nbytes)
+static inline uint64_t get_uint(reader *r, int nbytes)
 {
 	if (r->bad || r->left < (size_t)nbytes) {
 		r->bad = true;
@@ -133,7 +133,7 @@ static uint64_t get_uint(reader *r, int nbytes)
 	return v;
 }
 
-static kv_bytes get_bytes(reader *r)
+static inline kv_bytes get_bytes(reader *r)
 {
 	kv_bytes b = {NULL, 0};
 	uint32_t n = (uint32_t)get_uint(r, 4);

@@ -27,7 +27,7 @@ typedef struct rd {
 	size_t left;
 } rd;
 
-static int rd_u8(rd *r, uint8_t *v)
+static inline int rd_u8(rd *r, uint8_t *v)
 {
 	if (r->left < 1)
 		return -1;
@@ -37,7 +37,7 @@ static int rd_u8(rd *r, uint8_t *v)
 	return 0;
 }
 
-static int rd_u32(rd *r, uint32_t *v)
+static inline int rd_u32(rd *r, uint32_t *v)
 {
 	if (r->left < 4)
 		return -1;
@@ -47,7 +47,7 @@ static int rd_u32(rd *r, uint32_t *v)
 	return 0;
 }
 
-static int rd_u64(rd *r, uint64_t *v)
+static inline int rd_u64(rd *r, uint64_t *v)
 {
 	if (r->left < 8)
 		return -1;

@@ -120,6 +120,7 @@ struct raft {
 	uint64_t conf_scanned;    /* log scanned for CONF entries up to here */
 	bool conf_rescan;         /* the entry in force was truncated away */
 	bool conf_linger;         /* tracker still holds the subject of an uncommitted REMOVE */
+	uint64_t conf_gen;        /* counts installs of a configuration (raft_status.conf_gen) */
 	uint32_t stranger;        /* leader: a member heard speaking with another incarnation */
 	uint64_t stranger_incarnation;
 	member_conf conf_scratch, conf_next; /* work space, kept off the stack */

@@ -200,6 +200,7 @@ static int install(raft *r, const member_conf *c, uint64_t index)
 		r->conf = *c;
 	r->conf_index = index;
 	r->conf_linger = linger;
+	r->conf_gen++;
 	return RAFT_OK;
 }
 
@@ -534,7 +535,8 @@ void membership_leader_tick(raft *r)
 		 * it with its incarnation: promoted before that, a new life
 		 * that crashes comes back with a log naming its old life, votes
 		 * for nobody, and is a voter lost (the simulator, seed 9580). */
-		if (p == NULL || p->match == 0 || p->match < r->conf_index ||
+		if (p == NULL || p->match == 0 ||
+		    (p->match < r->conf_index && !PLANTED_BUG(r, 27)) ||
 		    p->match + r->cfg.promote_distance < last)
 			continue;
 		cc.op = RAFT_CONF_PROMOTE;

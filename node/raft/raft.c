@@ -257,10 +257,8 @@ bool raft_lease_valid(const raft *r)
 	return tracker_quorum_fresh(&r->trk, r->cfg.id, r->now, (uint64_t)r->cfg.election_ticks);
 }
 
-void raft_get_status(const raft *r, raft_status *st)
+void raft_get_status_brief(const raft *r, raft_status *st)
 {
-	/* Everything but the peers, then only the peers in use: the node reads
-	 * this once per loop iteration. */
 	memset(st, 0, offsetof(raft_status, peers));
 	st->membership = 0;
 	st->conf_index = 0;
@@ -278,6 +276,13 @@ void raft_get_status(const raft *r, raft_status *st)
 	st->membership = membership_self_state(r);
 	st->conf_index = r->conf_index;
 	st->conf_pending = membership_pending(r);
+	st->conf_gen = r->conf_gen;
+}
+
+void raft_get_status(const raft *r, raft_status *st)
+{
+	/* Everything but the peers, then only the peers in use. */
+	raft_get_status_brief(r, st);
 	st->n_peers = r->trk.n;
 	for (size_t i = 0; i < r->trk.n; i++) {
 		raft_peer_status *ps = &st->peers[i];

@@ -228,6 +228,9 @@ typedef struct raft_status {
 	uint8_t membership;    /* enum raft_membership: this node in its configuration */
 	uint64_t conf_index;   /* CONF entry in force (0 = the bootstrap configuration) */
 	bool conf_pending;     /* conf_index > commit: a change is in flight */
+	uint64_t conf_gen;     /* changes whenever a configuration is installed: the members,
+	                          their addresses or the tracked peers may then differ (the
+	                          same values otherwise; compare, never interpret) */
 } raft_status;
 
 enum raft_membership {
@@ -357,6 +360,9 @@ int raft_compact(raft *r, uint64_t index);
 void raft_report_snapshot(raft *r, uint32_t to, bool ok);
 
 void raft_get_status(const raft *r, raft_status *st);
+/* The same without the peers (n_peers 0): what a host reads after every
+ * ready step, where the peers matter only when conf_gen changed. */
+void raft_get_status_brief(const raft *r, raft_status *st);
 
 /* True for the message types that state something about this node's disk
  * (VOTE, VOTE_RESP, APPEND_RESP): they wait for every pending must-sync

@@ -116,6 +116,7 @@ void rt_set_paused(rt *r, bool paused)
 	r->paused = paused;
 	if (!paused) {
 		rt_wal_resume(r);
+		xfer_resume(r);
 		r->io.kick(r->io.ud);
 	}
 }

@@ -44,6 +44,8 @@ typedef struct rt_options {
 	                              * NULL = no InstallSnapshot (rt_xfer.c) */
 	size_t snap_chunk;           /* bytes per CHUNK frame (0 = SNAP_XFER_CHUNK) */
 	size_t snap_window;          /* chunks unacknowledged (0 = SNAP_XFER_WINDOW) */
+	size_t snap_ahead;           /* receiving: acks at most this far beyond the bytes
+	                                written (0 = SNAP_RECV_AHEAD) */
 	uint64_t fresh_incarnation;  /* the value a new life takes when the probe
 	                              * finds the cluster exists; 0 = a random one
 	                              * (inc_fresh). The simulator seeds it. */
@@ -136,6 +138,10 @@ void rt_clock_anchor(rt *r, uint64_t clock_ms, uint64_t real_ms);
 int rt_step_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len);
 /* The WAL write handed to io->write finished: rc 0 or -1 with err. */
 void rt_write_done(rt *r, int rc, const char *err);
+/* The host is done with a batch io->write gave it (in place of
+ * wal_batch_free): the runtime fills it again for a later write, which
+ * spares an allocation of the batch and its buffer per write. */
+void rt_wal_recycle(rt *r, wal_batch *b);
 bool rt_write_in_flight(const rt *r);
 /* A deferred frame (io->defer) is due. The runtime owns d: a host that
  * will never fire it (shutdown, crash) just forgets it; rt_free frees it. */
@@ -170,6 +176,8 @@ uint64_t rt_snapshot_request(rt *r, uint64_t *index);
 /* The host's answers to io->snapshot_write and io->compact. */
 void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err);
 void rt_snapshot_compacted(rt *r);
+/* The host ran the receiver's disk step it was handed (rt_io.recv_io). */
+void rt_xfer_io_done(rt *r);
 /* The newest durable snapshot's index (0 = none). */
 uint64_t rt_snapshot_index(const rt *r);
 /* A snapshot received from the leader was installed (its file durable in

@@ -35,6 +35,7 @@ typedef struct rt_wal {
 	bool busy;                      /* a write is in flight */
 	wal_unit *job_units;            /* released when it is durable */
 	bool done_while_paused;         /* finished during a pause: release on resume */
+	wal_batch *spare;               /* a written batch given back (rt_wal_recycle) */
 } rt_wal;
 
 /* A batch of linearizable reads sharing one ReadIndex request. */
@@ -97,6 +98,8 @@ typedef struct rt_xfer {
 	uint32_t fail[RAFT_MAX_NODES]; /* failures owed to the core after the ready */
 	size_t n_fail;
 	snap_recv *in;         /* receiving (created on the first chunk) */
+	bool in_io;            /* its disk step is begun (on the host's worker) */
+	bool in_io_done_paused; /* ... and ended while the node was paused */
 	uint64_t in_first_ms;  /* first chunk since the last install (0 = none) */
 	bool held;             /* a received machine the core is installing */
 	kv_machine held_kv;
@@ -174,6 +177,7 @@ void xfer_destroy(rt *r);
 void xfer_request(rt *r, const raft_msg *m);
 void xfer_after_ready(rt *r);
 void xfer_tick(rt *r);
+void xfer_resume(rt *r); /* the node resumed: an answer held while paused */
 bool xfer_is_frame(const uint8_t *frame, size_t len);
 int xfer_frame(rt *r, uint32_t from, const uint8_t *frame, size_t len);
 int xfer_install(rt *r, const raft_ready *rd);

@@ -26,6 +26,8 @@
 #include "../raft/raft.h"
 #include "../wal/wal.h"
 
+struct snap_recv;
+
 typedef struct rt rt;
 typedef struct rt_deferred rt_deferred;
 
@@ -79,7 +81,8 @@ typedef struct rt_outcome {
 
 typedef struct rt_io {
 	void *ud;
-	/* Writes b to the WAL; b is the host's now. With sync it must be
+	/* Writes b to the WAL; b is the host's now (to free, or to give
+	 * back with rt_wal_recycle once written). With sync it must be
 	 * durable (fsynced) before it is reported done; without, it carries
 	 * only commit-only hard states (the must-sync rule, raft.h step 2) and
 	 * needs no fsync. At most one write is in flight: the host calls
@@ -134,6 +137,14 @@ typedef struct rt_io {
 	/* Observer (NULL = none): snapshot number seq (rt_snapshot_request)
 	 * ended: ok with the index it holds, or failed with err. */
 	void (*on_snapshot)(void *ud, uint64_t seq, bool ok, uint64_t index, const char *err);
+	/* Optional (NULL: run on the runtime's thread): a received snapshot's
+	 * disk step (node/snapshot/snapshot_xfer.h: the chunks' bytes written,
+	 * and at the end fsync, rename, directory fsync). The host calls
+	 * snap_recv_io_run(in) off the runtime's thread (a worker), then
+	 * rt_xfer_io_done(rt) on it, never from inside this call; in must not
+	 * be freed meanwhile (rt_free waits for nothing). 0, or -1 when it
+	 * cannot (the runtime runs the step itself). */
+	int (*recv_io)(void *ud, struct snap_recv *in);
 	/* Optional observer: a received snapshot replaced the state machine
 	 * (rt_kv is now it, at meta->index); its WAL reset is queued. */
 	void (*on_install)(void *ud, const kv_snap_meta *meta);

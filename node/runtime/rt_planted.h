@@ -39,6 +39,12 @@
  *      trailing margin, not kept back to the previous snapshot): a damaged
  *      newest snapshot file can no longer be replaced by the older one plus
  *      the log, and the node cannot restart.
+ *  34  boot takes a snapshot ahead of the log, or one whose entry the log
+ *      holds with another term, by skipping the recovered log to it without
+ *      resetting the WAL (rt_snapshot.c; wal_fit_snapshot is the fix): after
+ *      a crash between a received snapshot becoming durable and its RESET
+ *      record, the next WAL write leaves a gap and the node stops (found by
+ *      the simulator, seeds 875 and 2995 of the first snapshot runs).
  *  40  a follower installs a received snapshot without checking the stream's
  *      final checksum (node/snapshot/snapshot_recv.c takes what parsed): a
  *      chunk damaged on its way (a valid frame with wrong data) becomes the
@@ -64,6 +70,7 @@
 #define RT_BUG_NONCE_AFTER_WIPE 14
 #define RT_BUG_SNAPSHOT_NO_DEDUP 30
 #define RT_BUG_COMPACT_WAL_TO_SNAPSHOT 31
+#define RT_BUG_BOOT_SNAPSHOT_NOT_FITTED 34
 #define RT_BUG_INSTALL_UNCHECKED 40
 
 #endif

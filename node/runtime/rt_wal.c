@@ -41,6 +41,8 @@ void rt_wal_destroy(rt_wal *w)
 	free_units(w->queued);
 	free_units(w->job_units);
 	wal_batch_free(w->next_batch);
+	wal_batch_free(w->spare);
+	w->spare = NULL;
 	w->queued = w->job_units = NULL;
 	w->next_batch = NULL;
 }
@@ -193,6 +195,22 @@ void rt_write_done(rt *r, int rc, const char *err)
 	rt_wal_kick(r);
 }
 
+/* A batch of up to this many bytes is kept for the next write; a bigger one
+ * (a burst of large values) goes back to the allocator with its buffer. */
+#define RT_WAL_KEEP_BYTES ((size_t)1 << 20)
+
+void rt_wal_recycle(rt *r, wal_batch *b)
+{
+	if (b == NULL)
+		return;
+	if (r->wal.spare != NULL || wal_batch_bytes(b) > RT_WAL_KEEP_BYTES) {
+		wal_batch_free(b);
+		return;
+	}
+	wal_batch_clear(b);
+	r->wal.spare = b;
+}
+
 bool rt_write_in_flight(const rt *r)
 {
 	return r->wal.busy;
@@ -223,7 +241,8 @@ void rt_wal_kick(rt *r)
 			release_units(r, units);
 		return;
 	}
-	wal_batch *fresh = wal_batch_new();
+	wal_batch *fresh = w->spare != NULL ? w->spare : wal_batch_new();
+	w->spare = NULL;
 	if (fresh == NULL) {
 		rt_fail(r, "out of memory starting a WAL write");
 		return;

@@ -19,10 +19,14 @@
  * this node is no longer the leader of its term or the core stopped
  * waiting for it.
  *
- * Receiving (follower). CHUNK frames go to snap_recv, which writes them
- * aside and checks every byte as it comes; each is answered with its ACK.
- * When the last chunk has checked and the file is durable under its
- * snapshot name, the restored state machine is held here and the core is
+ * Receiving (follower). CHUNK frames go to snap_recv, which checks every
+ * byte as it comes; the bytes are written aside by its I/O step, off the
+ * loop when the host has a worker (rt_io.recv_io; a disk stall must not
+ * hold up heartbeats). Chunks are acknowledged at once while the accepted
+ * bytes run at most SNAP_RECV_AHEAD beyond the written ones, otherwise
+ * when the step that writes them ends.
+ * When the last chunk has checked and the final step made the file durable
+ * under its snapshot name, the restored state machine is held here and the core is
  * stepped with a RAFT_MSG_SNAPSHOT (from the chunk's leader and term). If
  * the core installs it, the next ready carries `install`: the held machine
  * replaces the runtime's (map, dedup windows), the applied index jumps, and
@@ -360,6 +364,63 @@ static void completed(rt *r, uint32_t from, uint64_t leader_term)
 	r->io.kick(r->io.ud);
 }
 
+static void xfer_io_end(rt *r);
+
+/* Runs the receiver's disk step when one is wanted: on the host's worker
+ * (io.recv_io), or here when the host has none. */
+static void recv_io_kick(rt *r)
+{
+	rt_xfer *x = &r->xfer;
+	while (x->in != NULL && !x->in_io && snap_recv_io_wanted(x->in)) {
+		snap_recv_io_begin(x->in);
+		x->in_io = true;
+		if (r->io.recv_io != NULL && r->io.recv_io(r->io.ud, x->in) == 0)
+			return; /* rt_xfer_io_done follows */
+		snap_recv_io_run(x->in);
+		xfer_io_end(r);
+	}
+}
+
+/* The disk step ended: its answer to the leader (CONTINUE for the bytes now
+ * written, DONE once the file is durable, RESTART after a failure). */
+static void xfer_io_end(rt *r)
+{
+	rt_xfer *x = &r->xfer;
+	wire_snap_ack ack;
+	char err[300];
+	x->in_io = false;
+	int rc = snap_recv_io_end(x->in, &ack, err, sizeof err);
+	if (rc == SNAP_RECV_NO_ACK)
+		return;
+	if (rc < 0)
+		r->st.snap_refused++;
+	send_ack(r, ack.to, &ack);
+	if (rc == 1)
+		completed(r, ack.to, ack.term);
+}
+
+void rt_xfer_io_done(rt *r)
+{
+	if (!r->xfer.in_io || r->xfer.in == NULL)
+		return;
+	/* A paused node does nothing at all: the step is done, its answer
+	 * waits for the resume (as a WAL write's does, rt_wal.c). */
+	if (r->paused) {
+		r->xfer.in_io_done_paused = true;
+		return;
+	}
+	xfer_io_end(r);
+	recv_io_kick(r);
+}
+
+void xfer_resume(rt *r)
+{
+	if (!r->xfer.in_io_done_paused)
+		return;
+	r->xfer.in_io_done_paused = false;
+	rt_xfer_io_done(r);
+}
+
 static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 {
 	wire_snap_chunk c;
@@ -374,6 +435,11 @@ static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 	if (x->in == NULL) {
 		if ((x->in = snap_recv_new(r->o.snap_dir)) == NULL)
 			return 0; /* out of memory: the leader resends */
+		/* The disk work leaves the loop: chunks are checked here and
+		 * written by the I/O step (recv_io_kick). */
+		snap_recv_set_deferred(x->in, true);
+		if (r->o.snap_ahead != 0)
+			snap_recv_set_ahead(x->in, r->o.snap_ahead);
 #ifdef RAFT_PLANTED_BUGS
 		if (RT_PLANTED(r, RT_BUG_INSTALL_UNCHECKED))
 			snap_recv_plant_unchecked(x->in);
@@ -388,9 +454,11 @@ static int on_chunk(rt *r, uint32_t from, const uint8_t *frame, size_t len)
 	r->st.snapshot_chunks_received += snap_recv_chunks(x->in) - before;
 	if (rc < 0)
 		r->st.snap_refused++;
-	send_ack(r, from, &ack);
+	if (rc == 0 || rc == 1 || rc < 0)
+		send_ack(r, from, &ack);
 	if (rc == 1)
 		completed(r, from, c.term);
+	recv_io_kick(r);
 	return 0;
 }
 

@@ -45,6 +45,7 @@ int book_set(addr_book *b, uint32_t id, const char *raft, const char *http)
 	free(m->http_addr);
 	m->raft_addr = r;
 	m->http_addr = h;
+	b->gen++;
 	return 0;
 }
 
@@ -55,6 +56,7 @@ void book_free(addr_book *b)
 		free(b->m[i].http_addr);
 	}
 	b->n = 0;
+	b->gen++;
 }
 
 int book_parse(addr_book *b, const char *s)

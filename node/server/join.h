@@ -26,6 +26,7 @@
 typedef struct addr_book {
 	node_member m[RAFT_MAX_NODES];
 	size_t n;
+	uint64_t gen;  /* changes with every book_set and book_free */
 } addr_book;
 
 /* Adds or replaces id's entry (http may be NULL). 0, or -1 (full, ENOMEM). */

@@ -31,6 +31,7 @@ typedef struct node_metrics {
 	histogram fsync_seconds;  /* WAL write+fsync duration */
 	histogram request_seconds;/* HTTP request latency, arrival to answer */
 	histogram snapshot_write_seconds; /* fork to durable */
+	uint64_t snapshot_fork_us;        /* the newest snapshot's fork() call: the loop's stall */
 	double snapshot_load_seconds;     /* reading the snapshot at boot */
 } node_metrics;
 

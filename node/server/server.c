@@ -65,9 +65,10 @@ static void on_check(uv_check_t *h)
 	if (s->rt == NULL)
 		return;
 	rt_process(s->rt);
-	/* One status read per loop iteration, for the cache and the members. */
+	/* One status read per loop iteration, for the cache and the members
+	 * (without the peers: the members read them when conf_gen moved). */
 	raft_status st;
-	raft_get_status(rt_raft(s->rt), &st);
+	raft_get_status_brief(rt_raft(s->rt), &st);
 	refresh_from(s, &st);
 	api_members_after_ready(s, &st);
 	/* Stay non-blocking only while the core still has work (e.g. the

@@ -56,6 +56,10 @@ typedef struct snap_job {
 	char *dir;             /* <data-dir>/snapshots */
 	bool writing;          /* a forked writer runs; poll watches its pipe */
 	int child, fd;
+	char line[512];        /* its result line so far */
+	size_t have;
+	int reap;              /* a writer that reported and is exiting: reaped
+	                          without waiting (ticks), 0 = none */
 	uv_poll_t poll;
 	bool poll_open;        /* initialised and not yet closed */
 	uint64_t started_ns;
@@ -67,6 +71,10 @@ typedef struct snap_job {
 	wal_compact_result res;
 	snap_wait *waits;
 	size_t n_waits, cap_waits;
+	/* A received snapshot's disk step (rt_io.recv_io) on a worker. */
+	uv_work_t recv_work;
+	struct snap_recv *recv_in;
+	bool recv_busy;
 } snap_job;
 
 /* A frame held by a delay fault, on its own uv timer. */
@@ -149,6 +157,8 @@ char *server_snap_dir(const node_config *c);
 void server_snap_io(rt_io *io);
 void server_snap_request(server *s, http_request *req);
 void server_snap_stop(server *s);
+/* Each tick: reaps a finished snapshot writer that has exited. */
+void server_snap_tick(server *s);
 void server_snap_free(server *s);
 
 /* server_wal.c */

@@ -2,16 +2,24 @@
  * server_snap.c — the runtime's snapshot operations (rt_io.h) on libuv:
  *
  *   snapshot_write  snapshot_fork_save: a child process writes the loop's
- *                   copy-on-write image to <data-dir>/snapshots; the loop
- *                   watches the result pipe (uv_poll) and, when it is
- *                   readable, reaps the child (snapshot_fork_finish) and
- *                   tells the runtime (rt_snapshot_written);
+ *                   copy-on-write image to <data-dir>/snapshots (sending
+ *                   its writes to the disk as it goes: snapshot_save.c);
+ *                   the loop watches the result pipe (uv_poll), reads the
+ *                   result line without blocking, tells the runtime
+ *                   (rt_snapshot_written) and reaps the child on a later
+ *                   tick (it exits only once its image is torn down);
  *   compact         wal_compact + snapshot_prune on a threadpool worker
  *                   (wal_compact excludes wal_write by the WAL's mutex),
  *                   then rt_snapshot_compacted on the loop;
+ *   recv_io         a received snapshot's chunks written, then fsynced and
+ *                   renamed, on a threadpool worker (snap_recv_io_run), so
+ *                   heartbeats are not stalled by the disk; then
+ *                   rt_xfer_io_done on the loop;
  *   on_snapshot     answers POST /admin/snapshot requests waiting for it,
  *                   logs, counts.
  */
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +29,7 @@
 
 #include "../api/api_reply.h"
 #include "../snapshot/snapshot.h"
+#include "../snapshot/snapshot_xfer.h"
 #include "../wal/wal_compact.h"
 #include "notice.h"
 #include "server_internal.h"
@@ -40,19 +49,47 @@ static void on_poll_closed(uv_handle_t *h)
 	s->snap.poll_open = false; /* the handle may be initialised again */
 }
 
+/* Reaps the writer that reported, if it has exited; with wait, waits. */
+static void reap(snap_job *j, bool wait)
+{
+	if (j->reap <= 0)
+		return;
+	int status;
+	pid_t r;
+	while ((r = waitpid((pid_t)j->reap, &status, wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		;
+	if (r != 0)
+		j->reap = 0; /* reaped, or not ours to wait for any more */
+}
+
+void server_snap_tick(server *s)
+{
+	reap(&s->snap, false);
+}
+
+/* The writer's pipe is readable: its result line, read without blocking.
+ * The verdict is reported at once; the child is reaped later (it exits
+ * only after tearing down its copy-on-write image of the whole state
+ * machine, at nice 10: waiting for that here stalled the loop). */
 static void on_result(uv_poll_t *h, int status, int events)
 {
 	(void)events;
 	server *s = h->data;
 	snap_job *j = &s->snap;
 	(void)status; /* an error on the pipe reads as a dead writer below */
+	if (snapshot_fork_read(j->fd, j->line, sizeof j->line, &j->have) == 0)
+		return; /* the rest of the line is to come */
 	if (uv_poll_stop(&j->poll) != 0) {
 		/* cannot fail on an initialised handle */
 	}
 	uv_close((uv_handle_t *)&j->poll, on_poll_closed);
 	uint64_t bytes = 0;
 	char err[512] = "";
-	int rc = snapshot_fork_finish(j->child, j->fd, &bytes, err, sizeof err);
+	int rc = snapshot_fork_verdict(j->line, j->have, &bytes, err, sizeof err);
+	(void)close(j->fd);
+	reap(j, true); /* an older writer, long gone: never blocks in practice */
+	j->reap = j->child;
+	reap(j, false);
 	j->writing = false;
 	j->child = -1;
 	j->fd = -1;
@@ -75,7 +112,12 @@ static int io_snapshot_write(void *ud, const kv_machine *m, const kv_snap_meta *
 		notice("snapshot at %" PRIu64 " not started: %s", meta->index, err);
 		return -1;
 	}
-	int rc = uv_poll_init(s->loop, &j->poll, j->fd);
+	s->metrics.snapshot_fork_us = (uv_hrtime() - j->started_ns) / 1000;
+	j->have = 0;
+	int fl = fcntl(j->fd, F_GETFL);
+	int rc = fl >= 0 && fcntl(j->fd, F_SETFL, fl | O_NONBLOCK) == 0 ? 0 : UV_EINVAL;
+	if (rc == 0)
+		rc = uv_poll_init(s->loop, &j->poll, j->fd);
 	if (rc == 0) {
 		j->poll_open = true;
 		j->poll.data = s;
@@ -143,6 +185,39 @@ static void io_compact(void *ud, uint64_t wal_upto, uint64_t snap_index)
 	j->compacting = true;
 }
 
+/* Worker thread: touches only the receiver's file and the bytes its step
+ * was handed (snapshot_xfer.h). */
+static void on_recv_work(uv_work_t *w)
+{
+	server *s = w->data;
+	snap_recv_io_run(s->snap.recv_in);
+}
+
+static void on_recv_done(uv_work_t *w, int status)
+{
+	server *s = w->data;
+	snap_job *j = &s->snap;
+	j->recv_busy = false;
+	if (status != 0) /* cancelled: only at shutdown, which drops the transfer */
+		return;
+	if (s->rt != NULL && !s->stopping)
+		rt_xfer_io_done(s->rt);
+}
+
+static int io_recv_io(void *ud, struct snap_recv *in)
+{
+	server *s = ud;
+	snap_job *j = &s->snap;
+	if (j->recv_busy || s->stopping)
+		return -1;
+	j->recv_in = in;
+	j->recv_work.data = s;
+	if (uv_queue_work(s->loop, &j->recv_work, on_recv_work, on_recv_done) != 0)
+		return -1;
+	j->recv_busy = true;
+	return 0;
+}
+
 static void reply_index(server *s, http_request *req, uint64_t index)
 {
 	char body[64];
@@ -177,6 +252,7 @@ void server_snap_io(rt_io *io)
 {
 	io->snapshot_write = io_snapshot_write;
 	io->compact = io_compact;
+	io->recv_io = io_recv_io;
 	io->on_snapshot = io_on_snapshot;
 }
 
@@ -224,6 +300,7 @@ void server_snap_stop(server *s)
 			notice("snapshot writer at shutdown: %s", err);
 		j->writing = false;
 	}
+	reap(j, true);
 }
 
 void server_snap_free(server *s)

@@ -47,7 +47,7 @@ static void on_work_done(uv_work_t *w, int status)
 		histogram_observe(&s->metrics.batch_entries, (double)j->entries);
 		histogram_observe(&s->metrics.fsync_seconds, (double)j->ns / 1e9);
 	}
-	wal_batch_free(j->batch);
+	rt_wal_recycle(s->rt, j->batch);
 	j->batch = NULL;
 	if (j->crash_after)
 		server_check_crash(s);

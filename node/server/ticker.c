@@ -54,6 +54,7 @@ static void on_tick(uv_timer_t *t)
 		return;
 	uint64_t real = server_real_ms(s);
 	rt_clock(s->rt, faults_clock_ms(s->faults, real), real, s->cfg->tick_ms);
+	server_snap_tick(s);
 }
 
 int ticker_start(server *s)

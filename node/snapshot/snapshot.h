@@ -86,6 +86,18 @@ int snapshot_fork_save(const char *dir, const kv_machine *m, const kv_snap_meta 
  * Blocks until the child is done. */
 int snapshot_fork_finish(int child, int result_fd, uint64_t *bytes, char *err, size_t errlen);
 
+/* Without blocking (result_fd set O_NONBLOCK by the caller): reads what the
+ * child wrote so far into line (*have bytes of cap). 1 when its result line
+ * is complete (or the pipe ended: the writer died), 0 when more is to come.
+ * The line is written only after the file is durable, so the verdict needs
+ * neither the pipe's end nor the child's exit (which comes after the child
+ * tore down its copy-on-write image: reap it later, waitpid WNOHANG). */
+int snapshot_fork_read(int result_fd, char *line, size_t cap, size_t *have);
+/* The verdict of a line read by snapshot_fork_read: 0 and *bytes when the
+ * snapshot is durable, -1 with the child's reason otherwise. */
+int snapshot_fork_verdict(const char *line, size_t have, uint64_t *bytes, char *err,
+			  size_t errlen);
+
 /* Removes every snapshot but the newest keep (by index), and leftover
  * temporary files; fsyncs dir when something was removed. 0 or -1. */
 int snapshot_prune(const char *dir, size_t keep, char *err, size_t errlen);

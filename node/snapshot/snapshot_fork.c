@@ -8,6 +8,7 @@
  * "ok <bytes>" or "err <reason>".
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,10 +68,54 @@ int snapshot_fork_save(const char *dir, const kv_machine *m, const kv_snap_meta 
 	return 0;
 }
 
+int snapshot_fork_read(int result_fd, char *line, size_t cap, size_t *have)
+{
+	for (;;) {
+		if (*have + 1 >= cap)
+			return 1; /* longer than any result line: judged as it is */
+		ssize_t r = read(result_fd, line + *have, cap - 1 - *have);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (r <= 0)
+			return 1; /* the pipe ended (or broke): whatever came is all */
+		*have += (size_t)r;
+		line[*have] = 0;
+		if (memchr(line, '\n', *have) != NULL)
+			return 1;
+	}
+}
+
+int snapshot_fork_verdict(const char *line, size_t have, uint64_t *bytes, char *err,
+			  size_t errlen)
+{
+	char buf[512];
+	size_t n = have < sizeof buf - 1 ? have : sizeof buf - 1;
+	memcpy(buf, line, n);
+	buf[n] = 0;
+	char *nl = strchr(buf, '\n');
+	if (nl != NULL && strncmp(buf, "ok ", 3) == 0) {
+		if (bytes != NULL)
+			*bytes = strtoull(buf + 3, NULL, 10);
+		return 0;
+	}
+	if (nl != NULL)
+		*nl = 0;
+	if (strncmp(buf, "err ", 4) == 0)
+		snap_errf(err, errlen, "%s", buf + 4);
+	else
+		snap_errf(err, errlen, "snapshot: the writer process ended without a result");
+	return -1;
+}
+
 int snapshot_fork_finish(int child, int result_fd, uint64_t *bytes, char *err, size_t errlen)
 {
 	char line[512];
 	size_t have = 0;
+	int fl = fcntl(result_fd, F_GETFL);
+	if (fl >= 0 && (fl & O_NONBLOCK) != 0)
+		(void)fcntl(result_fd, F_SETFL, fl & ~O_NONBLOCK); /* this one waits */
 	for (;;) {
 		ssize_t r = read(result_fd, line + have, sizeof line - 1 - have);
 		if (r < 0 && errno == EINTR)

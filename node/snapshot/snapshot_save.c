@@ -52,11 +52,41 @@ int snap_ensure_dir(const char *dir, char *err, size_t errlen)
 	return 0;
 }
 
+/* Write-behind: every SNAP_WRITE_BEHIND bytes the file's new range is sent
+ * to the disk (sync_file_range WRITE) and the range before it waited for,
+ * so at most two ranges are dirty at any time. Without it a 122 MB snapshot
+ * sat in the page cache until its fsync, and that fsync's one large flush
+ * held up the node's WAL fdatasyncs behind it (ext4 orders a commit after
+ * the data it allocated): the p99 write latency during a snapshot. Advisory:
+ * a failure here is left to the final fsync to report. */
+#define SNAP_WRITE_BEHIND ((off_t)8 << 20)
+
+typedef struct fd_out {
+	int fd;
+	off_t off;     /* bytes written */
+	off_t kicked;  /* [0, kicked) sent to the disk ... */
+	off_t prev;    /* ... [prev, kicked) the last range sent, not waited for */
+} fd_out;
+
+static void write_behind(fd_out *o)
+{
+	if (o->off - o->kicked < SNAP_WRITE_BEHIND)
+		return;
+	off_t start = o->kicked, len = o->off - o->kicked;
+	(void)sync_file_range(o->fd, start, len, SYNC_FILE_RANGE_WRITE);
+	if (start > o->prev)
+		(void)sync_file_range(o->fd, o->prev, start - o->prev,
+				      SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+					      SYNC_FILE_RANGE_WAIT_AFTER);
+	o->prev = start;
+	o->kicked = o->off;
+}
+
 static int fd_sink(void *ctx, const uint8_t *buf, size_t len)
 {
-	int fd = *(int *)ctx;
+	fd_out *o = ctx;
 	while (len > 0) {
-		ssize_t w = write(fd, buf, len);
+		ssize_t w = write(o->fd, buf, len);
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
@@ -64,7 +94,9 @@ static int fd_sink(void *ctx, const uint8_t *buf, size_t len)
 		}
 		buf += w;
 		len -= (size_t)w;
+		o->off += w;
 	}
+	write_behind(o);
 	return 0;
 }
 
@@ -93,7 +125,8 @@ int snapshot_save(const char *dir, const kv_machine *m, const kv_snap_meta *meta
 		goto out;
 	}
 	char why[200];
-	if (kv_snapshot_write(m, meta, fd_sink, &fd, bytes, why, sizeof why) != 0) {
+	fd_out out = {.fd = fd};
+	if (kv_snapshot_write(m, meta, fd_sink, &out, bytes, why, sizeof why) != 0) {
 		snap_errf(err, errlen, "%s (writing %s: %s)", why, tmp, strerror(errno));
 		goto out_unlink;
 	}

@@ -61,13 +61,54 @@ typedef struct snap_recv snap_recv;
 
 /* Receives into dir (the node's snapshot directory). */
 snap_recv *snap_recv_new(const char *dir);
+/* Frees r; with an I/O step begun, only once snap_recv_io_run returned
+ * (or never will run). */
 void snap_recv_free(snap_recv *r);
 
-/* Handles one chunk; *ack is the answer to send. 0 keep going, 1 complete
- * (take the result with snap_recv_take), -1 with err when the chunk or the
- * stream was refused (the ack then says restart; nothing is installed). */
+/* snap_recv_chunk's answers besides 0, 1 and -1 (deferred I/O only). */
+#define SNAP_RECV_QUEUED 2 /* accepted; its ACK comes from snap_recv_io_end */
+#define SNAP_RECV_NO_ACK 3 /* not taken now (the disk step of another transfer
+			      or of the final fsync is running); no answer: the
+			      sender resends after its timeout, or DONE follows */
+
+/* Handles one chunk; *ack is the answer to send. Every chunk is checked as
+ * it arrives (the snapshot reader rebuilds the state machine from it); its
+ * bytes are written by the I/O step below.
+ *   Synchronous (the default): the I/O step runs inside this call. 0 keep
+ *   going, 1 complete (take the result with snap_recv_take), -1 with err
+ *   when the chunk or the stream was refused (the ack then says restart;
+ *   nothing is installed).
+ *   Deferred (snap_recv_set_deferred): no disk I/O here. 0 or -1 as above
+ *   (an answer now: an acknowledgement, a duplicate, a gap, a refusal), or
+ *   SNAP_RECV_QUEUED or
+ *   SNAP_RECV_NO_ACK (nothing to send now); then, whenever
+ *   snap_recv_io_wanted, the caller runs the I/O step: snap_recv_io_begin
+ *   (its thread), snap_recv_io_run (any thread, e.g. a worker: it touches
+ *   only the file and the bytes handed over by begin), snap_recv_io_end
+ *   (its thread again). A chunk is acknowledged at once while what is
+ *   accepted runs at most SNAP_RECV_AHEAD (snap_recv_set_ahead) beyond
+ *   what is written, otherwise by the step that writes it: so the leader
+ *   streams on while the disk catches up, what waits in memory stays below
+ *   that plus the leader's window, and DONE leaves only once the file is
+ *   durable under its snapshot name. */
 int snap_recv_chunk(snap_recv *r, const wire_snap_chunk *c, wire_snap_ack *ack, char *err,
 		    size_t errlen);
+
+void snap_recv_set_deferred(snap_recv *r, bool deferred);
+#define SNAP_RECV_AHEAD ((uint64_t)8 << 20)
+void snap_recv_set_ahead(snap_recv *r, uint64_t bytes);
+/* Bytes wait to be written, or the final fsync and rename, and no I/O step
+ * is running. */
+bool snap_recv_io_wanted(const snap_recv *r);
+void snap_recv_io_begin(snap_recv *r);
+/* Whether the step begun is the final one (it fsyncs). */
+bool snap_recv_io_final(const snap_recv *r);
+void snap_recv_io_run(snap_recv *r);
+/* The step's outcome and *ack to send: 0 keep going (ack CONTINUE), 1
+ * complete (ack DONE; snap_recv_take), -1 with err (ack RESTART, the
+ * transfer dropped), SNAP_RECV_NO_ACK (nothing to send: everything
+ * acknowledged already, or the transfer was dropped). */
+int snap_recv_io_end(snap_recv *r, wire_snap_ack *ack, char *err, size_t errlen);
 
 /* After snap_recv_chunk returned 1: the restored state machine (into *out,
  * uninitialised on entry), what it is of, and its durable file. 0, or -1 if

@@ -112,17 +112,7 @@ if [ "${SNAPNODE_SKIP:-}" != B ]; then
 	start_cluster "--snapshot-entries 0 --snapshot-bytes 0"
 	L=$(leader)
 	t=$(date +%s%N)
-	python3 - "$(url "$L")/txn" "$KEYS" 5000 <<'EOF'
-import sys, urllib.request
-url, keys, per = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-val = "v" * 100
-for start in range(0, keys, per):
-    ops = ",".join('["w","key%07d","%s"]' % (i, val) for i in range(start, min(keys, start + per)))
-    req = urllib.request.Request(url, data=('{"ops":[%s]}' % ops).encode(), method="POST")
-    with urllib.request.urlopen(req, timeout=60) as r:
-        if r.status != 200:
-            sys.exit("bench-snapshot: txn at key %d answered %d" % (start, r.status))
-EOF
+	python3 "$ROOT/tests/bench/load_keys.py" "$(url "$L")/txn" "$KEYS" 5000 bench-snapshot
 	echo "bench-snapshot: $KEYS keys loaded in $(( ($(date +%s%N) - t) / 1000000 )) ms; leader RSS $(rss_kb "$(pid_of "$L")") kB"
 	# history times count from the workload's start (tests/workload/clock.c):
 	# w0, taken just before it starts, puts the snapshot's window on that clock
@@ -139,7 +129,8 @@ EOF
 	file=$(ls -l "$DIR/c/n$L/snapshots/" | awk '/\.snap$/ { print $5 }' | tail -n 1)
 	echo "B. one snapshot of $KEYS keys x 100 B on the leader under 8 writing clients"
 	echo "   POST /admin/snapshot: $snap after $(( (s1 - s0) / 1000000 )) ms (fork to durable:" \
-		"$(metric "$L" raftkv_snapshot_write_seconds_sum) s); file $file bytes"
+		"$(metric "$L" raftkv_snapshot_write_seconds_sum) s); file $file bytes;" \
+		"fork call $(metric "$L" raftkv_snapshot_fork_microseconds) us"
 	python3 - "$DIR/b.jsonl" "$((s0 - w0))" "$((s1 - w0))" <<'EOF'
 import json, sys
 path, s0, s1 = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "format.h"
+#include "stream.h"
 
 #define MAX_ARGS 32
 
@@ -409,6 +410,66 @@ static void cmd_report_snapshot(env *e, const args *a)
 	fputs("ok\n", e->out);
 }
 
+/* Two node ids: "stream 1 3", "stream-rewind 1 3". */
+static bool two_ids(env *e, const args *a, const char *usage, env_node **nd, uint32_t *to)
+{
+	uint64_t id, t;
+	if (a->n_pos != 2 || !parse_u64(a->pos[0], &id) || id > UINT32_MAX ||
+	    !parse_u64(a->pos[1], &t) || t > UINT32_MAX) {
+		fprintf(e->out, "error: %s\n", usage);
+		return false;
+	}
+	*to = (uint32_t)t;
+	*nd = env_node_up(e, (uint32_t)id);
+	return *nd != NULL;
+}
+
+static void cmd_stream(env *e, const args *a)
+{
+	env_node *nd;
+	uint32_t to;
+	uint64_t chunk = 32, window = 2;
+	if (!opt_u64(e, a, "chunk", &chunk) || !opt_u64(e, a, "window", &window) ||
+	    !two_ids(e, a, "stream ID TO [chunk=N] [window=N]", &nd, &to))
+		return;
+	stream_open(e, nd, to, chunk, window);
+}
+
+static void cmd_stream_send(env *e, const args *a)
+{
+	env_node *nd = one_up(e, a);
+	if (nd != NULL)
+		stream_send(e, nd);
+}
+
+static void cmd_stream_rewind(env *e, const args *a)
+{
+	env_node *nd;
+	uint32_t to;
+	if (two_ids(e, a, "stream-rewind ID TO", &nd, &to))
+		stream_rewind(e, nd, to);
+}
+
+static void stream_deliver_or_drop(env *e, const args *a, bool drop)
+{
+	env_node *nds[ENV_MAX_NODES];
+	uint64_t from = 0, max = 0;
+	if (!opt_u64(e, a, "from", &from) || !opt_u64(e, a, "n", &max) || from > UINT32_MAX)
+		return;
+	size_t k = node_list(e, a, 0, nds, false);
+	for (size_t i = 0; i < k; i++)
+		stream_deliver(e, nds[i], (uint32_t)from, (size_t)max, drop);
+}
+
+static void cmd_stream_deliver(env *e, const args *a) { stream_deliver_or_drop(e, a, false); }
+static void cmd_stream_drop(env *e, const args *a) { stream_deliver_or_drop(e, a, true); }
+
+static void cmd_stream_net(env *e, const args *a)
+{
+	(void)a;
+	stream_net(e);
+}
+
 static void cmd_status(env *e, const args *a)
 {
 	env_node *nds[ENV_MAX_NODES];
@@ -466,6 +527,12 @@ static const command commands[] = {
 	{"restart", cmd_restart, ""},
 	{"compact", cmd_compact, ""},
 	{"report-snapshot", cmd_report_snapshot, ""},
+	{"stream", cmd_stream, "chunk window"},
+	{"stream-send", cmd_stream_send, ""},
+	{"stream-deliver", cmd_stream_deliver, "from n"},
+	{"stream-drop", cmd_stream_drop, "from n"},
+	{"stream-rewind", cmd_stream_rewind, ""},
+	{"stream-net", cmd_stream_net, ""},
 	{"status", cmd_status, ""},
 	{"log", cmd_log, ""},
 	{"net", cmd_net, ""},

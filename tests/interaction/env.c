@@ -16,6 +16,7 @@
 
 #include "env.h"
 #include "format.h"
+#include "stream.h"
 
 static void *xrealloc(void *p, size_t n)
 {
@@ -124,6 +125,7 @@ void env_free(env *e)
 		msgs_free(&nd->held);
 	}
 	msgs_free(&e->net);
+	stream_free(e);
 	free(e->applied_term);
 	memset(e, 0, sizeof(*e));
 }
@@ -205,6 +207,7 @@ int env_wipe(env *e, env_node *nd, uint64_t incarnation)
 	memset(&nd->synced, 0, sizeof(nd->synced));
 	nd->written.hs.vote = nd->synced.hs.vote = RAFT_NONE;
 	nd->cfg.incarnation = incarnation;
+	stream_node_wipe(e, nd);
 	fprintf(e->out, "wipe %" PRIu32 ": empty disk, incarnation %" PRIu64 "\n", nd->id,
 		incarnation);
 	return 0;
@@ -231,14 +234,19 @@ env_node *env_node_up(env *e, uint32_t id)
 
 /* -------------------------------------------------------------- network */
 
-static bool link_cut(env *e, const raft_msg *m)
+bool env_link_cut(const env *e, uint32_t from, uint32_t to)
 {
 	for (size_t i = 0; i < e->n; i++) {
 		const env_node *nd = &e->nodes[i];
-		if (nd->isolated && (nd->id == m->from || nd->id == m->to))
+		if (nd->isolated && (nd->id == from || nd->id == to))
 			return true;
 	}
 	return false;
+}
+
+static bool link_cut(env *e, const raft_msg *m)
+{
+	return env_link_cut(e, m->from, m->to);
 }
 
 /* Puts m on the network, unless a partition swallows it. */
@@ -497,6 +505,7 @@ void env_crash(env *e, env_node *nd)
 	raft_hard_state whs = nd->written.hs;
 	raft_free(nd->r);
 	nd->r = NULL;
+	stream_node_down(e, nd);
 	disk_copy(&nd->written, &nd->synced);
 	nd->unsynced_index = nd->unsynced_term = 0;
 	nd->install_unsynced = false; /* an install not yet durable is lost too */
@@ -555,6 +564,10 @@ int env_compact(env *e, env_node *nd, uint64_t index)
 			d->snap_index, last, nd->r != NULL ? "applied" : "commit", limit);
 		return -1;
 	}
+	/* The runtime wrote the snapshot file before it compacts. */
+	if (stream_write_file(e, nd, index, d->log.v[index - d->snap_index - 1].term, d->log.v,
+			      (size_t)(index - d->snap_index)) != 0)
+		return -1;
 	if (nd->r != NULL && raft_compact(nd->r, index) != RAFT_OK) {
 		fprintf(e->out, "error: raft_compact refused %" PRIu64 "\n", index);
 		return -1;

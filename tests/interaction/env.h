@@ -43,13 +43,32 @@ typedef struct env_node {
 	msg_vec held;       /* messages waiting for the sync (raft_msg_waits_for_disk) */
 	uint64_t applied;
 	bool isolated;      /* all its links are cut */
+	/* The snapshot transfer (stream.c): this node's receiving end, and
+	 * its sending ends while it leads. */
+	struct snap_recv *in;
+	struct env_out {
+		uint32_t to;
+		uint64_t term, index;
+		struct snap_send *s;
+	} out[ENV_MAX_NODES];
+	size_t n_out;
 } env_node;
+
+/* A CHUNK or ACK frame of a snapshot transfer in flight (stream.c). */
+typedef struct env_frame {
+	uint32_t from, to;
+	uint8_t *buf;
+	size_t len;
+} env_frame;
 
 typedef struct env {
 	env_node nodes[ENV_MAX_NODES];
 	uint32_t ids[ENV_MAX_NODES];
 	size_t n;
 	msg_vec net;              /* in flight, in send order */
+	env_frame *frames;        /* snapshot transfer frames in flight, in send order */
+	size_t n_frames, cap_frames;
+	char *dir;                /* snapshot files: <dir>/n<ID>/ (made on first use) */
 	uint64_t *applied_term;   /* term applied at each index by anyone (0 = none) */
 	size_t cap_applied;
 	FILE *out;
@@ -79,6 +98,9 @@ void env_persist(env *e, env_node *nd);
 size_t env_deliver(env *e, env_node *nd, uint32_t from, uint8_t type, size_t max, bool drop);
 /* Readies, syncs and deliveries on every node until nothing moves. */
 void env_stabilize(env *e, const uint32_t *ids, size_t n);
+
+/* Whether a partition cuts the link between from and to. */
+bool env_link_cut(const env *e, uint32_t from, uint32_t to);
 
 void env_crash(env *e, env_node *nd);
 int env_restart(env *e, env_node *nd);

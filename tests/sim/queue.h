@@ -25,6 +25,7 @@ enum sim_ev_kind {
 	EV_SNAP_DONE, /* a node's snapshot write is durable */
 	EV_SNAP_COMPACTED, /* ... and its compaction done */
 	EV_SNAP_REQUEST, /* POST /admin/snapshot at a node (random points) */
+	EV_RECV_IO,   /* a received snapshot's disk step (ptr: the receiver) runs */
 };
 
 typedef struct sim_event {

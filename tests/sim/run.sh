@@ -42,11 +42,22 @@ if "$sim" --seeds "$seeds" --jobs 2; then passed=$((passed + 1)); else failed=$(
 # --expect-find stops at the first seed that finds the bug. pipefail: the
 # simulator's status, not tail's, decides (without it a planted bug that was
 # no longer found still counted as passed).
-for spec in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 20 22:2 23 25 26:2 30 31 40 41 42; do
+# 34 (boot skips the log to a snapshot ahead of it without resetting the WAL)
+# is found by the seeds that crash a follower between a received snapshot and
+# its RESET record.
+# 27 (a learner auto-promoted before it durably holds the CONF entry that
+# added it) needs a wiped node's new life promoted and crashed at once: one
+# seed in 10,000 has it (9580, which found the bug), so its spec is that seed
+# (27@9580). A change to the simulator's random draws can move it: then
+# `raftkv-sim --bug 27 --seeds 10000` names the seeds that find it now.
+for spec in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 20 22:2 23 25 26:2 27@9580 30 31 34 40 41 42; do
+	first=1
+	case $spec in *@*) first=${spec#*@}; spec=${spec%@*} ;; esac
 	bug=${spec%%:*}
 	n=$bug_seeds
 	[ "$spec" != "$bug" ] && n=$((bug_seeds * ${spec#*:}))
-	if "$sim" --bug "$bug" --seeds "$n" --jobs 2 --expect-find | tail -n 3; then
+	[ "$first" -gt 1 ] && n=1
+	if "$sim" --bug "$bug" --first "$first" --seeds "$n" --jobs 2 --expect-find | tail -n 3; then
 		passed=$((passed + 1))
 	else
 		echo "planted bug $bug was not found in $n seeds"

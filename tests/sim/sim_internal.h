@@ -157,6 +157,7 @@ typedef struct sim {
 	 * chunks on the way (a valid frame with one byte changed) */
 	sim_rng xfer_rng;
 	size_t xfer_chunk, xfer_window;
+	size_t xfer_ahead; /* a receiver's acks run 1-3 chunks ahead of its disk */
 	double chunk_flip_p;
 	/* invariant records */
 	uint32_t *leader_of_term;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../node/snapshot/snapshot_xfer.h"
 #include "../../node/wal/wal_compact.h"
 
 #include "sim_internal.h"
@@ -25,7 +26,7 @@ static void io_write(void *ud, wal_batch *b, size_t n_entries, bool sync)
 	 * only what an earlier fsync made durable. A write that needs no fsync
 	 * (commit-only hard states) is done almost at once. */
 	int rc = wal_write(nd->w, b, false, err, sizeof err);
-	wal_batch_free(b);
+	rt_wal_recycle(nd->rt, b);
 	if (rc != 0) {
 		sim_fail(s, "node %u: WAL write failed: %s", nd->id, err);
 		return;
@@ -149,6 +150,19 @@ static void io_compact(void *ud, uint64_t wal_upto, uint64_t snap_index)
 	sim_push(s, (sim_event){ .at = s->now + 10, .kind = EV_SNAP_COMPACTED, .node = nd->id, .arg = nd->epoch });
 }
 
+/* A received snapshot's disk step runs at its EV_RECV_IO, as on the node's
+ * worker: later than the chunks that queued it (a crash in between loses
+ * it, the temporary file torn), the final one after this disk's fsync
+ * latency. No random draw: the seeds' other choices stay as they were. */
+static int io_recv_io(void *ud, struct snap_recv *in)
+{
+	sim_node *nd = ud;
+	sim *s = nd->s;
+	sim_push(s, (sim_event){ .at = s->now + (snap_recv_io_final(in) ? nd->fsync_us : 20),
+				 .kind = EV_RECV_IO, .node = nd->id, .arg = nd->epoch, .ptr = in });
+	return 0;
+}
+
 static void io_on_install(void *ud, const kv_snap_meta *meta)
 {
 	sim_node *nd = ud;
@@ -176,6 +190,7 @@ void sim_io_init(sim_node *nd, rt_io *io)
 		.on_ready = io_on_ready,
 		.on_applied = io_on_applied,
 		.on_install = io_on_install,
+		.recv_io = io_recv_io,
 		.keep_incarnation = io_keep_incarnation,
 		.raise_nonce = io_raise_nonce,
 	};

@@ -179,6 +179,7 @@ int sim_node_start(sim *s, sim_node *nd)
 		.snap_dir = nd->snapdir,
 		.snap_chunk = s->xfer_chunk,
 		.snap_window = s->xfer_window,
+		.snap_ahead = s->xfer_ahead,
 		.probe_incarnation = !inc_found,
 		.fresh_incarnation = fresh,
 		.snap = s->snap,

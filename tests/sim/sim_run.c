@@ -4,6 +4,7 @@
 #include "../../node/net/wire.h"
 #include "../../node/net/wire_snapshot.h"
 #include "../../node/runtime/rt_members.h"
+#include "../../node/snapshot/snapshot_xfer.h"
 #include "../../node/wal/wal_int.h"
 
 #include <stdarg.h>
@@ -767,7 +768,7 @@ static void handle(sim *s, sim_event *e)
 				   e->kind == EV_RESTART || e->kind == EV_FSYNC || e->kind == EV_DEFER ||
 				   e->kind == EV_PAUSE || e->kind == EV_RESUME || e->kind == EV_JUMP ||
 				   e->kind == EV_WIPE || e->kind == EV_SNAP_DONE || e->kind == EV_SNAP_COMPACTED ||
-				   e->kind == EV_SNAP_REQUEST
+				   e->kind == EV_SNAP_REQUEST || e->kind == EV_RECV_IO
 			       ? &s->nodes[e->node]
 			       : NULL;
 	switch (e->kind) {
@@ -796,6 +797,13 @@ static void handle(sim *s, sim_event *e)
 		if (s->faults_on)
 			push(s, (sim_event){ .at = s->now + 50000 + sim_below(&s->snap_rng, 500000),
 					     .kind = EV_SNAP_REQUEST, .node = (uint32_t)sim_below(&s->snap_rng, (uint64_t)s->n) });
+		break;
+	case EV_RECV_IO:
+		if (nd->up && e->arg == nd->epoch) {
+			snap_recv_io_run(e->ptr);
+			rt_xfer_io_done(nd->rt);
+			sim_node_process_ready(s, nd);
+		}
 		break;
 	case EV_SNAP_COMPACTED:
 		if (nd->up && e->arg == nd->epoch) {

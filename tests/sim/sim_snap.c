@@ -111,7 +111,17 @@ void sim_snap_done(sim *s, sim_node *nd)
 	sim_trace(s, "node %u: snapshot at %" PRIu64 " durable (%" PRIu64 " bytes)", nd->id,
 		  nd->snap_w_index, nd->snap_w_bytes);
 	s->out->snapshots++;
+	/* The node's snapshot index (status snapshot_index) never goes back:
+	 * an own write older than a snapshot installed meanwhile is durable,
+	 * but the installed one stays the node's snapshot. */
+	uint64_t before = rt_snapshot_index(nd->rt);
 	rt_snapshot_written(nd->rt, 0, nd->snap_w_bytes, NULL);
+	if (rt_snapshot_index(nd->rt) < before) {
+		sim_fail(s, "node %u: its snapshot index went back from %" PRIu64 " to %" PRIu64
+			 " when its own snapshot at %" PRIu64 " became durable",
+			 nd->id, before, rt_snapshot_index(nd->rt), nd->snap_w_index);
+		return;
+	}
 	sim_node_process_ready(s, nd);
 }
 

@@ -30,6 +30,8 @@ void sim_xfer_params(sim *s)
 	static const size_t chunk[] = { 256, 1024, 4096, 16384 };
 	s->xfer_chunk = chunk[sim_below(g, 4)];
 	s->xfer_window = 1 + sim_below(g, 4);
+	/* From the seed, not the generator: every later draw stays as it was. */
+	s->xfer_ahead = s->xfer_chunk * (size_t)(1 + s->p.seed % 3);
 	s->chunk_flip_p = sim_below(g, 3) == 0 ? 0.01 * (double)(1 + sim_below(g, 5)) : 0;
 	/* Half the seeds that snapshot (with pre-vote) keep a short log behind
 	 * a snapshot: lagging followers then need one often. Not without

@@ -350,6 +350,45 @@ static void test_pipelined_keepalive(void **state)
 	close(r.fd);
 }
 
+/* Complete common requests are served by the fast scanner (http_fast.c),
+ * anything else by http-parser: mixed in one read, and a request split
+ * across reads, they are answered alike and in order. */
+static void test_fast_and_slow_interleave(void **state)
+{
+	fixture *f = *state;
+	reader r = { .fd = dial(f->port) };
+	response resp;
+	send_str(r.fd, "GET /f1?a=1 HTTP/1.1\r\nHost: x\r\n\r\n"
+		       "GET /s1 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+		       "PUT /f2 HTTP/1.1\r\nContent-Length: 2\r\n\r\nab"
+		       "POST /s2 HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n1\r\nz\r\n0\r\n\r\n"
+		       "\r\nDELETE /f3 HTTP/1.1\r\n\r\n"
+		       "PUT /split HTTP/1.1\r\nContent-Length: 4\r\n\r\nab");
+	static const char *const want[] = { "GET /f1 ?a=1 [0:]", "GET /s1 ? [0:]", "PUT /f2 ? [2:ab]",
+					     "POST /s2 ? [1:z]", "DELETE /f3 ? [0:]" };
+	for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+		assert_int_equal(read_response(&r, &resp), 0);
+		assert_string_equal(resp.body, want[i]);
+	}
+	usleep(20000);
+	send_str(r.fd, "cdGET /f4 HTTP/1.1\r\n\r\nHEAD /f5 HTTP/1.1\r\n\r\nGET /f6 HTTP/1.1\r\n\r\n");
+	assert_int_equal(read_response(&r, &resp), 0);
+	assert_string_equal(resp.body, "PUT /split ? [4:abcd]");
+	assert_int_equal(read_response(&r, &resp), 0);
+	assert_string_equal(resp.body, "GET /f4 ? [0:]");
+	/* HEAD: the headers of the answer (its length) and no body. */
+	char *end;
+	while ((end = memmem(r.buf, r.len, "\r\n\r\n", 4)) == NULL)
+		assert_int_equal(fill(&r), 0);
+	assert_true(strncmp(r.buf, "HTTP/1.1 200", 12) == 0);
+	size_t hl = (size_t)(end - r.buf) + 4;
+	memmove(r.buf, r.buf + hl, r.len - hl);
+	r.len -= hl;
+	assert_int_equal(read_response(&r, &resp), 0);
+	assert_string_equal(resp.body, "GET /f6 ? [0:]");
+	close(r.fd);
+}
+
 static void test_async_order(void **state)
 {
 	fixture *f = *state;
@@ -876,6 +915,7 @@ int main(void)
 		cmocka_unit_test(test_bearer),
 		cmocka_unit_test_setup_teardown(test_get_and_put, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_pipelined_keepalive, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fast_and_slow_interleave, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_async_order, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_connection_close, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup, teardown),

@@ -144,6 +144,78 @@ static void test_json_str_round_trips(void **state)
 	bytebuf_free(&b);
 }
 
+/* Both functions take plain ASCII eight bytes at a time: a special byte
+ * (non-ASCII lead or continuation, a quote, a backslash, a control byte) at
+ * every offset of strings up to 40 bytes, and random strings, must give the
+ * answers of the byte-by-byte definitions. */
+static void json_ref(bytebuf *b, const uint8_t *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	assert_int_equal(bytebuf_append(b, "\"", 1), 0);
+	for (size_t i = 0; i < n; i++) {
+		char e[6] = {'\\', 'u', '0', '0', hex[s[i] >> 4], hex[s[i] & 15]};
+		if (s[i] == '"' || s[i] == '\\') {
+			e[1] = (char)s[i];
+			assert_int_equal(bytebuf_append(b, e, 2), 0);
+		} else if (s[i] < 0x20) {
+			assert_int_equal(bytebuf_append(b, e, 6), 0);
+		} else {
+			assert_int_equal(bytebuf_append(b, s + i, 1), 0);
+		}
+	}
+	assert_int_equal(bytebuf_append(b, "\"", 1), 0);
+}
+
+static void check_both(const uint8_t *s, size_t n)
+{
+	if (utf8_valid(s, n) != ref_valid(s, n))
+		fail_msg("utf8_valid disagrees on %zu bytes", n);
+	bytebuf got = {0}, want = {0};
+	assert_int_equal(json_str(&got, s, n), 0);
+	json_ref(&want, s, n);
+	assert_int_equal(got.len, want.len);
+	assert_memory_equal(got.data, want.data, want.len);
+	bytebuf_free(&got);
+	bytebuf_free(&want);
+}
+
+static void test_word_at_a_time_paths(void **state)
+{
+	(void)state;
+	static const uint8_t special[] = {'"', '\\', 0x00, 0x1f, 0x20, 0x21, 0x5b, 0x5d, 0x7f, 0x80,
+					  0xc3, 0xa9, 0xe2, 0xf0, 0xff};
+	uint8_t s[48];
+	for (size_t n = 0; n <= 40; n++) {
+		for (size_t at = 0; at < n; at++) {
+			for (size_t k = 0; k < sizeof special; k++) {
+				memset(s, 'a', n);
+				s[at] = special[k];
+				check_both(s, n);
+				if (at + 1 < n) { /* a well-formed pair: é */
+					s[at] = 0xc3;
+					s[at + 1] = 0xa9;
+					check_both(s, n);
+				}
+			}
+		}
+	}
+	uint64_t r = 0x2545f4914f6cdd1dULL;
+	for (int i = 0; i < 200000; i++) {
+		r ^= r << 13;
+		r ^= r >> 7;
+		r ^= r << 17;
+		size_t n = (size_t)(r % 41);
+		for (size_t k = 0; k < n; k++) {
+			r ^= r << 13;
+			r ^= r >> 7;
+			r ^= r << 17;
+			/* mostly printable ASCII, sometimes anything */
+			s[k] = (r & 0xf00) ? (uint8_t)(0x20 + (r % 95)) : (uint8_t)(r >> 24);
+		}
+		check_both(s, n);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -151,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_utf8_refuses_ill_formed),
 		cmocka_unit_test(test_utf8_agrees_with_reference),
 		cmocka_unit_test(test_json_str_round_trips),
+		cmocka_unit_test(test_word_at_a_time_paths),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

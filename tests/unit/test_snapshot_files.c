@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../../node/snapshot/snapshot.h"
@@ -319,6 +320,40 @@ static void test_fork_save_freezes_the_state(void **state)
 	kv_machine_destroy(&m);
 }
 
+/* The loop's way: the result line read without blocking (the child is
+ * reaped afterwards); a failure's reason and a writer that died. */
+static void test_fork_result_without_blocking(void **state)
+{
+	fixture *f = *state;
+	kv_machine m;
+	machine_at(&m, 80);
+	kv_snap_meta meta = {.index = 80, .term = 2, .n_voters = 1, .voters = {1}};
+	int child, fd;
+	char err[300];
+	assert_int_equal(snapshot_fork_save(f->dir, &m, &meta, &child, &fd, err, sizeof err), 0);
+	assert_int_equal(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0);
+	char line[512];
+	size_t have = 0;
+	while (snapshot_fork_read(fd, line, sizeof line, &have) == 0)
+		usleep(1000);
+	uint64_t bytes = 0;
+	assert_int_equal(snapshot_fork_verdict(line, have, &bytes, err, sizeof err), 0);
+	assert_true(bytes > 0);
+	char *p = snapshot_path(f->dir, 80, 2);
+	assert_int_equal(access(p, F_OK), 0); /* durable before the line */
+	free(p);
+	close(fd);
+	int status;
+	assert_int_equal(waitpid(child, &status, 0), child);
+	/* verdicts of other lines */
+	assert_int_equal(snapshot_fork_verdict("err no space\n", 13, &bytes, err, sizeof err), -1);
+	assert_string_equal(err, "no space");
+	assert_int_equal(snapshot_fork_verdict("ok 12", 5, &bytes, err, sizeof err), -1); /* cut */
+	assert_non_null(strstr(err, "without a result"));
+	assert_int_equal(snapshot_fork_verdict("", 0, &bytes, err, sizeof err), -1);
+	kv_machine_destroy(&m);
+}
+
 static void test_policy(void **state)
 {
 	(void)state;
@@ -348,6 +383,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_damaged_newest_falls_back_or_refuses, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_contents_must_match_name, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_save_into_unwritable_dir_fails_cleanly, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_fork_result_without_blocking, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_fork_save_freezes_the_state, setup, teardown),
 		cmocka_unit_test(test_policy),
 	};

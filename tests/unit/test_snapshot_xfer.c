@@ -5,7 +5,11 @@
  * acknowledged offset; another sender of the same snapshot continues where
  * the first stopped; a damaged source is refused (the sender gives up after
  * a few restarts) and nothing is installed; chunks of another snapshot or a
- * lost DONE are answered sensibly.
+ * lost DONE are answered sensibly; with deferred I/O (the node's worker),
+ * no chunk touches the disk until the I/O step, chunks arriving while it
+ * runs wait for the next one, every ACK follows the bytes written and DONE
+ * only the durable file, and a refusal while a step runs drops the transfer
+ * when it ends.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -326,6 +330,160 @@ static void test_foreign_chunks_and_lost_done(void **state)
 	snap_recv_free(r);
 }
 
+/* One chunk into a deferred receiver: its return code, *a its answer. */
+static int feed_deferred(snap_recv *r, uint8_t *frame, size_t len, wire_snap_ack *a)
+{
+	wire_snap_chunk c;
+	const char *why;
+	char err[300];
+	assert_int_equal(wire_decode_snap_chunk(frame, len, &c, &why), 0);
+	int rc = snap_recv_chunk(r, &c, a, err, sizeof err);
+	free(frame);
+	return rc;
+}
+
+static void test_deferred_io(void **state)
+{
+	fx *f = *state;
+	char err[300];
+	snap_recv *r = snap_recv_new(f->foll);
+	snap_recv_set_deferred(r, true);
+	snap_recv_set_ahead(r, CHUNK); /* acks run one chunk ahead of the disk */
+	snap_send *s = snap_send_open(f->path, f->index, f->term, 1, 3, 9, CHUNK, WINDOW, err,
+				      sizeof err);
+	assert_non_null(s);
+	uint64_t total = snap_send_total(s);
+	assert_true(total > 4 * CHUNK);
+	uint8_t *fr;
+	size_t fl;
+	wire_snap_ack a;
+	char tmp[300];
+	snprintf(tmp, sizeof tmp, "%s/snapshot-%020d-recv.tmp", f->foll, 500);
+	struct stat st;
+	/* The first chunk is acknowledged at once (within the bound), the
+	 * second is not (it would run two chunks ahead); nothing is written. */
+	assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
+	assert_int_equal(feed_deferred(r, fr, fl, &a), 0);
+	assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+	assert_int_equal(a.offset, CHUNK);
+	assert_int_equal(snap_send_ack(s, &a), 0);
+	assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
+	assert_int_equal(feed_deferred(r, fr, fl, &a), SNAP_RECV_QUEUED);
+	assert_int_equal(stat(tmp, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_true(snap_recv_io_wanted(r));
+	snap_recv_io_begin(r);
+	assert_false(snap_recv_io_final(r));
+	assert_false(snap_recv_io_wanted(r)); /* one step at a time */
+	/* A third chunk arrives while the step runs: it waits for the next. */
+	assert_int_equal(snap_send_next(s, &fr, &fl, err, sizeof err), 1);
+	assert_int_equal(feed_deferred(r, fr, fl, &a), SNAP_RECV_QUEUED);
+	snap_recv_io_run(r);
+	assert_int_equal(stat(tmp, &st), 0);
+	assert_int_equal(st.st_size, 2 * CHUNK);
+	/* The step's end: two chunks written, so the third is within the bound. */
+	assert_int_equal(snap_recv_io_end(r, &a, err, sizeof err), 0);
+	assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+	assert_int_equal(a.offset, 3 * CHUNK);
+	assert_int_equal(a.to, 1);
+	assert_int_equal(a.from, 3);
+	assert_int_equal(snap_send_ack(s, &a), 0);
+	assert_true(snap_recv_io_wanted(r));
+	/* The rest, one step per round; the final one also fsyncs and renames,
+	 * and only it answers DONE. */
+	char *final = snapshot_path(f->foll, f->index, f->term);
+	int rc = 0;
+	while (rc != 1) {
+		while (snap_send_next(s, &fr, &fl, err, sizeof err) == 1) {
+			int crc = feed_deferred(r, fr, fl, &a);
+			assert_true(crc == 0 || crc == SNAP_RECV_QUEUED);
+			if (crc == 0) {
+				assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+				assert_int_equal(snap_send_ack(s, &a), 0);
+			}
+		}
+		assert_true(snap_recv_io_wanted(r));
+		snap_recv_io_begin(r);
+		bool final_step = snap_recv_io_final(r);
+		assert_int_equal(access(final, F_OK), -1); /* not durable before the final step */
+		snap_recv_io_run(r);
+		rc = snap_recv_io_end(r, &a, err, sizeof err);
+		if (final_step) {
+			assert_int_equal(rc, 1);
+			assert_int_equal(a.status, WIRE_SNAP_DONE);
+			assert_int_equal(snap_send_ack(s, &a), 1);
+		} else if (rc == 0) {
+			assert_int_equal(a.status, WIRE_SNAP_CONTINUE);
+			assert_int_equal(snap_send_ack(s, &a), 0);
+		} else {
+			assert_int_equal(rc, SNAP_RECV_NO_ACK); /* acknowledged already */
+		}
+	}
+	assert_int_equal(access(final, F_OK), 0);
+	free(final);
+	check_installed(f, r);
+	snap_send_free(s);
+	snap_recv_free(r);
+}
+
+static void test_deferred_refusal_while_writing(void **state)
+{
+	fx *f = *state;
+	char err[300];
+	snap_recv *r = snap_recv_new(f->foll);
+	snap_recv_set_deferred(r, true);
+	snap_send *s = snap_send_open(f->path, f->index, f->term, 1, 3, 9, CHUNK, 1000, err,
+				      sizeof err);
+	uint8_t *fr, *last = NULL;
+	size_t fl, last_len = 0;
+	while (snap_send_next(s, &fr, &fl, err, sizeof err) == 1) {
+		if (last != NULL) {
+			wire_snap_ack qa;
+			int qrc = feed_deferred(r, last, last_len, &qa);
+			assert_true(qrc == 0 || qrc == SNAP_RECV_QUEUED);
+		}
+		last = fr;
+		last_len = fl;
+	}
+	snap_recv_io_begin(r);
+	/* The last chunk, its stream checksum damaged, while the step runs:
+	 * RESTART at once ... */
+	wire_snap_chunk c;
+	const char *why;
+	assert_int_equal(wire_decode_snap_chunk(last, last_len, &c, &why), 0);
+	uint8_t *bad = malloc(c.len);
+	assert_non_null(bad);
+	memcpy(bad, c.data, c.len);
+	bad[c.len - 1] ^= 0x40;
+	c.data = bad;
+	wire_snap_ack a;
+	assert_int_equal(snap_recv_chunk(r, &c, &a, err, sizeof err), -1);
+	assert_int_equal(a.status, WIRE_SNAP_RESTART);
+	/* ... another snapshot's first chunk is not taken meanwhile (the step
+	 * still owns the file) ... */
+	wire_snap_chunk other = c;
+	other.index = 900;
+	other.offset = 0;
+	assert_int_equal(snap_recv_chunk(r, &other, &a, err, sizeof err), SNAP_RECV_NO_ACK);
+	/* ... and the step's end drops the transfer without a second answer. */
+	snap_recv_io_run(r);
+	assert_int_equal(snap_recv_io_end(r, &a, err, sizeof err), SNAP_RECV_NO_ACK);
+	assert_false(snap_recv_io_wanted(r));
+	char tmp[300];
+	snprintf(tmp, sizeof tmp, "%s/snapshot-%020d-recv.tmp", f->foll, 500);
+	assert_int_equal(access(tmp, F_OK), -1);
+	char *final = snapshot_path(f->foll, f->index, f->term);
+	assert_int_equal(access(final, F_OK), -1);
+	free(final);
+	/* Now the other snapshot may start. */
+	other.index = 900;
+	assert_int_equal(snap_recv_chunk(r, &other, &a, err, sizeof err), -1); /* not a snapshot */
+	free(bad);
+	free(last);
+	snap_send_free(s);
+	snap_recv_free(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +492,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_another_sender_continues, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_damaged_source_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_chunks_and_lost_done, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_io, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_refusal_while_writing, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -25,6 +25,18 @@ static wal *fill(tw_dir *d, uint64_t n)
 	return w;
 }
 
+/* fill(d, n), compact behind upto, close: the preamble of the tests that
+ * look at a compacted directory after a restart. */
+static wal_compact_result fill_compact_close(tw_dir *d, uint64_t n, uint64_t upto)
+{
+	wal *w = fill(d, n);
+	wal_compact_result res;
+	char err[512];
+	assert_int_equal(wal_compact(w, upto, &res, err, sizeof err), 0);
+	wal_close(w);
+	return res;
+}
+
 static void check_log(const wal_recovered *rec, uint64_t from, uint64_t to, uint64_t term)
 {
 	assert_int_equal(rec->snap_index + rec->n_entries, to);
@@ -152,11 +164,7 @@ static void test_rewrite_across_the_base(void **state)
 static void test_damaged_or_inconsistent_base_refuses(void **state)
 {
 	tw_dir *d = *state;
-	wal *w = fill(d, 200);
-	wal_compact_result res;
-	char err[512];
-	assert_int_equal(wal_compact(w, 150, &res, err, sizeof err), 0);
-	wal_close(w);
+	wal_compact_result res = fill_compact_close(d, 200, 150);
 	char base[256];
 	snprintf(base, sizeof base, "%s/base", d->wal);
 	tw_xor_byte(base, 22, 0x01);
@@ -258,13 +266,10 @@ static void test_torn_reset_leaves_the_old_log(void **state)
 static void test_skip_to_checks_the_log(void **state)
 {
 	tw_dir *d = *state;
-	wal *w = fill(d, 200);
-	wal_compact_result res;
+	wal_compact_result res = fill_compact_close(d, 200, 150);
 	char err[512];
-	assert_int_equal(wal_compact(w, 150, &res, err, sizeof err), 0);
-	wal_close(w);
 	wal_recovered rec;
-	w = tw_open(d->wal, SEG, &rec);
+	wal *w = tw_open(d->wal, SEG, &rec);
 	/* A snapshot older than the log's start: the entries between are gone. */
 	assert_int_equal(wal_recovered_skip_to(&rec, res.base_index - 1, 1, err, sizeof err), -1);
 	assert_non_null(strstr(err, "missing"));
