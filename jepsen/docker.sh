@@ -8,6 +8,9 @@
 # `spares`, docker/docker-compose.spares.yml), which join with --join; the
 # test then runs on all five (--targets compose:5), and only n4 and n5 can be
 # replaced (wiped, they join again by themselves).
+# A cluster that already answers is used as it is (and left running), unless
+# JEPSEN_DOCKER_FRESH=1: then it is replaced by a fresh one (docker/up.sh,
+# image $RAFTKV_IMAGE) and removed afterwards, as when none was running.
 set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 n=${JEPSEN_DOCKER_NODES:-3}
@@ -26,7 +29,7 @@ fail() { # MESSAGE: say it, stop the cluster if this script started it, exit 3
 	[ "$started" = 1 ] && [ -z "${JEPSEN_KEEP_CLUSTER:-}" ] && "$ROOT/docker/down.sh"
 	exit 3
 }
-if ! curl -fs -m 2 http://127.0.0.1:12021/healthz >/dev/null; then
+if [ "${JEPSEN_DOCKER_FRESH:-0}" = 1 ] || ! curl -fs -m 2 http://127.0.0.1:12021/healthz >/dev/null; then
 	"$ROOT/docker/up.sh" "$n" || { echo "jepsen-docker: docker/up.sh failed" >&2; exit 3; }
 	started=1
 fi
