@@ -16,8 +16,17 @@
 # JEPSEN_MATRIX_TARGET=local (default): fresh local 5-node clusters
 #   (jepsen/local.sh); run under flock /tmp/raftkv-cluster.lock.
 # JEPSEN_MATRIX_TARGET=docker: the compose cluster (jepsen/docker.sh, 3 nodes
-#   or JEPSEN_DOCKER_NODES=5), started fresh for each command; run under
+#   or JEPSEN_DOCKER_NODES=5, image $RAFTKV_IMAGE), started fresh for each
+#   command (replacing one that is up); run under
 #   flock /tmp/raftkv-docker.lock.
+# JEPSEN_MATRIX_LOCK=FILE: each run takes `flock FILE` itself instead (the
+#   whole matrix under one flock keeps other users of the cluster out for an
+#   hour; with this they get in between runs). Do not combine with an outer
+#   flock on the same file: that deadlocks.
+# JEPSEN_MATRIX_OUT=FILE: append the rows there instead of truncating
+#   jepsen/store/matrix-<kind>[-docker].edn.
+# JEPSEN_MATRIX_UNTIL=TIME (anything `date -d` reads, e.g. 21:40): start no
+#   run after it (the runs left are counted at the end).
 #
 # Needs what `make jepsen` needs (lein, or JEPSEN_CLASSPATH + JAVA_HOME). Rows
 # go to jepsen/store/matrix-<kind>[-docker].edn (one EDN map per test) and the
@@ -28,13 +37,36 @@ kind=${1:-safe}
 target=${JEPSEN_MATRIX_TARGET:-local}
 case $target in
 local) runner="$ROOT/jepsen/local.sh" suffix="" ;;
-docker) runner="$ROOT/jepsen/docker.sh" suffix="-docker" ;;
+docker)
+	runner="$ROOT/jepsen/docker.sh" suffix="-docker"
+	# a cluster of this matrix's own for every command, even if one is up
+	export JEPSEN_DOCKER_FRESH=1 ;;
 *) echo "matrix.sh: JEPSEN_MATRIX_TARGET is local or docker" >&2; exit 2 ;;
 esac
 mkdir -p "$ROOT/jepsen/store"
-out="$ROOT/jepsen/store/matrix-$kind$suffix.edn"
-: >"$out"
-one_run() { "$runner" "$@" --results-file "$out"; }
+if [ -n "${JEPSEN_MATRIX_OUT:-}" ]; then
+	out=$JEPSEN_MATRIX_OUT
+	touch "$out"
+else
+	out="$ROOT/jepsen/store/matrix-$kind$suffix.edn"
+	: >"$out"
+fi
+until_s=""
+if [ -n "${JEPSEN_MATRIX_UNTIL:-}" ]; then
+	until_s=$(date -d "$JEPSEN_MATRIX_UNTIL" +%s) || exit 2
+fi
+skipped=0
+one_run() {
+	if [ -n "$until_s" ] && [ "$(date +%s)" -ge "$until_s" ]; then
+		skipped=$((skipped + 1))
+		return
+	fi
+	if [ -n "${JEPSEN_MATRIX_LOCK:-}" ]; then
+		flock "$JEPSEN_MATRIX_LOCK" "$runner" "$@" --results-file "$out"
+	else
+		"$runner" "$@" --results-file "$out"
+	fi
+}
 # runs N ARGS...: N tests, each on a fresh cluster
 runs() {
 	local n=$1 i
@@ -86,11 +118,12 @@ bugs-only)
 	for b in "$@"; do bug_rows "$n" "$t" "$b"; done
 	;;
 *)
-	sed -n '2,24p' "$0" >&2
+	sed -n '2,33p' "$0" >&2
 	exit 2
 	;;
 esac
 echo
+[ "$skipped" -gt 0 ] && echo "matrix.sh: $skipped run(s) not started: past $JEPSEN_MATRIX_UNTIL"
 echo "results: $out"
 clojure -cp "$ROOT/jepsen/src" -e "(require 'raftkv.report 'clojure.edn 'clojure.string)
   (println (raftkv.report/markdown
