@@ -17,6 +17,7 @@ set -u
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 clients=${1:-200} secs=${2:-30} vbytes=${3:-1048576}
 base=${FLOOD_BASE:-27500}
+command -v wrk >/dev/null || { echo "flood: needs wrk (make flood installs it)" >&2; exit 1; }
 dir=$(mktemp -d /tmp/raftkv-flood-XXXXXX)
 trap '"$ROOT/tests/cluster.sh" stop "$dir/c" >/dev/null 2>&1; [ -n "${FLOOD_KEEP:-}" ] && echo "kept $dir" || rm -rf "$dir"' EXIT
 "$ROOT/tests/cluster.sh" start "$dir/c" 3 "$base" >/dev/null || exit 1
@@ -64,6 +65,11 @@ done
 ) &
 wait
 sleep 1
+# Why leadership held or churned (node/server/metrics.h): loop periods and
+# follower-side gaps between frames from the leader longer than the
+# smallest election timeout (300 ms by default), and the loop thread's CPU
+# time and preemptions (a long period with little CPU: not scheduled).
+for i in 0 1 2; do curl -s -m 5 "$(url "$i")/metrics" >"$dir/metrics.$i"; done
 term1=$(status "$l" | grep -o '"term":[0-9]*' | cut -d: -f2)
 l1=$(leader)
 total=$(wc -l <"$dir/small")
@@ -75,4 +81,11 @@ echo "small writes: $ok/$total acknowledged ($(awk -v a="$ok" -v b="$total" 'BEG
 echo "small write failures by status: $(awk '$1 != 200 { c[$1]++ } END { for (k in c) printf "%s x%d ", k, c[k] }' "$dir/small")"
 echo "flood writes by status: $(awk '/^statuses:/ { for (i = 2; i <= NF; i++) if ($i ~ /^x/) c[$(i - 1)] += substr($i, 2) } /socket errors/ { e += $(NF - 6) + $(NF - 4) + $(NF - 2) + $NF } END { for (k in c) printf "%s x%d ", k, c[k]; printf "socket errors x%d", e }' "$dir"/flood.*)"
 echo "term $term0 -> $term1, leader node $l -> node ${l1:-none}; distinct (term,leader) seen: $(grep -o '"term":[0-9]*,"leader":[0-9]*' "$dir/samples" | sort -u | wc -l)"
+over() { # FILE HISTOGRAM BOUND: observations above BOUND
+	awk -v h="$2" -v b="$3" '$1 == h "_bucket{le=\"" b "\"}" { le = $2 } $1 == h "_count" { n = $2 } END { print n - le }' "$1"
+}
+for i in 0 1 2; do
+	m=$dir/metrics.$i
+	echo "node $i: loop periods > 0.3 s: $(over "$m" raftkv_loop_period_seconds 0.3) of $(awk '$1 == "raftkv_loop_period_seconds_count" { print $2 }' "$m"), leader gaps > 0.3 s: $(over "$m" raftkv_leader_gap_seconds 0.3), loop CPU $(awk '$1 == "raftkv_loop_cpu_milliseconds_total" { print $2 }' "$m") ms, preempted $(awk '$1 == "raftkv_loop_preemptions_total" { print $2 }' "$m") times"
+done
 echo "max RSS (MiB): $(awk 'NF == 2 && $2 ~ /^[0-9]+$/ { if ($2 > m[$1]) m[$1] = $2 } END { for (i = 0; i < 3; i++) printf "n%d %.0f  ", i, m[i] / 1024 }' "$dir/samples")"

@@ -4,9 +4,11 @@
  * fork + execvp rather than uv_spawn: as PID 1 in a container the agent must
  * reap every child, including orphans the node leaves behind, with
  * waitpid(-1); libuv's own SIGCHLD handling only reaps the pids it spawned
- * and would race with that. The node runs in a process group of its own, so
- * kill/stop/cont reach anything it forked too (e.g. `sh -c` wrappers) and a
- * terminal's Ctrl-C reaches only the agent, which forwards it.
+ * and would race with that. The node runs in a session (and so a process
+ * group) of its own, made before exec, so kill/stop/cont reach anything it
+ * forked too (e.g. `sh -c` wrappers), a terminal's Ctrl-C reaches only the
+ * agent, which forwards it, and the node's CPU share is its own (see
+ * child_exec).
  */
 #include "agent.h"
 
@@ -27,7 +29,14 @@ static void child_exec(agent *a, int report_fd)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* The agent ignores SIGPIPE; exec keeps ignored signals ignored. */
 	signal(SIGPIPE, SIG_DFL);
-	setpgid(0, 0);
+	/* A session of its own (hence a process group of its own, pgid =
+	 * pid): on Linux with autogroup scheduling (the default on desktops
+	 * and many servers) each session is one scheduling group, and the
+	 * node must not share its CPU share with whatever started the agent
+	 * (a load generator on the same machine starved the loop, 5 % of a
+	 * core, into elections: issue 15.4). A service manager does the
+	 * same (systemd: a cgroup per service). */
+	setsid();
 	/* If the agent itself is SIGKILLed, the node goes too: nothing is left
 	 * running that no one supervises. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -65,9 +74,6 @@ int child_spawn(agent *a, char *err, size_t errlen)
 		child_exec(a, p[1]);
 	}
 	close(p[1]);
-	/* Also from the parent, so the group exists before any signal to it. */
-	if (setpgid(pid, pid) != 0 && errno != EACCES && errno != ESRCH)
-		agent_log(a, "setpgid %d: %s", (int)pid, strerror(errno));
 
 	int e = 0;
 	ssize_t n;
@@ -98,7 +104,8 @@ int child_signal(agent *a, int sig)
 		return -1;
 	if (kill(-a->pid, sig) == 0)
 		return 0;
-	/* The group may not exist if setpgid lost a race with exec. */
+	/* The group exists once exec succeeded (the child made it first);
+	 * a child that failed before setsid has none. */
 	return kill(a->pid, sig);
 }
 

@@ -12,6 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/resource.h>
+#include <time.h>
 
 #include "api.h"
 #include "api_reply.h"
@@ -175,6 +177,28 @@ static void metrics(server *s, http_request *req)
 	rc |= histogram_write(b, "raftkv_wal_batch_entries", "Entries per WAL write (group commit).", &m->batch_entries);
 	rc |= histogram_write(b, "raftkv_wal_write_seconds", "Duration of a WAL write and its fsync.", &m->fsync_seconds);
 	rc |= histogram_write(b, "raftkv_request_seconds", "Latency of requests that waited for Raft.", &m->request_seconds);
+	{
+		raft_status rs;
+		raft_get_status(rt_raft(s->rt), &rs);
+		rc |= gauge(b, "raftkv_log_entries", "Entries the Raft log holds in memory (snapshots compact it).", "gauge",
+			    rs.last_index >= rs.first_index ? rs.last_index - rs.first_index + 1 : 0);
+		rc |= gauge(b, "raftkv_log_bytes", "Bytes of entry data the Raft log holds in memory.", "gauge", raft_log_bytes(rt_raft(s->rt)));
+	}
+	rc |= histogram_write(b, "raftkv_loop_period_seconds", "Gap between two tick callbacks (tick-ms when the loop keeps up).", &m->loop_period_seconds);
+	rc |= histogram_write(b, "raftkv_leader_gap_seconds", "On a follower: gap between two frames from its leader, as read.", &m->leader_gap_seconds);
+	{
+		/* The loop thread's own CPU time and preemptions: a long loop
+		 * period with little CPU is a loop that was not scheduled. */
+		struct timespec cpu;
+		struct rusage ru;
+		uint64_t cpu_ms = 0, preempted = 0;
+		if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+			cpu_ms = (uint64_t)cpu.tv_sec * 1000u + (uint64_t)cpu.tv_nsec / 1000000u;
+		if (getrusage(RUSAGE_THREAD, &ru) == 0)
+			preempted = (uint64_t)ru.ru_nivcsw;
+		rc |= gauge(b, "raftkv_loop_cpu_milliseconds_total", "CPU time of the loop thread.", "counter", cpu_ms);
+		rc |= gauge(b, "raftkv_loop_preemptions_total", "Involuntary context switches of the loop thread (runnable, not running).", "counter", preempted);
+	}
 	rc |= gauge(b, "raftkv_snapshot_index", "Index of the newest durable snapshot (0 = none).", "gauge", rt_snapshot_index(s->rt));
 	rc |= gauge(b, "raftkv_snapshots_total", "Snapshots written and made durable by this node.", "counter", st->snapshots_written);
 	rc |= gauge(b, "raftkv_snapshots_failed_total", "Snapshot writes that failed.", "counter", st->snapshots_failed);

@@ -88,6 +88,7 @@ int log_append(raft_log *l, uint64_t term, uint8_t type, const void *data, uint3
 	e->len = len;
 	e->data = copy;
 	l->len++;
+	l->bytes += len;
 	return 0;
 }
 
@@ -95,8 +96,10 @@ void log_truncate_from(raft_log *l, uint64_t index)
 {
 	assert(index > l->snap_index);
 	uint64_t last = log_last_index(l);
-	for (uint64_t i = index; i <= last; i++)
+	for (uint64_t i = index; i <= last; i++) {
+		l->bytes -= slot(l, i)->len;
 		free(slot(l, i)->data);
+	}
 	if (index <= last)
 		l->len = (size_t)(index - l->snap_index - 1);
 }
@@ -106,8 +109,10 @@ void log_compact_to(raft_log *l, uint64_t index)
 	assert(index > l->snap_index && index <= log_last_index(l));
 	uint64_t term = slot(l, index)->term;
 	size_t n = (size_t)(index - l->snap_index);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
+		l->bytes -= l->ents[l->head + i].len;
 		free(l->ents[l->head + i].data);
+	}
 	l->head += n;
 	l->len -= n;
 	if (l->len == 0)
@@ -122,6 +127,7 @@ void log_reset(raft_log *l, uint64_t index, uint64_t term)
 		free(l->ents[l->head + i].data);
 	l->head = 0;
 	l->len = 0;
+	l->bytes = 0;
 	l->snap_index = index;
 	l->snap_term = term;
 }

@@ -26,6 +26,7 @@ typedef struct raft_log {
 	size_t cap;   /* slots allocated */
 	uint64_t snap_index;
 	uint64_t snap_term;
+	uint64_t bytes; /* data bytes of the stored entries */
 } raft_log;
 
 void log_init(raft_log *l);

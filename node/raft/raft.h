@@ -355,6 +355,14 @@ void raft_persisted(raft *r, uint64_t index, uint64_t term);
  * leave memory; a follower that needs them gets a snapshot instead.
  * RAFT_OK (also when already compacted that far) or RAFT_EINVAL. */
 int raft_compact(raft *r, uint64_t index);
+/* Where to compact so that the entries kept up to `upto` hold at most
+ * max_bytes of data: the highest index i such that the stored entries
+ * (i, upto] exceed nothing of that (0 when every stored entry up to upto
+ * fits). The runtime bounds its trailing margin by bytes with it: 10000
+ * entries of 1 MiB kept behind every snapshot is 10 GB of memory. */
+uint64_t raft_compact_keeping_bytes(const raft *r, uint64_t upto, uint64_t max_bytes);
+/* Bytes of entry data the log holds in memory (kept as entries come and go). */
+uint64_t raft_log_bytes(const raft *r);
 /* The leader's runtime finished streaming a snapshot to `to` (ok) or gave up
  * (!ok: the follower is probed again, and sent a snapshot again if needed). */
 void raft_report_snapshot(raft *r, uint32_t to, bool ok);

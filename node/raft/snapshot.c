@@ -40,6 +40,26 @@ int raft_compact(raft *r, uint64_t index)
 	return RAFT_OK;
 }
 
+uint64_t raft_compact_keeping_bytes(const raft *r, uint64_t upto, uint64_t max_bytes)
+{
+	uint64_t first = log_first_index(&r->log), last = log_last_index(&r->log);
+	if (upto > last)
+		upto = last;
+	uint64_t kept = 0;
+	for (uint64_t i = upto; i >= first && i > 0; i--) {
+		const raft_entry *e = log_get(&r->log, i);
+		if (kept + e->len > max_bytes)
+			return i;
+		kept += e->len;
+	}
+	return 0;
+}
+
+uint64_t raft_log_bytes(const raft *r)
+{
+	return r->log.bytes;
+}
+
 /* Leader: p needs entries before our first index. */
 void snapshot_send(raft *r, progress *p)
 {

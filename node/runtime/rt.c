@@ -137,7 +137,7 @@ static void refuse(rt *r, void *ctx, uint64_t stamp, uint8_t kind, const char *k
 	r->io.outcome(r->io.ud, &o);
 }
 
-/* Admission control (issue 15.4). Three rules, all on what this node has
+/* Admission control (issue 15.4). Three rules on what this node has
  * proposed and not yet seen answered (r->pending), so that a flood of large
  * writes is turned away before it piles up in the log, the WAL's next batch
  * and the followers' queues, and small writes keep going through:
@@ -155,6 +155,13 @@ static void refuse(rt *r, void *ctx, uint64_t stamp, uint8_t kind, const char *k
  *     packets): once the cluster falls behind, bulk is refused until it
  *     has caught up, and the small writes behind it see the delay shrink.
  *
+ * and one on its log: 4. no command while the Raft log in memory holds
+ * more than snap.every_bytes + snap.trailing_bytes + max_uncommitted_bytes
+ * (144 MiB by default; only with the snapshot byte trigger on). The log
+ * leaves memory only behind snapshots; when they fall behind (a flood
+ * commits faster than a snapshot is written, or snapshots fail) writes are
+ * refused until one completes, instead of the log growing by every byte.
+ *
  * Returns 0 (admitted; *big says which budget it took) or the refusal. */
 #define RT_ADMIT_DELAY_MS 100u
 
@@ -165,6 +172,9 @@ static uint8_t admit(rt *r, size_t len, bool *big)
 		return 0;
 	pending_table *t = &r->pending;
 	if (t->bytes > 0 && t->bytes + len > cap)
+		return RT_WHY_OVERLOADED;
+	if (r->o.snap.every_bytes > 0 &&
+	    raft_log_bytes(r->raft) > r->o.snap.every_bytes + r->o.snap.trailing_bytes + cap)
 		return RT_WHY_OVERLOADED;
 	*big = len > cap / 1024;
 	if (!*big)

@@ -11,7 +11,8 @@
  *   write     io->snapshot_write: the host writes the state machine as of
  *             now (the node forks, the simulator writes and reports later);
  *   compact   once durable (rt_snapshot_written): the core's log up to the
- *             snapshot minus the trailing margin (raft_compact), then the
+ *             snapshot minus the trailing margin (raft_compact; the margin
+ *             is entries and at most trailing_bytes of them), then the
  *             WAL and old snapshot files on the host (io->compact). The WAL
  *             keeps everything after the previous snapshot as well, so one
  *             damaged snapshot file never stops a restart: the older one
@@ -308,6 +309,11 @@ void rt_snapshot_written(rt *r, int rc, uint64_t bytes, const char *err)
 	/* The core's log behind the trailing margin leaves memory; the WAL also
 	 * keeps everything after the previous snapshot (see the top). */
 	uint64_t mem_to = snapshot_compact_to(&r->o.snap, sn->index);
+	if (r->o.snap.trailing_bytes > 0) {
+		uint64_t by_bytes = raft_compact_keeping_bytes(r->raft, sn->index, r->o.snap.trailing_bytes);
+		if (by_bytes > mem_to)
+			mem_to = by_bytes;
+	}
 	uint64_t wal_to = mem_to < prev ? mem_to : prev;
 	if (RT_PLANTED(r, RT_BUG_COMPACT_WAL_TO_SNAPSHOT))
 		wal_to = sn->index; /* the bug: no margin, no older snapshot to fall back on */

@@ -43,6 +43,7 @@ static const flag_def flags[] = {
 	{"snapshot-entries", F_SIZE, OFF(snapshot_entries), "100000", "take a snapshot after this many log entries applied since the last one (0 = only by POST /admin/snapshot)", 0, (size_t)1 << 40},
 	{"snapshot-bytes", F_SIZE, OFF(snapshot_bytes), "67108864", "... or after this many bytes of entries (0 = no byte trigger)", 0, (size_t)1 << 50},
 	{"snapshot-trailing", F_SIZE, OFF(snapshot_trailing), "10000", "log entries kept behind a snapshot, so slightly lagging followers catch up from the log", 0, (size_t)1 << 40},
+	{"snapshot-trailing-bytes", F_SIZE, OFF(snapshot_trailing_bytes), "16777216", "... and at most this many bytes of them (0 = no byte bound): with large entries the log in memory stays bounded", 0, (size_t)1 << 50},
 	{"wal-segment-bytes", F_SIZE, OFF(wal_segment_bytes), "4194304", "WAL segment size; compaction behind a snapshot drops whole segments", 4096, (size_t)1 << 34},
 	{"max-connections", F_SIZE, OFF(max_connections), "4096", "client connections; more are closed at once (also kept 256 below the fd limit)", 1, 1u << 24},
 	{"max-buffered-bytes", F_SIZE, OFF(max_buffered_bytes), "268435456", "request bodies still arriving, all connections; past it 503", 4096, (size_t)1 << 40},
@@ -89,6 +90,7 @@ static void defaults(node_config *c)
 	c->snapshot_entries = 100000;
 	c->snapshot_bytes = 64u << 20;
 	c->snapshot_trailing = 10000;
+	c->snapshot_trailing_bytes = 16u << 20;
 	/* Small enough that compaction behind a snapshot frees the disk:
 	 * 64 MiB held ~1M small entries, ten snapshot intervals, so the WAL
 	 * grew to 55-77 MB before one segment could go (bench-snapshot A). */

@@ -49,6 +49,7 @@ typedef struct node_config {
 	size_t snapshot_entries;    /* automatic snapshot after this many entries (0 = off) */
 	size_t snapshot_bytes;      /* ... or this many bytes of entries (0 = off) */
 	size_t snapshot_trailing;   /* log entries kept behind a snapshot for lagging followers */
+	size_t snapshot_trailing_bytes; /* ... and at most this many bytes of them (0 = no bound) */
 	size_t wal_segment_bytes;   /* WAL segment size: compaction drops whole segments */
 	size_t max_buffered_bytes;  /* request bodies still arriving, all connections */
 	uint32_t idle_timeout_ms;

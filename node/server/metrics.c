@@ -9,6 +9,8 @@ static const double batch_bounds[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 102
 static const double seconds_bounds[] = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
 					0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
 
+static const double gap_bounds[] = {0.015, 0.025, 0.05, 0.1, 0.2, 0.3, 0.5, 1, 2, 5};
+
 static void hist_init(histogram *h, const double *b, size_t n)
 {
 	memset(h, 0, sizeof *h);
@@ -23,6 +25,8 @@ void metrics_init(node_metrics *m)
 	hist_init(&m->fsync_seconds, seconds_bounds, sizeof seconds_bounds / sizeof seconds_bounds[0]);
 	hist_init(&m->request_seconds, seconds_bounds, sizeof seconds_bounds / sizeof seconds_bounds[0]);
 	hist_init(&m->snapshot_write_seconds, seconds_bounds, sizeof seconds_bounds / sizeof seconds_bounds[0]);
+	hist_init(&m->loop_period_seconds, gap_bounds, sizeof gap_bounds / sizeof gap_bounds[0]);
+	hist_init(&m->leader_gap_seconds, gap_bounds, sizeof gap_bounds / sizeof gap_bounds[0]);
 }
 
 void histogram_observe(histogram *h, double v)

@@ -31,6 +31,14 @@ typedef struct node_metrics {
 	histogram fsync_seconds;  /* WAL write+fsync duration */
 	histogram request_seconds;/* HTTP request latency, arrival to answer */
 	histogram snapshot_write_seconds; /* fork to durable */
+	/* Issue 15.4, why leadership churns under load: the loop's period (the
+	 * gap between two tick callbacks, tick_ms when healthy; a long one is
+	 * a loop that worked long or was not scheduled, which the loop
+	 * thread's CPU time and preemptions at /metrics tell apart), and on a
+	 * follower the gaps between two frames from its leader (an election
+	 * starts when one exceeds the election timeout). */
+	histogram loop_period_seconds;
+	histogram leader_gap_seconds;
 	uint64_t snapshot_fork_us;        /* the newest snapshot's fork() call: the loop's stall */
 	double snapshot_load_seconds;     /* reading the snapshot at boot */
 } node_metrics;

@@ -289,6 +289,7 @@ static int open_wal(server *s, char *err, size_t errlen)
 			.every_entries = c->snapshot_entries,
 			.every_bytes = c->snapshot_bytes,
 			.trailing_entries = c->snapshot_trailing,
+			.trailing_bytes = c->snapshot_trailing_bytes,
 		},
 	};
 	if (inc_found)

@@ -110,6 +110,9 @@ typedef struct server {
 	uint32_t hdrs_leader;
 
 	uv_timer_t tick_timer;
+	uint64_t tick_last_ms;    /* loop clock at the last tick callback (0 = none yet) */
+	uint64_t leader_heard_ms; /* loop clock at the last frame from leader_heard */
+	uint32_t leader_heard;    /* the leader those frames came from */
 	bool paused;
 	http_request *paused_head, *paused_tail; /* client requests held while paused */
 

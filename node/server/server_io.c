@@ -120,6 +120,14 @@ int server_on_frame(void *ud, uint32_t from, const uint8_t *frame, size_t len)
 	server *s = ud;
 	if (s->stopping || s->rt == NULL)
 		return 0;
+	if (s->role == RAFT_FOLLOWER && from == s->leader) {
+		uint64_t now = server_real_ms(s);
+		if (s->leader_heard == from && now >= s->leader_heard_ms)
+			histogram_observe(&s->metrics.leader_gap_seconds,
+					  (double)(now - s->leader_heard_ms) / 1000.0);
+		s->leader_heard = from;
+		s->leader_heard_ms = now;
+	}
 	return rt_step_frame(s->rt, from, frame, len);
 }
 

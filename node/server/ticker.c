@@ -50,9 +50,12 @@ bool ticker_sync_pause(server *s)
 static void on_tick(uv_timer_t *t)
 {
 	server *s = t->data;
+	uint64_t real = server_real_ms(s);
+	if (s->tick_last_ms != 0 && real >= s->tick_last_ms)
+		histogram_observe(&s->metrics.loop_period_seconds, (double)(real - s->tick_last_ms) / 1000.0);
+	s->tick_last_ms = real;
 	if (s->stopping || ticker_sync_pause(s))
 		return;
-	uint64_t real = server_real_ms(s);
 	rt_clock(s->rt, faults_clock_ms(s->faults, real), real, s->cfg->tick_ms);
 	server_snap_tick(s);
 }

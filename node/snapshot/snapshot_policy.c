@@ -6,6 +6,7 @@ void snapshot_policy_defaults(snapshot_policy *p)
 	p->every_entries = 100000;
 	p->every_bytes = (uint64_t)64 << 20;
 	p->trailing_entries = 10000;
+	p->trailing_bytes = (uint64_t)16 << 20;
 }
 
 bool snapshot_due(const snapshot_policy *p, uint64_t applied, uint64_t snap_index,

@@ -6,7 +6,10 @@
  * entry data have been applied since the last one (0 turns that trigger off).
  * After a snapshot at S is durable, the log (in memory and in the WAL) is
  * compacted up to S - `trailing_entries`: followers lagging by less than that
- * still catch up from the log instead of needing the whole snapshot.
+ * still catch up from the log instead of needing the whole snapshot. The
+ * margin is also bounded by `trailing_bytes` of entry data (the runtime asks
+ * the core where that is, raft_compact_keeping_bytes): with large entries an
+ * entry count alone kept every byte ever written in memory.
  */
 #ifndef RAFTKV_SNAPSHOT_POLICY_H
 #define RAFTKV_SNAPSHOT_POLICY_H
@@ -18,6 +21,7 @@ typedef struct snapshot_policy {
 	uint64_t every_entries;    /* default 100000 */
 	uint64_t every_bytes;      /* default 64 MiB */
 	uint64_t trailing_entries; /* default 10000 */
+	uint64_t trailing_bytes;   /* default 16 MiB; 0 = no byte bound */
 } snapshot_policy;
 
 void snapshot_policy_defaults(snapshot_policy *p);

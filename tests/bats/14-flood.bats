@@ -12,17 +12,36 @@
 # per node cap alone let 12 MiB queue ahead of every small write, which
 # then timed out), 4 more write 8 KiB values with a history, and one client
 # writes and reads small values on the leader 20 times a second.
+#
+# Memory: snapshots every 2 MiB of entries (--snapshot-bytes) keep at most
+# 1 MiB of log behind them (--snapshot-trailing-bytes); after the flood the
+# log each node holds in memory (raftkv_log_bytes) must be within those
+# bounds, which it was not when the margin was 10000 entries whatever their
+# size (every committed byte stayed in memory), and each node's peak RSS
+# (VmHWM) stays under RSS_BOUND_MIB, with room for ASan's shadow memory and
+# quarantine (the bats suite runs ASan-built nodes).
 
 load helpers
 
 setup_file() {
 	[ "$RAFTKV_BACKEND" = local ] || return 0 # local backend only (node flags): each test skips (bats 1.8 fails a skip here)
-	RAFTKV_NODE_FLAGS="--max-uncommitted-bytes 4194304" cluster_up 3
+	RAFTKV_NODE_FLAGS="--max-uncommitted-bytes 4194304 --snapshot-bytes 2097152 --snapshot-trailing-bytes 1048576" cluster_up 3
 }
 teardown_file() { [ "$RAFTKV_BACKEND" = local ] || return 0; cluster_down; }
 
 nodes() { local i s=""; for ((i = 0; i < CLUSTER_N; i++)); do s+="${s:+,}$(node_url "$i")"; done; echo "$s"; }
 term_of() { status_of "$1" | jq -r .term; }
+metric() { curl -s -m 5 "$(node_url "$1")/metrics" | awk -v m="$2" '$1 == m { print $2 }'; } # NODE NAME
+RSS_BOUND_MIB=${RSS_BOUND_MIB:-400}
+# the log in memory of every node within the snapshot bounds (2 + 1 MiB,
+# and one 256 KiB entry over)
+logs_bounded() {
+	local i b
+	for ((i = 0; i < CLUSTER_N; i++)); do
+		b=$(metric "$i" raftkv_log_bytes)
+		[ -n "$b" ] && [ "$b" -le $((3 * 1048576 + 300000)) ] || return 1
+	done
+}
 
 # writes in HISTORY: "<invoked> <ok> <fail> <info>"
 write_counts() {
@@ -89,4 +108,19 @@ write_counts() {
 	run "$BINDIR/raftkv-check" "$BATS_FILE_TMPDIR/flood.jsonl"
 	echo "$output" | tail -n 5
 	[ "$status" -eq 0 ]
+
+	# memory: the log compacted behind byte-triggered snapshots on every
+	# node (at least two each: over 4 MiB went through every log), and the
+	# peak RSS under the bound
+	for ((i = 0; i < CLUSTER_N; i++)); do
+		echo "node $i: snapshots $(metric "$i" raftkv_snapshots_total), log $(metric "$i" raftkv_log_entries) entries $(metric "$i" raftkv_log_bytes) bytes"
+		[ "$(metric "$i" raftkv_snapshots_total)" -ge 2 ]
+	done
+	wait_until 15 logs_bounded
+	for ((i = 0; i < CLUSTER_N; i++)); do
+		pid=$(curl -s -m 3 "$(agent_url "$i")/agent/status" | jq -r .pid)
+		hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
+		echo "node $i: peak RSS $((hwm / 1024)) MiB (bound $RSS_BOUND_MIB)"
+		[ "$hwm" -le $((RSS_BOUND_MIB * 1024)) ]
+	done
 }

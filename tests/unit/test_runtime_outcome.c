@@ -103,6 +103,8 @@ static void settle(bool durable)
 	}
 }
 
+static snapshot_policy snap_policy; /* none, unless a test's setup sets it */
+
 static int setup(void **state)
 {
 	(void)state;
@@ -116,7 +118,8 @@ static int setup(void **state)
 	c.n_voters = 1;
 	c.seed = 7;
 	/* 1 MiB: commands over 1 KiB are big, 32 KiB of them at most (one alone fits) */
-	rt_options o = {.nonce = 1, .request_timeout_ms = 500, .max_uncommitted_bytes = 1u << 20};
+	rt_options o = {.nonce = 1, .request_timeout_ms = 500, .max_uncommitted_bytes = 1u << 20,
+			.snap = snap_policy};
 	rt_io io = {
 		.ud = &fx, .write = io_write, .send = io_send, .defer = io_defer, .now_ms = io_now,
 		.outcome = io_outcome, .kick = io_kick, .fatal = io_fatal,
@@ -129,7 +132,16 @@ static int teardown(void **state)
 {
 	(void)state;
 	rt_free(r);
+	memset(&snap_policy, 0, sizeof snap_policy);
 	return 0;
+}
+
+/* Snapshots due every 8 KiB of entries, 4 KiB kept behind them; the host
+ * never writes one (no snapshot_write): the log only grows. */
+static int setup_snapshots_stuck(void **state)
+{
+	snap_policy = (snapshot_policy){.every_bytes = 8192, .trailing_bytes = 4096};
+	return setup(state);
 }
 
 static void become_leader(void)
@@ -301,6 +313,34 @@ static void test_big_commands_wait_for_the_queue_to_drain(void **state)
 	free(big);
 }
 
+/* Admission by the log in memory (rule 4): when snapshots do not keep up,
+ * every write is refused (503, not proposed) once the log holds more than
+ * snapshot bytes + trailing bytes + max_uncommitted_bytes, instead of the
+ * log growing by every byte committed (issue 15.4). */
+static void test_writes_refused_while_the_log_is_over_its_bound(void **state)
+{
+	(void)state;
+	become_leader();
+	uint64_t limit = 8192 + 4096 + (1u << 20);
+	char *v = filled(900); /* small: under 1 KiB */
+	int applied = 0;
+	for (int i = 0; i < 2000 && raft_log_bytes(rt_raft(r)) <= limit; i++) {
+		put("k", v);
+		settle(true);
+		assert_int_equal(fx.last.end, RT_APPLIED);
+		applied++;
+	}
+	assert_true(applied > 1000);
+	assert_true(raft_log_bytes(rt_raft(r)) > limit);
+	assert_false(rt_admits(r, 10));
+	int before = fx.outcomes;
+	put("k", "small");
+	assert_int_equal(fx.outcomes, before + 1);
+	assert_int_equal(fx.last.end, RT_NOT_PROPOSED);
+	assert_int_equal(fx.last.why, RT_WHY_OVERLOADED);
+	free(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -311,6 +351,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_paused_write_completion_waits_for_resume, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_commands_have_their_own_budget, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_big_commands_wait_for_the_queue_to_drain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_writes_refused_while_the_log_is_over_its_bound, setup_snapshots_stuck, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,7 +117,8 @@ static void test_help_lists_every_flag_with_default(void **state)
 		"--max-key-bytes", "--max-value-bytes", "--request-timeout-ms", "--tick-ms",
 		"--election-ticks", "--heartbeat-ticks", "--no-prevote", "--peer-secret",
 		"--peer-secret-file", "--max-connections", "--max-uncommitted-bytes", "--max-buffered-bytes", "--idle-timeout-ms",
-		"--snapshot-entries", "--snapshot-bytes", "--snapshot-trailing", "--wal-segment-bytes",
+		"--snapshot-entries", "--snapshot-bytes", "--snapshot-trailing", "--snapshot-trailing-bytes",
+		"--wal-segment-bytes",
 		"--header-timeout-ms", "--body-timeout-ms", "--join", "--raft", "--join-learner",
 		"--promote-distance", "--help", "--version"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
