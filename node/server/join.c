@@ -285,9 +285,6 @@ static int attempt(joiner *j, char *err, size_t errlen)
 	}
 	j->answered = true;
 	note_others(j);
-	int v = verdict(j, j->status, err, errlen);
-	if (v != J_RETRY)
-		return v;
 	const cJSON *leader = cJSON_GetObjectItemCaseSensitive(j->status, "leader");
 	if (!cJSON_IsNumber(leader)) {
 		retry_note(j, "%s knows no leader", j->url);
@@ -309,6 +306,13 @@ static int attempt(joiner *j, char *err, size_t errlen)
 		snprintf(j->url, sizeof j->url, "%s", lurl);
 		return J_REDIRECT; /* ask the leader for its own view first */
 	}
+	/* Only the leader's members list says whether we are in: another
+	 * member's may be out of date (a removed member's stopped at its
+	 * removal and may still list this id at this address, after this
+	 * node was removed and wiped). */
+	int v = verdict(j, j->status, err, errlen);
+	if (v != J_RETRY)
+		return v;
 	/* An HTTP address without a host (":2020", all interfaces) is given
 	 * to the cluster with the host of --raft, the name the others reach
 	 * this node by. */
