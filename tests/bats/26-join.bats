@@ -182,6 +182,40 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	echo "$l" >"$BATS_FILE_TMPDIR/removed-leader"
 }
 
+# A node that joins (again) asks its --join URL first. That member may be
+# out of date: here it was removed (the test before), so its configuration
+# stopped at its removal and still lists the node being replaced, at the
+# very same raft address. Only the leader's list says whether the node is
+# in: trusting the stale one, the wiped node took itself for a member and
+# waited as "joining" for good (found by the Jepsen member nemesis: a
+# replaced n5 whose --join URL, n1, had been removed).
+@test "join: a wiped node whose --join URL is a removed member is added again" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "needs the removed leader of the test before"
+	CLUSTER_N=5
+	gone=$(for i in 0 1 2 3 4; do status_of "$i" | jq -r 'select(.removed) | .id'; done | head -n 1)
+	[ -n "$gone" ]
+	j=4
+	[ "$gone" != 4 ] || j=3
+	# the removed node still lists j, at j's raft address
+	status_of "$gone" | jq -e --argjson j "$j" --arg r "127.0.0.1:$(raft_port "$j")" \
+		'any(.members[]; .id == $j and .raft == $r)'
+	l=$(wait_leader 20 "$gone")
+	http POST "$(node_url "$l")/admin/members" "{\"op\":\"remove\",\"id\":$j}"
+	[ "$status_code" = 200 ]
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$j.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$j.pid") 2>/dev/null"
+	rm -rf "$CLUSTER_DIR/n$j"
+	start_joiner "$j" "$gone"
+	wait_until 20 membership_is "$j" voter || {
+		status_of "$j" | jq -c '{membership, leader}'
+		tail -n 5 "$CLUSTER_DIR/n$j.log"
+		false
+	}
+	l=$(wait_leader 20 "$gone")
+	members_of "$l" | jq -e --argjson j "$j" 'any(.members[]; .id == $j and .voter)'
+	wait_until 10 curl -fs -m 1 "$(node_url "$j")/readyz"
+}
+
 # What a removed node does when restarted with its old data dir (etcd: a
 # removed member is told so and does not rejoin by itself): it stays out —
 # no vote, no campaign — and its log, its status and its answers say that
@@ -265,38 +299,4 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	run "$BINDIR/raftkv" --node 7 --http :1 --raft :2 --join "$down" --data-dir "$d" --join-timeout -1
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--join-timeout"* ]]
-}
-
-# A node that joins (again) asks its --join URL first. That member may be
-# out of date: here it was removed (the test before), so its configuration
-# stopped at its removal and still lists the node being replaced, at the
-# very same raft address. Only the leader's list says whether the node is
-# in: trusting the stale one, the wiped node took itself for a member and
-# waited as "joining" for good (found by the Jepsen member nemesis: a
-# replaced n5 whose --join URL, n1, had been removed).
-@test "join: a wiped node whose --join URL is a removed member is added again" {
-	[ "$RAFTKV_BACKEND" = local ] || skip "needs the removed leader of the test before"
-	CLUSTER_N=5
-	gone=$(for i in 0 1 2 3 4; do status_of "$i" | jq -r 'select(.removed) | .id'; done | head -n 1)
-	[ -n "$gone" ]
-	j=4
-	[ "$gone" != 4 ] || j=3
-	# the removed node still lists j, at j's raft address
-	status_of "$gone" | jq -e --argjson j "$j" --arg r "127.0.0.1:$(raft_port "$j")" \
-		'any(.members[]; .id == $j and .raft == $r)'
-	l=$(wait_leader 20 "$gone")
-	http POST "$(node_url "$l")/admin/members" "{\"op\":\"remove\",\"id\":$j}"
-	[ "$status_code" = 200 ]
-	kill -TERM "$(cat "$CLUSTER_DIR/agent$j.pid")"
-	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$j.pid") 2>/dev/null"
-	rm -rf "$CLUSTER_DIR/n$j"
-	start_joiner "$j" "$gone"
-	wait_until 20 membership_is "$j" voter || {
-		status_of "$j" | jq -c '{membership, leader}'
-		tail -n 5 "$CLUSTER_DIR/n$j.log"
-		false
-	}
-	l=$(wait_leader 20 "$gone")
-	members_of "$l" | jq -e --argjson j "$j" 'any(.members[]; .id == $j and .voter)'
-	wait_until 10 curl -fs -m 1 "$(node_url "$j")/readyz"
 }
