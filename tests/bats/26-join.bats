@@ -211,8 +211,10 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 		tail -n 5 "$CLUSTER_DIR/n$j.log"
 		false
 	}
-	l=$(wait_leader 20 "$gone")
-	members_of "$l" | jq -e --argjson j "$j" 'any(.members[]; .id == $j and .voter)'
+	# the joiner takes its promotion as in force when the entry reaches its
+	# log; the leader's answer may lag that by a round trip
+	listed_voter() { l=$(wait_leader 20 "$gone") && members_of "$l" | jq -e --argjson j "$j" 'any(.members[]; .id == $j and .voter)' >/dev/null; }
+	wait_until 20 listed_voter
 	wait_until 10 curl -fs -m 1 "$(node_url "$j")/readyz"
 }
 
