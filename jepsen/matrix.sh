@@ -6,6 +6,9 @@
 #   jepsen/matrix.sh bugs [RUNS] [TIME_S] each bug switch with the nemesis that
 #                                         exposes it, RUNS times (default 5)
 #   jepsen/matrix.sh bugs-only RUNS TIME_S BUG...   the same for some switches
+#   jepsen/matrix.sh member [RUNS] [TIME_S]   register, append x the member
+#                                         nemesis, RUNS times each (default 5,
+#                                         60 s), a fresh cluster each time
 #
 # Every bug run gets a cluster of its own (a run under no_fsync leaves the
 # nodes' logs and votes broken for whatever runs next). no_fsync runs the kill
@@ -117,8 +120,14 @@ bugs-only)
 	shift 3
 	for b in "$@"; do bug_rows "$n" "$t" "$b"; done
 	;;
+member)
+	n=${2:-5} t=${3:-60}
+	for w in register append; do
+		runs "$n" --workload "$w" --nemesis member --time-limit "$t" --nemesis-interval 5
+	done
+	;;
 *)
-	sed -n '2,33p' "$0" >&2
+	sed -n '2,36p' "$0" >&2
 	exit 2
 	;;
 esac

@@ -48,6 +48,15 @@ static void api_reply_cjson(server *s, http_request *req, int status, cJSON *o)
 	free(text);
 }
 
+/* "removed_note": what a removed node's log says at start (server.c). */
+static bool add_removed_note(cJSON *o, uint64_t conf_index)
+{
+	char note[400];
+	snprintf(note, sizeof note, "removed from the cluster by configuration entry %llu: it neither votes nor "
+		 "campaigns and serves no requests. " SERVER_REJOIN_HINT ".", (unsigned long long)conf_index);
+	return cJSON_AddStringToObject(o, "removed_note", note) != NULL;
+}
+
 static void status(server *s, http_request *req)
 {
 	raft_status st;
@@ -91,6 +100,7 @@ static void status(server *s, http_request *req)
 		ok = cJSON_AddStringToObject(o, "incarnation", inc) &&
 		     cJSON_AddStringToObject(o, "membership", joining ? "joining" : removed ? "removed" : mem) &&
 		     cJSON_AddBoolToObject(o, "removed", removed) &&
+		     (removed ? add_removed_note(o, st.conf_index) : cJSON_AddNullToObject(o, "removed_note") != NULL) &&
 		     cJSON_AddBoolToObject(o, "join", c->join_url != NULL);
 	}
 	uint64_t real = server_real_ms(s);
@@ -106,7 +116,9 @@ static void status(server *s, http_request *req)
 
 static void readyz(server *s, http_request *req)
 {
-	if (s->leader == RAFT_NONE)
+	if (raft_removed(rt_raft(s->rt)))
+		api_reply_error(s, req, 503, "removed", "This node was removed from the cluster. " SERVER_REJOIN_HINT ".");
+	else if (s->leader == RAFT_NONE)
 		api_reply_error(s, req, 503, "not ready", "No leader is known.");
 	else if (s->applied < s->commit)
 		api_reply_error(s, req, 503, "not ready", "Applying committed entries (catching up).");

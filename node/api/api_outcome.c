@@ -97,6 +97,11 @@ static void not_proposed(server *s, http_request *req, const rt_outcome *o)
 	case RT_WHY_REFUSED:
 		detail = "The Raft core refused the command.";
 		break;
+	case RT_WHY_REMOVED:
+		error = "removed";
+		detail = "This node was removed from the cluster; it serves no requests (this one had no effect): "
+			 "send it to a member. " SERVER_REJOIN_HINT ".";
+		break;
 	case RT_WHY_CATCHING_UP:
 		error = "catching up";
 		detail = "This node started with an empty data dir and has not caught up with the cluster yet; "

@@ -94,7 +94,8 @@ void api_read(server *s, http_request *req, const char *key, size_t klen, const 
 		api_reply_local_read(s, req, key, klen);
 		return;
 	}
-	if (s->leader == RAFT_NONE) {
+	/* (a removed node knows no leader either: rt_read says "removed") */
+	if (s->leader == RAFT_NONE && !raft_removed(rt_raft(s->rt))) {
 		api_reply_error(s, req, 503, "no leader", "No leader is known; the read had no effect.");
 		return;
 	}

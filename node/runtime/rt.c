@@ -228,11 +228,27 @@ static int settle_nonce(rt *r)
 	return 0;
 }
 
+/* Removed by the configuration in force, and not the leader that removed
+ * itself and leads until that commits: it will never again have a leader to
+ * send a request to, so requests end at once, not proposed (RT_WHY_REMOVED). */
+static bool removed_for_good(rt *r)
+{
+	if (!raft_removed(r->raft))
+		return false;
+	raft_status st;
+	raft_get_status(r->raft, &st);
+	return st.role != RAFT_LEADER;
+}
+
 void rt_propose(rt *r, kv_command *c, uint8_t kind, const char *key, size_t klen,
 		void *ctx, uint64_t stamp, bool ack_on_append)
 {
 	if (r->stopping || r->failed) {
 		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_STOPPING);
+		return;
+	}
+	if (removed_for_good(r)) {
+		refuse(r, ctx, stamp, kind, key, klen, RT_WHY_REMOVED);
 		return;
 	}
 	if (settle_nonce(r) != 0) {
@@ -356,6 +372,10 @@ void rt_read(rt *r, const char *key, size_t klen, void *ctx, uint64_t stamp)
 {
 	if (r->stopping || r->failed) {
 		refuse(r, ctx, stamp, RT_KIND_READ, key, klen, RT_WHY_STOPPING);
+		return;
+	}
+	if (removed_for_good(r)) {
+		refuse(r, ctx, stamp, RT_KIND_READ, key, klen, RT_WHY_REMOVED);
 		return;
 	}
 	uint64_t id = PENDING_READ_BIT | ++r->next_read_id;

@@ -55,6 +55,7 @@ enum rt_why {
 	                     * in the leader's own log, nothing applied yet */
 	RT_WHY_CATCHING_UP, /* the node started empty and has not caught up yet, so
 	                     * it has no boot nonce of its own (RT_NONCE_GENERATION) */
+	RT_WHY_REMOVED,     /* the node's configuration in force removed it */
 };
 
 /* Kinds of waiting request. */

@@ -27,6 +27,7 @@ static const flag_def flags[] = {
 	{"cluster", F_STR, OFF(cluster), "(required) unless --join", "bootstraps a new cluster: members \"ID,RAFTADDR[,HTTPADDR];...\"", 0, 0},
 	{"join", F_STR, OFF(join_url), "(none)", "join an existing cluster instead: any member's HTTP URL, e.g. http://127.0.0.1:2020 (the node asks to be added as a learner and is promoted once caught up)", 0, 0},
 	{"raft", F_STR, OFF(raft_addr), "(none) required with --join", "this node's peer address HOST:PORT (with --cluster: its entry there)", 0, 0},
+	{"join-timeout", F_U32, OFF(join_timeout_s), "60", "with --join: give up (one line, exit 1) when not added within this many seconds, e.g. no member answers (0 = keep trying)", 0, 86400},
 	{"join-learner", F_BOOL, OFF(join_learner), "false", "with --join: stay a learner until promoted (POST /admin/members op promote)", 0, 0},
 	{"promote-distance", F_U32, OFF(promote_distance), "64", "as leader: promote a joining learner once its log is within this many entries of the leader's", 0, UINT32_MAX},
 	{"data-dir", F_STR, OFF(data_dir), "(required)", "directory for meta.json and the WAL", 0, 0},
@@ -100,6 +101,7 @@ static void defaults(node_config *c)
 	c->header_timeout_ms = 10000;
 	c->body_timeout_ms = 60000;
 	c->promote_distance = 64;
+	c->join_timeout_s = 60;
 }
 
 static const flag_def *find_flag(const char *name, size_t len)

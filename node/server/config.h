@@ -30,6 +30,7 @@ typedef struct node_config {
 	char *join_url;     /* --join: a member's HTTP URL; NULL when bootstrapping */
 	char *raft_addr;    /* this node's peer address (--raft, or its --cluster entry) */
 	bool join_learner;  /* --join-learner: ask to be added without auto-promotion */
+	uint32_t join_timeout_s; /* --join-timeout: give up when not added within this (0 = never) */
 	uint32_t promote_distance;
 	node_member members[RAFT_MAX_NODES]; /* --cluster's; none with --join */
 	size_t n_members;

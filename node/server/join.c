@@ -3,6 +3,7 @@
 
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -118,7 +119,28 @@ typedef struct joiner {
 	cJSON *status;      /* the last /admin/status answer */
 	char others[RAFT_MAX_NODES][256]; /* members' URLs heard of, to ask in turn */
 	size_t n_others, next_other;
+	char last[400];     /* why the last try did not add us (for the give-up line) */
+	bool answered;      /* some member answered /admin/status */
+	long status_ms;     /* the timeout of the next GET /admin/status */
 } joiner;
+
+/* One line per failed try, remembered for the line --join-timeout ends with. */
+static void retry_note(joiner *j, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void retry_note(joiner *j, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(j->last, sizeof j->last, fmt, ap);
+	va_end(ap);
+	notice("join: %s; retrying", j->last);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
 
 static void pause_ms(long ms)
 {
@@ -151,7 +173,7 @@ static long get_status(joiner *j, const char *url)
 {
 	char full[600];
 	snprintf(full, sizeof full, "%s/admin/status", url);
-	long st = http_call_run(&j->call, "GET", full, j->cfg->admin_token, NULL, 0, 0, 5000);
+	long st = http_call_run(&j->call, "GET", full, j->cfg->admin_token, NULL, 0, 0, j->status_ms);
 	cJSON_Delete(j->status);
 	j->status = st == 200 ? cJSON_Parse(http_call_body(&j->call)) : NULL;
 	return st;
@@ -257,18 +279,15 @@ static int attempt(joiner *j, char *err, size_t errlen)
 		return J_REFUSED;
 	}
 	if (j->status == NULL) {
-		notice("join: %s/admin/status: %s; retrying", j->url,
-		       st == 0 ? j->call.errbuf : "no usable answer");
+		retry_note(j, "%s/admin/status: %s", j->url, st == 0 ? j->call.errbuf : "no usable answer");
 		ask_next(j); /* the member we tried may be gone */
 		return J_RETRY;
 	}
+	j->answered = true;
 	note_others(j);
-	int v = verdict(j, j->status, err, errlen);
-	if (v != J_RETRY)
-		return v;
 	const cJSON *leader = cJSON_GetObjectItemCaseSensitive(j->status, "leader");
 	if (!cJSON_IsNumber(leader)) {
-		notice("join: %s knows no leader; retrying", j->url);
+		retry_note(j, "%s knows no leader", j->url);
 		ask_next(j);
 		return J_RETRY;
 	}
@@ -278,7 +297,7 @@ static int attempt(joiner *j, char *err, size_t errlen)
 	if (!asked_is_leader) {
 		const char *h = lm != NULL ? str_of(lm, "http") : NULL;
 		if (h == NULL) {
-			notice("join: the leader (node %.0f) has no known HTTP address; retrying", leader->valuedouble);
+			retry_note(j, "the leader (node %.0f) has no known HTTP address", leader->valuedouble);
 			ask_next(j);
 			return J_RETRY;
 		}
@@ -287,6 +306,13 @@ static int attempt(joiner *j, char *err, size_t errlen)
 		snprintf(j->url, sizeof j->url, "%s", lurl);
 		return J_REDIRECT; /* ask the leader for its own view first */
 	}
+	/* Only the leader's members list says whether we are in: another
+	 * member's may be out of date (a removed member's stopped at its
+	 * removal and may still list this id at this address, after this
+	 * node was removed and wiped). */
+	int v = verdict(j, j->status, err, errlen);
+	if (v != J_RETRY)
+		return v;
 	/* An HTTP address without a host (":2020", all interfaces) is given
 	 * to the cluster with the host of --raft, the name the others reach
 	 * this node by. */
@@ -331,7 +357,7 @@ static int attempt(joiner *j, char *err, size_t errlen)
 	}
 	/* 409 (another change in progress, or already a member: the next
 	 * status says which), 503 (leadership moved), 504 (unknown), no answer. */
-	notice("join: %s answered %ld %s; retrying", full, st, st == 0 ? j->call.errbuf : http_call_body(&j->call));
+	retry_note(j, "%s answered %ld %s", full, st, st == 0 ? j->call.errbuf : http_call_body(&j->call));
 	return J_RETRY;
 }
 
@@ -349,13 +375,30 @@ int join_cluster(const node_config *c, uint64_t inc, addr_book *out, char *err, 
 	}
 	j->cfg = c;
 	j->inc = inc;
+	snprintf(j->last, sizeof j->last, "none finished");
 	ask_next(j);
 	notice("join: asking %s to add node %u (raft %s, http %s, incarnation %llu)", j->url, c->id,
 	       c->raft_addr, c->http_addr, (unsigned long long)inc);
 	int rc = -1;
 	long wait = 100;
 	int redirects = 0;
+	/* --join-timeout: a URL nobody answers at (a typo, a cluster that is
+	 * down), or a cluster that never adds us, ends the start with one line
+	 * instead of a silent retry loop; 0 keeps trying. */
+	uint64_t deadline = c->join_timeout_s > 0 ? now_ms() + (uint64_t)c->join_timeout_s * 1000u : 0;
 	for (;;) {
+		long left = 5000;
+		if (deadline != 0) {
+			uint64_t now = now_ms();
+			if (now >= deadline) {
+				snprintf(err, errlen, "--join: %s within %u s (--join-timeout; 0 keeps trying); last try: %s",
+					 j->answered ? "not added" : "no member answered", c->join_timeout_s, j->last);
+				break;
+			}
+			if (deadline - now < (uint64_t)left)
+				left = (long)(deadline - now);
+		}
+		j->status_ms = left < 500 ? 500 : left;
 		int v = attempt(j, err, errlen);
 		if (v == J_REFUSED)
 			break;
@@ -373,7 +416,14 @@ int join_cluster(const node_config *c, uint64_t inc, addr_book *out, char *err, 
 		 * other retries back off. */
 		if (v == J_REDIRECT && ++redirects <= 2)
 			continue;
+		if (v == J_REDIRECT)
+			snprintf(j->last, sizeof j->last, "members kept naming each other as leader (last %.300s)", j->url);
 		redirects = 0;
+		if (deadline != 0) {
+			uint64_t now = now_ms();
+			if (now + (uint64_t)wait > deadline)
+				wait = now < deadline ? (long)(deadline - now) : 0;
+		}
 		pause_ms(wait);
 		wait = wait * 2 > 2000 ? 2000 : wait * 2;
 	}

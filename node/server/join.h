@@ -37,7 +37,8 @@ void book_free(addr_book *b);
 int book_parse(addr_book *b, const char *s);
 char *book_format(const addr_book *b);
 
-/* Runs the join (blocking, retrying until added). inc is this node's
+/* Runs the join (blocking, retrying until added or --join-timeout passes:
+ * then -1 with one line naming the last failure). inc is this node's
  * incarnation (already durable). On success fills *out with the members
  * other than this node and returns 0; -1 with one line in err on a refusal. */
 int join_cluster(const node_config *c, uint64_t inc, addr_book *out, char *err, size_t errlen);

@@ -38,6 +38,19 @@ _Noreturn void server_fatal(const char *fmt, ...)
 	_exit(2);
 }
 
+/* A removed node (its configuration in force is the entry that removed it)
+ * says so once per start, in the words of its status (api_admin.c): at boot
+ * when it was removed before, or when the removal reaches it. */
+static void say_removed(server *s, const raft_status *st)
+{
+	bool removed = raft_removed(rt_raft(s->rt));
+	if (removed && !s->removed_said)
+		notice("removed: node %u was removed from the cluster (configuration entry %llu); it neither "
+		       "votes nor campaigns and serves no requests. %s", s->cfg->id,
+		       (unsigned long long)st->conf_index, SERVER_REJOIN_HINT);
+	s->removed_said = removed;
+}
+
 static void refresh_from(server *s, const raft_status *st)
 {
 	s->applied = rt_applied(s->rt);
@@ -45,6 +58,7 @@ static void refresh_from(server *s, const raft_status *st)
 	s->commit = st->commit;
 	s->role = st->role;
 	s->leader = st->leader;
+	say_removed(s, st);
 }
 
 void server_refresh_status(server *s)

@@ -129,7 +129,14 @@ typedef struct server {
 	int lock_fd;
 	members_state members; /* /admin/members waits, transport peers (api_members.c) */
 	addr_book book;        /* the other members' addresses: --cluster's, or learnt by --join */
+	bool removed_said;     /* the removal was logged (server.c refresh_from) */
 } server;
+
+/* What a removed node tells its operator (log, status, 503s): its data dir
+ * holds a life the cluster has removed for good. */
+#define SERVER_REJOIN_HINT                                                                          \
+	"To bring it back, stop it, wipe its data dir and start it with --join URL (any member's "  \
+	"HTTP address): it joins as a new node"
 
 /* The real monotonic clock in ms (request timeouts, fault expiry). */
 static inline uint64_t server_real_ms(server *s)

@@ -24,6 +24,23 @@ export CLUSTER_BASE
 
 container_of() { echo "n$(($1 + 1))"; }
 
+# _joiner_service K VIA: the compose service of container nK (node id K-1) as a
+# node that joins with --join through container nVIA, with the test's flags.
+_joiner_service() {
+	local k=$1 via=$2 a
+	printf '  n%d:\n    command: [' "$k"
+	printf '"--listen", ":2040", "--data-dir", "/var/lib/raftkv"'
+	# shellcheck disable=SC2086
+	for a in ${RAFTKV_AGENT_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
+	printf ', "--", "raftkv", "--node", "%d", "--http", ":2020", "--raft", "n%d:3030"' "$((k - 1))" "$k"
+	printf ', "--join", "http://n%d:2020", "--data-dir", "/var/lib/raftkv", "--enable-faults"' "$via"
+	# shellcheck disable=SC2086
+	for a in ${RAFTKV_NODE_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
+	printf ']\n'
+}
+# JSON strings are YAML strings; "$" doubled so Compose does not interpolate.
+_q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//\$/\$\$}; printf '"%s"' "$s"; }
+
 # _compose_override N FILE: commands for nodes 0..N-1 with the test's flags.
 _compose_override() {
 	local n=$1 file=$2 i k cluster="" a
@@ -31,8 +48,6 @@ _compose_override() {
 		cluster+="$i,n$((i + 1)):3030,n$((i + 1)):2020"
 		[ $i -lt $((n - 1)) ] && cluster+=";"
 	done
-	# JSON strings are YAML strings; "$" doubled so Compose does not interpolate.
-	_q() { local s=${1//\\/\\\\}; s=${s//\"/\\\"}; s=${s//\$/\$\$}; printf '"%s"' "$s"; }
 	{
 		echo 'version: "2.4"'
 		echo 'services:'
@@ -49,17 +64,7 @@ _compose_override() {
 		done
 		# The spares of a 3-node cluster (docker-compose.spares.yml, profile
 		# "spares"): the same flags, joining through n1.
-		for ((k = n + 1; n == 3 && k <= 5; k++)); do
-			printf '  n%d:\n    command: [' "$k"
-			printf '"--listen", ":2040", "--data-dir", "/var/lib/raftkv"'
-			# shellcheck disable=SC2086
-			for a in ${RAFTKV_AGENT_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
-			printf ', "--", "raftkv", "--node", "%d", "--http", ":2020", "--raft", "n%d:3030"' "$((k - 1))" "$k"
-			printf ', "--join", "http://n1:2020", "--data-dir", "/var/lib/raftkv", "--enable-faults"'
-			# shellcheck disable=SC2086
-			for a in ${RAFTKV_NODE_FLAGS:-}; do printf ', %s' "$(_q "$a")"; done
-			printf ']\n'
-		done
+		for ((k = n + 1; n == 3 && k <= 5; k++)); do _joiner_service "$k" 1; done
 	} >"$file"
 }
 
@@ -71,6 +76,24 @@ cluster_up() { # [N]
 	export RAFTKV_COMPOSE_EXTRA
 	_compose_override "$CLUSTER_N" "$RAFTKV_COMPOSE_EXTRA"
 	RAFTKV_UP_TIMEOUT=${RAFTKV_UP_TIMEOUT:-45} "$RAFTKV_DOCKER_DIR/up.sh" "$CLUSTER_N" >&2
+}
+
+# docker_rejoin I VIA: a new machine in node I's place. Its container and
+# volume are removed, and a container with the same name, address and ports
+# but an empty volume starts as a node that joins with --join through node
+# VIA (a removed node comes back this way: node/server/README.md "Joining").
+# Stays that way until cluster_down.
+docker_rejoin() {
+	local i=$1 via=$2 k=$(($1 + 1)) dir=${BATS_FILE_TMPDIR:-${BATS_TMPDIR:-/tmp}}
+	local file=$dir/compose.rejoin-n$k.yml
+	{
+		echo 'version: "2.4"'
+		echo 'services:'
+		_joiner_service "$k" "$((via + 1))"
+	} >"$file" || return 1
+	docker rm -f "n$k" >/dev/null || return 1
+	docker volume rm "${RAFTKV_PROJECT}_n$k-data" >/dev/null || return 1
+	RAFTKV_COMPOSE_EXTRA=$RAFTKV_COMPOSE_EXTRA:$file compose "$CLUSTER_N" up -d --no-deps "n$k" >&2
 }
 
 cluster_down() {

@@ -44,6 +44,29 @@ static void test_goraft_spelling_and_defaults(void **state)
 	assert_false(c.enable_faults);
 	assert_null(c.admin_token);
 	assert_true(c.pre_vote);
+	assert_int_equal(c.join_timeout_s, 60);
+	config_free(&c);
+}
+
+/* --join-timeout: seconds, 0 = keep trying; a negative or huge value is refused. */
+static void test_join_timeout(void **state)
+{
+	(void)state;
+	const char *a0[] = {"raftkv", "--node", "3", "--join", "http://h:1", "--raft", "h:5", "--http", ":6",
+			    "--data-dir", "d", "--join-timeout", "0"};
+	node_config c;
+	char err[256];
+	assert_int_equal(parse(ARGC(a0), a0, &c, err, sizeof err), 0);
+	assert_int_equal(c.join_timeout_s, 0);
+	config_free(&c);
+	const char *a1[] = {"raftkv", "--node", "3", "--join", "http://h:1", "--raft", "h:5", "--http", ":6",
+			    "--data-dir", "d", "--join-timeout=-1"};
+	assert_int_equal(parse(ARGC(a1), a1, &c, err, sizeof err), -1);
+	assert_non_null(strstr(err, "--join-timeout"));
+	config_free(&c);
+	const char *a2[] = {"raftkv", "--node", "3", "--join", "http://h:1", "--raft", "h:5", "--http", ":6",
+			    "--data-dir", "d", "--join-timeout", "86401"};
+	assert_int_equal(parse(ARGC(a2), a2, &c, err, sizeof err), -1);
 	config_free(&c);
 }
 
@@ -119,7 +142,7 @@ static void test_help_lists_every_flag_with_default(void **state)
 		"--peer-secret-file", "--max-connections", "--max-uncommitted-bytes", "--max-buffered-bytes", "--idle-timeout-ms",
 		"--snapshot-entries", "--snapshot-bytes", "--snapshot-trailing", "--snapshot-trailing-bytes",
 		"--wal-segment-bytes",
-		"--header-timeout-ms", "--body-timeout-ms", "--join", "--raft", "--join-learner",
+		"--header-timeout-ms", "--body-timeout-ms", "--join", "--raft", "--join-learner", "--join-timeout",
 		"--promote-distance", "--help", "--version"};
 	for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
 		assert_non_null(strstr(buf, names[i]));
@@ -234,6 +257,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_goraft_spelling_and_defaults),
+		cmocka_unit_test(test_join_timeout),
 		cmocka_unit_test(test_third_field_gives_http),
 		cmocka_unit_test(test_go_style_booleans),
 		cmocka_unit_test(test_help_and_version_skip_validation),

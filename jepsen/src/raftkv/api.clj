@@ -20,6 +20,17 @@
    (http/request method (node-url test node path) body
                  {:token (:admin-token test), :timeout-ms 5000})))
 
+(def members-timeout-ms
+  "POST /admin/members answers once the change is committed: give it longer
+  than other admin calls."
+  15000)
+
+(defn change-members
+  "POST /admin/members with body (a map) to the node."
+  [test node body]
+  (http/request "POST" (node-url test node "/admin/members") body
+                {:token (:admin-token test), :timeout-ms members-timeout-ms}))
+
 (defn agent
   "A request to the node's fault agent."
   ([test node method path] (agent test node method path nil))

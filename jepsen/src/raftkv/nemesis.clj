@@ -16,7 +16,12 @@
     disk          kill a node, bitflip or truncate its WAL or snapshot
                   through /agent/corrupt, start it (wiped if it cannot start)
     leader-freeze the leader's clock frozen while it is partitioned away
-                  (what an unsafe clock-based lease cannot survive)"
+                  (what an unsafe clock-based lease cannot survive)
+    member        membership changes through POST /admin/members: remove a
+                  member, replace a --join member (remove, kill, wipe, start:
+                  it rejoins as a new incarnation) or add back a node that is
+                  out, at random, never below a majority of the members there
+                  were at the start (raftkv.membership decides)"
   (:require [clojure.tools.logging :refer [info warn]]
             [clojure.set :as set]
             [dom-top.core :refer [real-pmap]]
@@ -25,10 +30,11 @@
                     [nemesis :as n]
                     [net :as net]]
             [jepsen.nemesis.combined :as nc]
-            [raftkv.api :as api]))
+            [raftkv.api :as api]
+            [raftkv.membership :as m]))
 
 (def all-faults [:partition :kill :pause :clock :disk])
-(def known-faults (conj all-faults :leader-freeze))
+(def known-faults (conj all-faults :leader-freeze :member))
 
 (defn- on-nodes
   "node -> (f node), in parallel; exceptions become {:error message}."
@@ -294,6 +300,123 @@
      :perf            #{{:name "leader-freeze", :start #{:freeze-isolate-leader}
                          :stop #{:heal-leader}, :color "#C9A0E9"}}}))
 
+;; ------------------------------------------------------------ member
+
+(def member-heal-timeout-ms
+  "How long healing waits for every node to be a voter again and ready."
+  90000)
+
+(defn- member-view
+  "raftkv.membership's view of the cluster, from every node's status now."
+  [test]
+  (m/view (into {} (map (fn [[node st]] [node (when-not (contains? st :error) st)]))
+                (on-nodes (:nodes test) #(api/status test %)))))
+
+(defn- answer-of
+  "What to record of an HTTP answer: its status, or the client error."
+  [a]
+  (or (:status a) (:error a)))
+
+(defn- change!
+  "POST /admin/members to the view's leader; the answer's status."
+  [test v body]
+  (answer-of (api/change-members test (:leader v) body)))
+
+(defn- rejoin!
+  "The replaced node comes back empty: kill it, wipe its data dir (the agent
+  wipes only a node that is down: asked again while it is still being
+  reaped), start it; with --join it asks to be added again by itself."
+  [db test node]
+  (let [kill  (answer-of (api/agent test node "POST" "/agent/kill"))
+        down  (try (api/await-until (str node " down") 10000
+                                    #(not= "running" (api/agent-state test node)))
+                   true
+                   (catch Exception _ false))
+        wipe  (loop [tries 0]
+                (let [w (answer-of (api/agent test node "POST" "/agent/wipe"))]
+                  (if (or (= 200 w) (>= tries 20))
+                    w
+                    (do (Thread/sleep 100) (recur (inc tries))))))
+        start (try (db/start! db test node)
+                   (catch Exception e {:error (.getMessage e)}))]
+    {:kill kill, :down down, :wipe wipe, :start start}))
+
+(defn- member-change!
+  "One random change (raftkv.membership/choose), or a skip when none is
+  possible; returns what was done, for the op's :value."
+  [db test orig]
+  (let [v      (member-view test)
+        choice (m/choose v orig rand-nth)]
+    (if-not choice
+      {:change :none, :view (m/summary v)}
+      (let [{change :op, node :node} choice
+            nv     (get-in v [:nodes node])
+            body   (m/body change nv)
+            answer (change! test v body)]
+        (info "member:" (name change) node "through" (:leader v) "->" answer)
+        (cond-> {:change change, :node node, :id (:id nv), :leader (:leader v)
+                 :body body, :answer answer, :before (m/summary v)}
+          (and (= change :replace) (= 200 answer)) (merge (rejoin! db test node)))))))
+
+(defn- ready-all?
+  [test]
+  (every? true? (vals (on-nodes (:nodes test) #(api/ready? test %)))))
+
+(defn member-heal!
+  "Adds back every node of the test that is out, until each one is a voter
+  of the leader's configuration and answers /readyz, or the timeout passes.
+  A node that is still rejoining by itself (a replaced one) is waited for."
+  [test timeout-ms]
+  (let [deadline (+ (System/currentTimeMillis) timeout-ms)]
+    (loop [added []]
+      (let [v     (member-view test)
+            whole (m/whole? v (:nodes test))
+            ready (and whole (ready-all? test))]
+        (if (or ready (> (System/currentTimeMillis) deadline))
+          (do (when-not ready
+                (warn "member heal: the cluster is not whole after" timeout-ms "ms:"
+                      (pr-str (m/summary v))))
+              {:whole whole, :ready ready, :added added, :view (m/summary v)})
+          (let [adds (m/heal-adds v (:nodes test))
+                done (mapv (fn [node]
+                             [node (change! test v (m/body :add (get-in v [:nodes node])))])
+                           adds)]
+            (Thread/sleep 500)
+            (recur (into added done))))))))
+
+(defn member-nemesis
+  "Membership changes; :member makes one, :member-heal adds everyone back.
+  The majority guard counts from the voters there were at setup, after
+  adding back whatever an earlier test left out."
+  [db]
+  (let [orig (atom nil)]
+    (reify
+      n/Reflection
+      (fs [_] #{:member :member-heal})
+      n/Nemesis
+      (setup! [this test]
+        (let [healed (member-heal! test member-heal-timeout-ms)
+              v      (member-view test)
+              size   (if (:leader v) (count (:voters v)) (count (:nodes test)))]
+          (info "member nemesis: starting with" size "voters;" (pr-str healed))
+          (reset! orig size)
+          this))
+      (invoke! [this test {:keys [f] :as op}]
+        (assoc op :value
+               (case f
+                 :member      (assoc (member-change! db test @orig)
+                                     :floor (m/majority @orig))
+                 :member-heal (member-heal! test member-heal-timeout-ms))))
+      (teardown! [this test]))))
+
+(defn member-package [{:keys [db interval]}]
+  {:generator       (->> (gen/repeat {:type :info, :f :member})
+                         (gen/stagger interval))
+   :final-generator {:type :info, :f :member-heal}
+   :nemesis         (member-nemesis db)
+   :perf            #{{:name "member", :fs #{:member :member-heal}, :start #{}, :stop #{}
+                       :color "#E9D8A0"}}})
+
 ;; ------------------------------------------------------------ composition
 
 (defn package
@@ -312,5 +435,6 @@
                (faults :pause)         (conj (pause-package opts))
                (faults :clock)         (conj (clock-package opts))
                (faults :disk)          (conj (disk-package opts))
-               (faults :leader-freeze) (conj (leader-freeze-package opts)))]
+               (faults :leader-freeze) (conj (leader-freeze-package opts))
+               (faults :member)        (conj (member-package opts)))]
     (nc/compose-packages pkgs)))

@@ -14,7 +14,7 @@
 
 (def pure-test-namespaces
   '[raftkv.answer-test raftkv.txn-test raftkv.targets-test raftkv.grudge-test
-    raftkv.report-test raftkv.main-test raftkv.edn-test
+    raftkv.report-test raftkv.main-test raftkv.edn-test raftkv.membership-test
     raftkv.static-suite-test])
 
 (defn clj-files [^File root]
