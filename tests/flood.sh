@@ -85,6 +85,7 @@ sleep 1
 # smallest election timeout (300 ms by default), and the loop thread's CPU
 # time and preemptions (a long period with little CPU: not scheduled).
 for i in 0 1 2; do curl -s -m 5 "$(url "$i")/metrics" >"$dir/metrics.$i"; done
+# (each stall is also a line in the node's log: grep "loop stalled" DIR/c/n*.log)
 term1=$(status "$l" | grep -o '"term":[0-9]*' | cut -d: -f2)
 l1=$(leader)
 total=$(wc -l <"$dir/small")
@@ -105,6 +106,6 @@ longest() { # FILE HISTOGRAM: the smallest bucket bound holding every observatio
 }
 for i in 0 1 2; do
 	m=$dir/metrics.$i
-	echo "node $i: loop periods > 0.3 s: $(over "$m" raftkv_loop_period_seconds 0.3) of $(awk '$1 == "raftkv_loop_period_seconds_count" { print $2 }' "$m"), leader gaps > 0.3 s: $(over "$m" raftkv_leader_gap_seconds 0.3), longest loop period $(longest "$m" raftkv_loop_period_seconds), longest leader gap $(longest "$m" raftkv_leader_gap_seconds), loop CPU $(awk '$1 == "raftkv_loop_cpu_milliseconds_total" { print $2 }' "$m") ms, preempted $(awk '$1 == "raftkv_loop_preemptions_total" { print $2 }' "$m") times"
+	echo "node $i: loop periods > 0.3 s: $(over "$m" raftkv_loop_period_seconds 0.3) of $(awk '$1 == "raftkv_loop_period_seconds_count" { print $2 }' "$m"), leader gaps > 0.3 s: $(over "$m" raftkv_leader_gap_seconds 0.3), longest loop period $(longest "$m" raftkv_loop_period_seconds), longest leader gap $(longest "$m" raftkv_leader_gap_seconds), loop CPU $(awk '$1 == "raftkv_loop_cpu_milliseconds_total" { print $2 }' "$m") ms, preempted $(awk '$1 == "raftkv_loop_preemptions_total" { print $2 }' "$m") times, stalls >= half an election timeout: $(awk '$1 ~ /^raftkv_loop_stalls_[a-z]*_total$/ { c = $1; sub(/^raftkv_loop_stalls_/, "", c); sub(/_total$/, "", c); printf "%s%s %s", sep, c, $2; sep = ", " }' "$m")"
 done
 echo "max RSS (MiB): $(awk 'NF == 2 && $2 ~ /^[0-9]+$/ { if ($2 > m[$1]) m[$1] = $2 } END { for (i = 0; i < 3; i++) printf "n%d %.0f  ", i, m[i] / 1024 }' "$dir/samples")"
