@@ -302,3 +302,46 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--join-timeout"* ]]
 }
+
+# A removed node whose data dir was wiped and which is started again with
+# its bootstrap flags (--cluster) cannot tell from its empty dir that it was
+# removed, and the members ignore a non-member's probes: it probed for good.
+# It asks the --cluster members who leads and trusts only the leader's
+# members list: without its id there, one line saying so and how to come
+# back, exit 1. Nobody answering is no verdict: it keeps probing.
+@test "join: a removed node wiped and restarted with --cluster says it was removed and exits 1" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=5
+	boot="0,127.0.0.1:$(raft_port 0),127.0.0.1:$CLUSTER_BASE;1,127.0.0.1:$(raft_port 1),127.0.0.1:$((CLUSTER_BASE + 1));2,127.0.0.1:$(raft_port 2),127.0.0.1:$((CLUSTER_BASE + 2))"
+	# silence: --cluster members that do not answer keep it probing
+	quiet="0,127.0.0.1:$((CLUSTER_BASE + 69)),127.0.0.1:$((CLUSTER_BASE + 68));1,127.0.0.1:$((CLUSTER_BASE + 70)),127.0.0.1:$((CLUSTER_BASE + 71))"
+	run timeout 4 "$BINDIR/raftkv" --node 0 --http 127.0.0.1:$((CLUSTER_BASE + 68)) --cluster "$quiet" \
+		--data-dir "$BATS_FILE_TMPDIR/quiet" ${TOKEN:+--admin-token "$TOKEN"}
+	echo "$output"
+	[ "$status" -eq 124 ]
+	[[ "$output" == *"probing"* ]]
+	[[ "$output" != *"not in the cluster"* ]]
+	# a bootstrap member (not the leader) removed, stopped, wiped
+	l=$(wait_leader 20)
+	r=$(for i in 0 1 2; do [ "$i" != "$l" ] && echo "$i"; done | head -n 1)
+	http POST "$(node_url "$l")/admin/members" "{\"op\":\"remove\",\"id\":$r}"
+	echo "$body"
+	[ "$status_code" = 200 ]
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$r.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$r.pid") 2>/dev/null"
+	rm -rf "$CLUSTER_DIR/n$r"
+	mkdir -p "$CLUSTER_DIR/n$r"
+	run timeout 30 "$BINDIR/raftkv" --node "$r" --http "127.0.0.1:$((CLUSTER_BASE + r))" --cluster "$boot" \
+		--data-dir "$CLUSTER_DIR/n$r" --enable-faults ${TOKEN:+--admin-token "$TOKEN"}
+	echo "$output" | tail -n 5
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"node $r is not in the cluster's configuration (removed); to add it again, start it with an empty --data-dir and --join URL"* ]]
+	# it changed nothing; following the advice makes it a voter again
+	l=$(wait_leader 20 "$r")
+	members_of "$l" | jq -e --argjson r "$r" 'all(.members[]; .id != $r)'
+	rm -rf "$CLUSTER_DIR/n$r"
+	mkdir -p "$CLUSTER_DIR/n$r"
+	start_joiner "$r" "$l"
+	wait_until 30 membership_is "$r" voter
+	wait_until 10 curl -fs -m 1 "$(node_url "$r")/readyz"
+}
