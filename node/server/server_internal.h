@@ -10,6 +10,7 @@
  *                 transport, delay timers, the clock, outcomes to the API
  *   server_wal.c  the WAL write on a threadpool worker; crash faults
  *   ticker.c      the node clock -> rt_clock; pause and resume
+ *   probe_removed.c  while probing: is this id still a member? (else exit 1)
  *   boot.c        the boot nonce (a durable counter)
  */
 #ifndef RAFTKV_SERVER_INTERNAL_H
@@ -32,6 +33,7 @@
 #include "config.h"
 #include "join.h"
 #include "metrics.h"
+#include "probe_removed.h"
 
 /* The WAL job in flight (at most one, see rt_io.write). */
 typedef struct wal_job {
@@ -132,6 +134,9 @@ typedef struct server {
 	members_state members; /* /admin/members waits, transport peers (api_members.c) */
 	addr_book book;        /* the other members' addresses: --cluster's, or learnt by --join */
 	bool removed_said;     /* the removal was logged (server.c refresh_from) */
+	probe_removed probe_removed; /* probing: is this id still a member? */
+	int exit_status;       /* server_run's result (server_stop) */
+	char exit_why[320];    /* the line it ends with, if any */
 } server;
 
 /* What a removed node tells its operator (log, status, 503s): its data dir
@@ -146,6 +151,8 @@ static inline uint64_t server_real_ms(server *s)
 	return uv_now(s->loop);
 }
 
+/* Stops the node: server_run returns status, after one line saying why. */
+void server_stop(server *s, int status, const char *why);
 /* Schedules the ready step (call after anything that may give raft work). */
 void server_kick(server *s);
 /* Refreshes role/leader/term/commit/applied cache from the core. */
