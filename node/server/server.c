@@ -504,6 +504,7 @@ static void free_all(server *s)
 	bytebuf_free(&s->hdrs);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
 		notice("closing the data dir lock failed");
+	loop_stall_close(&s->stall);
 }
 
 int server_run(const node_config *cfg)
@@ -524,7 +525,11 @@ int server_run(const node_config *cfg)
 	s->cfg = cfg;
 	s->lock_fd = -1;
 	s->leader = RAFT_NONE;
+	/* Not node 0 (calloc's zero): a first frame from leader 0 would be
+	 * measured as a gap since the loop's clock started. */
+	s->leader_heard = RAFT_NONE;
 	metrics_init(&s->metrics);
+	loop_stall_init(&s->stall); /* here: the loop runs on this thread */
 	char err[512] = "";
 	int status = 0;
 	if (start(s, err, sizeof err) != 0) {

@@ -29,6 +29,7 @@
 #include "../runtime/rt.h"
 #include "../wal/wal.h"
 #include "../wal/wal_compact.h"
+#include "loop_stall.h"
 #include "config.h"
 #include "join.h"
 #include "metrics.h"
@@ -113,6 +114,7 @@ typedef struct server {
 
 	uv_timer_t tick_timer;
 	uint64_t tick_last_ms;    /* loop clock at the last tick callback (0 = none yet) */
+	loop_stall stall;         /* why long tick periods happened (busy, starved, blocked) */
 	uint64_t leader_heard_ms; /* loop clock at the last frame from leader_heard */
 	uint32_t leader_heard;    /* the leader those frames came from */
 	bool paused;
