@@ -89,14 +89,24 @@ partition_groups() { # JSON-GROUPS: on every node that runs
 	echo "second: $status_code $body"
 	[ "$status_code" = 409 ]
 	[[ "$body" == *"change in progress"* ]]
-	status_of "$l" | jq -e '.role == "leader"'
 	wait
 	cat "$BATS_TEST_TMPDIR/first"
-	[ "$(cut -d' ' -f1 "$BATS_TEST_TMPDIR/first")" = 200 ]
+	# made (200), or not known in time on a loaded machine (504: it may
+	# still be made; with ASan at load ~20 it once took longer than the
+	# request timeout)
+	case $(cut -d' ' -f1 "$BATS_TEST_TMPDIR/first") in 200 | 504) ;; *) false ;; esac
 	heal_all
-	members_of "$l" | jq -e 'any(.members[]; .id == 9) and all(.members[]; .id != 8)'
-	change "$l" '{"op":"remove","id":9}'
-	[ "$status_code" = 200 ]
+	# the second is never made; the first, if made, is undone
+	drop9() {
+		l=$(wait_leader 10) || return 1
+		members_of "$l" | jq -e 'all(.members[]; .id != 8)' >/dev/null || { echo "the refused change was made" >&2; exit 1; }
+		members_of "$l" | jq -e 'all(.members[]; .id != 9)' >/dev/null && return 0
+		change "$l" '{"op":"remove","id":9}'
+		return 1
+	}
+	wait_until 30 drop9
+	l=$(wait_leader 10)
+	members_of "$l" | jq -e 'all(.members[]; .id != 8 and .id != 9)'
 	[ "$(voters_of "$l")" = "[0,1,2]" ]
 }
 
