@@ -5,12 +5,31 @@
  */
 #include <signal.h>
 #include <stdio.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "server/config.h"
 #include "server/server.h"
 
+/* glibc raises its mmap threshold each time a large block is freed (up to
+ * 32 MiB), after which 1 MiB request bodies and log entries come from the heap
+ * and their freed space stays in the process: under `make flood` (200 clients
+ * writing 1 MiB values) that tripled the nodes' peak RSS (395-465 MiB against
+ * 151-172 MiB with the threshold held). Setting it fixes it at 128 KiB, so a
+ * large block is its own mapping and returns to the kernel when freed.
+ * ASan and TSan bring their own allocators (mallopt is a stub there): skip it. */
+static void hold_mmap_threshold(void)
+{
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+	if (mallopt(M_MMAP_THRESHOLD, 128 * 1024) != 1)
+		fprintf(stderr, "raftkv: mallopt(M_MMAP_THRESHOLD) refused; large blocks may stay in the heap\n");
+#endif
+}
+
 int main(int argc, char **argv)
 {
+	hold_mmap_threshold();
 	/* A peer or client that hangs up must not kill the node: writes to a
 	 * closed socket fail with EPIPE, which libuv reports per handle. */
 	if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
