@@ -210,6 +210,11 @@ static void metrics(server *s, http_request *req)
 			preempted = (uint64_t)ru.ru_nivcsw;
 		rc |= gauge(b, "raftkv_loop_cpu_milliseconds_total", "CPU time of the loop thread.", "counter", cpu_ms);
 		rc |= gauge(b, "raftkv_loop_preemptions_total", "Involuntary context switches of the loop thread (runnable, not running).", "counter", preempted);
+		/* Tick periods of half an election timeout or more, by cause
+		 * (node/server/loop_stall.h). */
+		rc |= gauge(b, "raftkv_loop_stalls_busy_total", "Loop stalls (tick period >= half the election timeout) spent mostly running.", "counter", s->stall.counts[STALL_BUSY]);
+		rc |= gauge(b, "raftkv_loop_stalls_starved_total", "Loop stalls spent mostly runnable, waiting for a CPU.", "counter", s->stall.counts[STALL_STARVED]);
+		rc |= gauge(b, "raftkv_loop_stalls_blocked_total", "Loop stalls spent mostly neither: in a system call, paging.", "counter", s->stall.counts[STALL_BLOCKED]);
 	}
 	rc |= gauge(b, "raftkv_snapshot_index", "Index of the newest durable snapshot (0 = none).", "gauge", rt_snapshot_index(s->rt));
 	rc |= gauge(b, "raftkv_snapshots_total", "Snapshots written and made durable by this node.", "counter", st->snapshots_written);

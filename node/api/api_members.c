@@ -155,6 +155,16 @@ static bool parse_u64(const char *t, uint64_t *out)
 	return true;
 }
 
+static void reply_not_leader(server *s, http_request *req)
+{
+	char detail[160];
+	if (s->leader == RAFT_NONE)
+		snprintf(detail, sizeof detail, "Only the leader changes the membership, and no leader is known.");
+	else
+		snprintf(detail, sizeof detail, "Only the leader changes the membership; send this to node %u.", s->leader);
+	api_reply_error(s, req, 503, "not leader", detail);
+}
+
 static void post(server *s, http_request *req)
 {
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
@@ -193,6 +203,15 @@ static void post(server *s, http_request *req)
 		return;
 	}
 	cc.id = (uint32_t)idj->valuedouble;
+	/* Only the leader's configuration answers 404/409: another node's may
+	 * be out of date, and a new node started with --cluster at a member's
+	 * new address lists itself there (raftkv-ctl member replace asks the
+	 * nodes in turn and goes on to the next one only on a 503). */
+	if (s->role != RAFT_LEADER) {
+		cJSON_Delete(o);
+		reply_not_leader(s, req);
+		return;
+	}
 	char addr[2 * RAFT_ADDR_MAX + 2];
 	if (cc.op == RAFT_CONF_ADD_LEARNER) {
 		const char *ra = raftj->valuestring, *ha = httpj != NULL ? httpj->valuestring : "";
@@ -222,15 +241,9 @@ static void post(server *s, http_request *req)
 	switch (rc) {
 	case RAFT_OK:
 		break;
-	case RAFT_ENOLEADER: {
-		char detail[160];
-		if (s->leader == RAFT_NONE)
-			snprintf(detail, sizeof detail, "Only the leader changes the membership, and no leader is known.");
-		else
-			snprintf(detail, sizeof detail, "Only the leader changes the membership; send this to node %u.", s->leader);
-		api_reply_error(s, req, 503, "not leader", detail);
+	case RAFT_ENOLEADER:
+		reply_not_leader(s, req);
 		return;
-	}
 	case RAFT_EPENDING:
 		api_reply_error(s, req, 409, "change in progress",
 			    "Another membership change is not committed yet (one at a time), or the leader has not committed an entry of its term yet; retry.");

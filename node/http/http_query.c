@@ -58,13 +58,21 @@ int http_query_get(const http_request *req, const char *name, char **out)
 		size_t plen = amp ? (size_t)(amp - q) : strlen(q);
 		const char *eq = memchr(q, '=', plen);
 		size_t klen = eq ? (size_t)(eq - q) : plen;
-		/* Keys are decoded too, so "a%62c" matches "abc". */
-		char *key = malloc(klen + 1);
-		if (key == NULL)
-			return -1;
-		long kd = http_pct_decode(q, klen, key, true, false);
-		bool match = kd >= 0 && (size_t)kd == nlen && memcmp(key, name, nlen) == 0;
-		free(key);
+		bool match;
+		if (memchr(q, '%', klen) == NULL && memchr(q, '+', klen) == NULL) {
+			/* Nothing to decode (nearly every key): compare in place.
+			 * The copy below cost a malloc and a free per parameter,
+			 * ~10% of the leader's instructions per linearizable read. */
+			match = klen == nlen && memcmp(q, name, nlen) == 0;
+		} else {
+			/* Keys are decoded too, so "a%62c" matches "abc". */
+			char *key = malloc(klen + 1);
+			if (key == NULL)
+				return -1;
+			long kd = http_pct_decode(q, klen, key, true, false);
+			match = kd >= 0 && (size_t)kd == nlen && memcmp(key, name, nlen) == 0;
+			free(key);
+		}
 		if (match) {
 			const char *v = eq ? eq + 1 : q + plen;
 			size_t vlen = eq ? plen - klen - 1 : 0;

@@ -151,7 +151,7 @@ static void pause_ms(long ms)
 
 /* "http://HOST:PORT" for a member's HTTP address; ":PORT" (all interfaces)
  * takes the host of the URL the address came from. */
-static void url_of(const char *http, const char *from_url, char *out, size_t n)
+void join_url_of(const char *http, const char *from_url, char *out, size_t n)
 {
 	if (http[0] != ':') {
 		snprintf(out, n, "http://%s", http);
@@ -179,7 +179,7 @@ static long get_status(joiner *j, const char *url)
 	return st;
 }
 
-static const cJSON *member_of(const cJSON *o, uint32_t id)
+const cJSON *join_member_of(const cJSON *o, uint32_t id)
 {
 	const cJSON *m;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o, "members")) {
@@ -190,7 +190,7 @@ static const cJSON *member_of(const cJSON *o, uint32_t id)
 	return NULL;
 }
 
-static const char *str_of(const cJSON *m, const char *k)
+const char *join_str_of(const cJSON *m, const char *k)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(m, k);
 	return cJSON_IsString(v) ? v->valuestring : NULL;
@@ -203,8 +203,8 @@ enum { J_RETRY, J_DONE, J_REFUSED, J_REDIRECT };
 static int verdict(joiner *j, const cJSON *o, char *err, size_t errlen)
 {
 	const node_config *c = j->cfg;
-	const cJSON *me = member_of(o, c->id);
-	const char *ra = me != NULL ? str_of(me, "raft") : NULL;
+	const cJSON *me = join_member_of(o, c->id);
+	const char *ra = me != NULL ? join_str_of(me, "raft") : NULL;
 	if (me != NULL && ra != NULL && strcmp(ra, c->raft_addr) == 0)
 		return J_DONE;
 	if (me != NULL) {
@@ -214,7 +214,7 @@ static int verdict(joiner *j, const cJSON *o, char *err, size_t errlen)
 	}
 	const cJSON *m;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o, "members")) {
-		const char *r = str_of(m, "raft");
+		const char *r = join_str_of(m, "raft");
 		const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "id");
 		if (r != NULL && strcmp(r, c->raft_addr) == 0) {
 			snprintf(err, errlen, "--join: raft address %s already belongs to member %.0f",
@@ -230,10 +230,10 @@ static int fill_book(const cJSON *o, uint32_t self, addr_book *out)
 	const cJSON *m;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(o, "members")) {
 		const cJSON *mid = cJSON_GetObjectItemCaseSensitive(m, "id");
-		const char *ra = str_of(m, "raft");
+		const char *ra = join_str_of(m, "raft");
 		if (!cJSON_IsNumber(mid) || ra == NULL || (uint32_t)mid->valuedouble == self)
 			continue;
-		if (book_set(out, (uint32_t)mid->valuedouble, ra, str_of(m, "http")) != 0)
+		if (book_set(out, (uint32_t)mid->valuedouble, ra, join_str_of(m, "http")) != 0)
 			return -1;
 	}
 	return 0;
@@ -246,11 +246,11 @@ static void note_others(joiner *j)
 {
 	const cJSON *m;
 	cJSON_ArrayForEach(m, cJSON_GetObjectItemCaseSensitive(j->status, "members")) {
-		const char *h = str_of(m, "http");
+		const char *h = join_str_of(m, "http");
 		if (h == NULL)
 			continue;
 		char u[256];
-		url_of(h, j->url, u, sizeof u);
+		join_url_of(h, j->url, u, sizeof u);
 		bool seen = false;
 		for (size_t i = 0; i < j->n_others && !seen; i++)
 			seen = strcmp(j->others[i], u) == 0;
@@ -291,18 +291,18 @@ static int attempt(joiner *j, char *err, size_t errlen)
 		ask_next(j);
 		return J_RETRY;
 	}
-	const cJSON *lm = member_of(j->status, (uint32_t)leader->valuedouble);
+	const cJSON *lm = join_member_of(j->status, (uint32_t)leader->valuedouble);
 	const cJSON *sid = cJSON_GetObjectItemCaseSensitive(j->status, "id");
 	bool asked_is_leader = cJSON_IsNumber(sid) && sid->valuedouble == leader->valuedouble;
 	if (!asked_is_leader) {
-		const char *h = lm != NULL ? str_of(lm, "http") : NULL;
+		const char *h = lm != NULL ? join_str_of(lm, "http") : NULL;
 		if (h == NULL) {
 			retry_note(j, "the leader (node %.0f) has no known HTTP address", leader->valuedouble);
 			ask_next(j);
 			return J_RETRY;
 		}
 		char lurl[512];
-		url_of(h, j->url, lurl, sizeof lurl);
+		join_url_of(h, j->url, lurl, sizeof lurl);
 		snprintf(j->url, sizeof j->url, "%s", lurl);
 		return J_REDIRECT; /* ask the leader for its own view first */
 	}

@@ -17,6 +17,7 @@
 #ifndef RAFTKV_JOIN_H
 #define RAFTKV_JOIN_H
 
+#include <cjson/cJSON.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -42,5 +43,12 @@ char *book_format(const addr_book *b);
  * incarnation (already durable). On success fills *out with the members
  * other than this node and returns 0; -1 with one line in err on a refusal. */
 int join_cluster(const node_config *c, uint64_t inc, addr_book *out, char *err, size_t errlen);
+
+/* Reading a member's GET /admin/status answer (also probe_removed.c): the
+ * entry of id in its "members", a string field of an entry (NULL if none),
+ * and the URL of a member's HTTP address (":PORT" takes from_url's host). */
+const cJSON *join_member_of(const cJSON *status, uint32_t id);
+const char *join_str_of(const cJSON *m, const char *k);
+void join_url_of(const char *http, const char *from_url, char *out, size_t n);
 
 #endif

@@ -155,6 +155,7 @@ static void begin_shutdown(server *s)
 	if (s->rt != NULL)
 		rt_stop(s->rt);
 	api_members_stop(s);
+	probe_removed_stop(s);
 	server_snap_stop(s);
 	while (s->paused_head != NULL) {
 		http_request *r = s->paused_head;
@@ -174,6 +175,15 @@ static void begin_shutdown(server *s)
 	close_handle((uv_handle_t *)&s->idle);
 	close_handle((uv_handle_t *)&s->sigterm);
 	close_handle((uv_handle_t *)&s->sigint);
+}
+
+void server_stop(server *s, int status, const char *why)
+{
+	if (s->stopping)
+		return;
+	s->exit_status = status;
+	snprintf(s->exit_why, sizeof s->exit_why, "%s", why);
+	begin_shutdown(s);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -465,6 +475,8 @@ static int start_inner(server *s, char **stored_peers, char *err, size_t errlen)
 		return -1;
 	server_refresh_status(s);
 	int rc = start_handles(s);
+	if (rc == 0)
+		rc = probe_removed_start(s);
 	if (rc != 0) {
 		snprintf(err, errlen, "event loop set-up failed: %s", uv_strerror(rc));
 		return -1;
@@ -487,12 +499,14 @@ static void free_all(server *s)
 	rt_free(s->rt);
 	server_snap_free(s);
 	api_members_free(s);
+	probe_removed_free(s);
 	faults_free(s->faults);
 	book_free(&s->book);
 	bytebuf_free(&s->out);
 	bytebuf_free(&s->hdrs);
 	if (s->lock_fd >= 0 && close(s->lock_fd) != 0)
 		notice("closing the data dir lock failed");
+	loop_stall_close(&s->stall);
 }
 
 int server_run(const node_config *cfg)
@@ -513,7 +527,11 @@ int server_run(const node_config *cfg)
 	s->cfg = cfg;
 	s->lock_fd = -1;
 	s->leader = RAFT_NONE;
+	/* Not node 0 (calloc's zero): a first frame from leader 0 would be
+	 * measured as a gap since the loop's clock started. */
+	s->leader_heard = RAFT_NONE;
 	metrics_init(&s->metrics);
+	loop_stall_init(&s->stall); /* here: the loop runs on this thread */
 	char err[512] = "";
 	int status = 0;
 	if (start(s, err, sizeof err) != 0) {
@@ -526,12 +544,16 @@ int server_run(const node_config *cfg)
 	}
 	rc = uv_run(&loop, UV_RUN_DEFAULT);
 	(void)rc; /* returns non-zero only for uv_stop, which nothing calls */
+	if (status == 0)
+		status = s->exit_status;
 	free_all(s);
 	rc = uv_loop_close(&loop);
 	if (rc != 0)
 		notice("event loop closed with handles still open: %s", uv_strerror(rc));
 	if (status == 0)
 		notice("stopped");
+	else if (s->exit_why[0] != '\0')
+		notice("%s", s->exit_why); /* last, the one reason it stopped */
 	free(s);
 	return status;
 }

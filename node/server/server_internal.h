@@ -10,6 +10,7 @@
  *                 transport, delay timers, the clock, outcomes to the API
  *   server_wal.c  the WAL write on a threadpool worker; crash faults
  *   ticker.c      the node clock -> rt_clock; pause and resume
+ *   probe_removed.c  while probing: is this id still a member? (else exit 1)
  *   boot.c        the boot nonce (a durable counter)
  */
 #ifndef RAFTKV_SERVER_INTERNAL_H
@@ -29,9 +30,11 @@
 #include "../runtime/rt.h"
 #include "../wal/wal.h"
 #include "../wal/wal_compact.h"
+#include "loop_stall.h"
 #include "config.h"
 #include "join.h"
 #include "metrics.h"
+#include "probe_removed.h"
 
 /* The WAL job in flight (at most one, see rt_io.write). */
 typedef struct wal_job {
@@ -120,6 +123,7 @@ typedef struct server {
 
 	uv_timer_t tick_timer;
 	uint64_t tick_last_ms;    /* loop clock at the last tick callback (0 = none yet) */
+	loop_stall stall;         /* why long tick periods happened (busy, starved, blocked) */
 	uint64_t leader_heard_ms; /* loop clock at the last frame from leader_heard */
 	uint32_t leader_heard;    /* the leader those frames came from */
 	bool paused;
@@ -139,6 +143,9 @@ typedef struct server {
 	members_state members; /* /admin/members waits, transport peers (api_members.c) */
 	addr_book book;        /* the other members' addresses: --cluster's, or learnt by --join */
 	bool removed_said;     /* the removal was logged (server.c refresh_from) */
+	probe_removed probe_removed; /* probing: is this id still a member? */
+	int exit_status;       /* server_run's result (server_stop) */
+	char exit_why[320];    /* the line it ends with, if any */
 } server;
 
 /* What a removed node tells its operator (log, status, 503s): its data dir
@@ -153,6 +160,8 @@ static inline uint64_t server_real_ms(server *s)
 	return uv_now(s->loop);
 }
 
+/* Stops the node: server_run returns status, after one line saying why. */
+void server_stop(server *s, int status, const char *why);
 /* Schedules the ready step (call after anything that may give raft work). */
 void server_kick(server *s);
 /* Refreshes role/leader/term/commit/applied cache from the core. */

@@ -51,8 +51,14 @@ static void on_tick(uv_timer_t *t)
 {
 	server *s = t->data;
 	uint64_t real = server_real_ms(s);
-	if (s->tick_last_ms != 0 && real >= s->tick_last_ms)
-		histogram_observe(&s->metrics.loop_period_seconds, (double)(real - s->tick_last_ms) / 1000.0);
+	if (s->tick_last_ms != 0 && real >= s->tick_last_ms) {
+		uint64_t period = real - s->tick_last_ms;
+		histogram_observe(&s->metrics.loop_period_seconds, (double)period / 1000.0);
+		/* Half an election timeout: a leader stalled that long is close
+		 * to being voted out, so say why it stalled. */
+		loop_stall_tick(&s->stall, real, period,
+				(uint64_t)s->cfg->election_ticks * s->cfg->tick_ms / 2);
+	}
 	s->tick_last_ms = real;
 	if (s->stopping || ticker_sync_pause(s))
 		return;

@@ -302,3 +302,146 @@ rejoin_wiped() { # ID [BOOT-COUNT]
 	[ "$status" -eq 2 ]
 	[[ "$output" == *"--join-timeout"* ]]
 }
+
+# A removed node whose data dir was wiped and which is started again with
+# its bootstrap flags (--cluster) cannot tell from its empty dir that it was
+# removed, and the members ignore a non-member's probes: it probed for good.
+# It asks the --cluster members who leads and trusts only the leader's
+# members list: without its id there, one line saying so and how to come
+# back, exit 1. Nobody answering is no verdict: it keeps probing.
+@test "join: a removed node wiped and restarted with --cluster says it was removed and exits 1" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=5
+	boot="0,127.0.0.1:$(raft_port 0),127.0.0.1:$CLUSTER_BASE;1,127.0.0.1:$(raft_port 1),127.0.0.1:$((CLUSTER_BASE + 1));2,127.0.0.1:$(raft_port 2),127.0.0.1:$((CLUSTER_BASE + 2))"
+	# silence: --cluster members that do not answer keep it probing
+	quiet="0,127.0.0.1:$((CLUSTER_BASE + 69)),127.0.0.1:$((CLUSTER_BASE + 68));1,127.0.0.1:$((CLUSTER_BASE + 70)),127.0.0.1:$((CLUSTER_BASE + 71))"
+	run timeout 4 "$BINDIR/raftkv" --node 0 --http 127.0.0.1:$((CLUSTER_BASE + 68)) --cluster "$quiet" \
+		--data-dir "$BATS_FILE_TMPDIR/quiet" ${TOKEN:+--admin-token "$TOKEN"}
+	echo "$output"
+	[ "$status" -eq 124 ]
+	[[ "$output" == *"probing"* ]]
+	[[ "$output" != *"not in the cluster"* ]]
+	# a bootstrap member (not the leader) removed, stopped, wiped
+	l=$(wait_leader 20)
+	r=$(for i in 0 1 2; do [ "$i" != "$l" ] && echo "$i"; done | head -n 1)
+	http POST "$(node_url "$l")/admin/members" "{\"op\":\"remove\",\"id\":$r}"
+	echo "$body"
+	[ "$status_code" = 200 ]
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$r.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$r.pid") 2>/dev/null"
+	rm -rf "$CLUSTER_DIR/n$r"
+	mkdir -p "$CLUSTER_DIR/n$r"
+	run timeout 30 "$BINDIR/raftkv" --node "$r" --http "127.0.0.1:$((CLUSTER_BASE + r))" --cluster "$boot" \
+		--data-dir "$CLUSTER_DIR/n$r" --enable-faults ${TOKEN:+--admin-token "$TOKEN"}
+	echo "$output" | tail -n 5
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"node $r is not in the cluster's configuration (removed); to add it again, start it with an empty --data-dir and --join URL"* ]]
+	# it changed nothing; following the advice makes it a voter again
+	l=$(wait_leader 20 "$r")
+	members_of "$l" | jq -e --argjson r "$r" 'all(.members[]; .id != $r)'
+	rm -rf "$CLUSTER_DIR/n$r"
+	mkdir -p "$CLUSTER_DIR/n$r"
+	start_joiner "$r" "$l"
+	wait_until 30 membership_is "$r" voter
+	wait_until 10 curl -fs -m 1 "$(node_url "$r")/readyz"
+}
+
+# raftkv-ctl member remove / add / promote / replace end to end, and a
+# leadership transfer to a learner refused over HTTP. On a bootstrap member
+# B (not the leader): removed, added back at its address (auto-promoted);
+# removed, added back as a learner that is not auto-promoted, which cannot
+# be handed the leadership, then promoted; then replaced by a new empty
+# node at another raft address (started first, it probes: its id is still
+# listed, so it waits; the add reaches it, and the leader then replaces
+# the life it added by the node's own, as for any wiped member).
+@test "join: raftkv-ctl member remove, add, promote, replace; no transfer to a learner" {
+	[ "$RAFTKV_BACKEND" = local ] || skip "starts local processes"
+	CLUSTER_N=5
+	ctl=("$BINDIR/raftkv-ctl" --nodes "$(node_url 0),$(node_url 1),$(node_url 2),$(node_url 3),$(node_url 4)" ${TOKEN:+--token "$TOKEN"})
+	l=$(wait_leader 20)
+	b=$(for i in 0 1 2; do [ "$i" != "$l" ] && membership_is "$i" voter && echo "$i"; done | head -n 1)
+	[ -n "$b" ]
+	braft=127.0.0.1:$(raft_port "$b")
+	bhttp=127.0.0.1:$((CLUSTER_BASE + b))
+	all5=$(voters_of "$l")
+	without=$(echo "$all5" | jq -c --argjson b "$b" 'map(select(. != $b))')
+	# remove, add back (auto-promoted once caught up)
+	run "${ctl[@]}" member remove "$b"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_until 10 leader_voters_are "$without"
+	wait_until 10 membership_is "$b" removed
+	run "${ctl[@]}" member add "$b" "$braft" "$bhttp"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_until 20 leader_voters_are "$all5"
+	wait_until 10 membership_is "$b" voter
+	# a learner: no transfer to it (HTTP 400, nothing changes), then promoted
+	run "${ctl[@]}" member remove "$b"
+	[ "$status" -eq 0 ]
+	wait_until 10 membership_is "$b" removed
+	l=$(wait_leader 20)
+	inc=$(status_of "$b" | jq -r .incarnation) # its own: else the leader replaces it (and promotes)
+	http POST "$(node_url "$l")/admin/members" "{\"op\":\"add\",\"id\":$b,\"raft\":\"$braft\",\"http\":\"$bhttp\",\"incarnation\":\"$inc\",\"auto_promote\":false}"
+	echo "$body"
+	[ "$status_code" = 200 ]
+	wait_until 20 sh -c "curl -s -m 2 '$(node_url "$b")/admin/status' | jq -e '.membership == \"learner\" and .applied_index >= .commit_index and .commit_index > 0' >/dev/null" ||
+		{ status_of "$b"; status_of "$l"; tail -n 20 "$CLUSTER_DIR/n$b.log"; false; }
+	term=$(status_of "$l" | jq .term)
+	http POST "$(node_url "$l")/admin/transfer" "{\"to\":$b}"
+	echo "$status_code $body"
+	[ "$status_code" = 400 ]
+	[[ "$body" == *"not a voting member"* ]]
+	sleep 1
+	[ "$(leader_id)" = "$l" ]
+	[ "$(status_of "$l" | jq .term)" = "$term" ]
+	membership_is "$b" learner
+	run "${ctl[@]}" member promote "$b"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_until 10 leader_voters_are "$all5"
+	echo "promoted: $(members_of "$l")"
+	run "${ctl[@]}" member promote "$b" # a voter: refused, exit code says so
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Only a learner can be promoted"* ]]
+	# replace: a new empty node, same id, same HTTP address, a new raft port
+	kill -TERM "$(cat "$CLUSTER_DIR/agent$b.pid")"
+	wait_until 10 sh -c "! kill -0 $(cat "$CLUSTER_DIR/agent$b.pid") 2>/dev/null"
+	nraft=127.0.0.1:$((CLUSTER_BASE + 52))
+	# its --cluster names every member (the leader may be a joined node,
+	# and the transport hears only peers it knows), itself at the new port
+	boot=$(members_of "$(wait_leader 10)" | jq -r --argjson b "$b" --arg r "$nraft" \
+		'[.members[] | "\(.id),\(if .id == $b then $r else .raft end),\(.http)"] | join(";")')
+	echo "boot: $boot"
+	nd=$BATS_FILE_TMPDIR/replaced
+	mkdir -p "$nd"
+	"$BINDIR/raftkv-agent" --listen "127.0.0.1:$((CLUSTER_BASE + 20 + b))" --data-dir "$nd" \
+		--log "$nd.log" ${TOKEN:+--admin-token "$TOKEN"} -- \
+		"$BINDIR/raftkv" --node "$b" --http "$bhttp" --cluster "$boot" --data-dir "$nd" \
+		--enable-faults ${TOKEN:+--admin-token "$TOKEN"} >>"$nd.agent.log" 2>&1 &
+	echo $! >"$CLUSTER_DIR/agent$b.pid"
+	wait_until 10 membership_is "$b" probing
+	sleep 3 # listed by the leader: it keeps probing (probe_removed.c)
+	membership_is "$b" probing
+	# the new node first in --nodes: it is no leader and must say so (503),
+	# not refuse the address it has itself (it answered 409 before)
+	nodes=$(node_url "$b")
+	for i in 0 1 2 3 4; do [ "$i" = "$b" ] || nodes+=",$(node_url "$i")"; done
+	run "$BINDIR/raftkv-ctl" --nodes "$nodes" ${TOKEN:+--token "$TOKEN"} member replace "$b" "$nraft" "$bhttp"
+	echo "$output"
+	[ "$status" -eq 0 ] || { members_of "$(wait_leader 10)"; status_of "$b"; cat "$nd.log"; false; }
+	echo "after replace: $(members_of "$(wait_leader 10)")"
+	wait_until 30 membership_is "$b" voter || { status_of "$b"; tail -n 20 "$nd.log"; echo "now: $(members_of "$(wait_leader 10)")"; false; }
+	listed() { l=$(wait_leader 20) && members_of "$l" | jq -e --argjson b "$b" --arg r "$nraft" 'any(.members[]; .id == $b and .raft == $r and .voter)' >/dev/null; }
+	wait_until 20 listed
+	wait_until 20 curl -fs -m 1 -o /dev/null "$(node_url "$b")/readyz"
+	kv_put "$b" after-ctl-replace 1
+	[ "$status_code" = 200 ]
+	kv_get "$l" after-ctl-replace
+	[ "$(echo "$body" | jq -r .value)" = 1 ]
+	run "${ctl[@]}" member list
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"$nraft"* ]]
+}

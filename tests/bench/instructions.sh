@@ -13,6 +13,10 @@
 # Under callgrind the nodes run ~50x slower: the election timeout is raised so
 # that the slowdown does not cost elections, and the figures are instructions,
 # not time.
+#
+#   BENCH_CG_TOP=N   also print each node's N largest self costs per write and
+#                    per read (tests/bench/cg_top.py on that phase's dump), the
+#                    leader first: where the instructions go.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${RAFTKV_BIN:-$ROOT/bin}
@@ -22,7 +26,7 @@ mkdir -p "$dir/bin" "$dir/cg"
 ln -sf "$BIN/raftkv-agent" "$dir/bin/raftkv-agent"
 cat >"$dir/bin/raftkv" <<EOT
 #!/bin/sh
-exec valgrind --tool=callgrind --vgdb=yes --callgrind-out-file="$dir/cg/node.%p.out" "$BIN/raftkv" "\$@"
+exec valgrind --tool=callgrind --vgdb=yes --compress-strings=no --callgrind-out-file="$dir/cg/node.%p.out" "$BIN/raftkv" "\$@"
 EOT
 chmod +x "$dir/bin/raftkv"
 stop() { RAFTKV_BIN=$dir/bin "$ROOT/tests/cluster.sh" stop "$dir/cluster" || true; }
@@ -40,13 +44,34 @@ zero() { # counters of every node to 0
 }
 count() { # instructions since the last zero, summed over the nodes
 	local p n total=0
+	: >"$dir/cg/last"
 	for p in "${pids[@]}"; do
 		vgdb --pid="$p" dump >/dev/null 2>&1
 		# the newest dump of this node holds the counts since the zero
 		n=$(ls -t "$dir"/cg/node."$p".out.* | head -1)
+		echo "$p $n" >>"$dir/cg/last"
 		total=$((total + $(awk '/^totals:/ { print $2 }' "$n")))
 	done
 	echo "$total"
+}
+# Each dump names every function in full (--compress-strings=no): a
+# compressed dump refers to names defined only in the node's earlier dumps,
+# so it cannot be read alone.
+top() { # OP REQUESTS: each node's largest self costs in the phase just counted
+	local key p f role
+	while read -r key p f; do
+		role=follower
+		[ "$key" = 1 ] || role=leader
+		echo "  $1, node pid $p ($role): self instructions per request"
+		"$ROOT/tests/bench/cg_top.py" "$BENCH_CG_TOP" "$2" "$f"
+	done < <(while read -r p f; do
+		key=1
+		[ "$url" != "http://127.0.0.1:$((base + $(node_id "$p")))" ] || key=0
+		echo "$key $p $f"
+	done <"$dir/cg/last" | sort)
+}
+node_id() { # PID: the --node argument of that process
+	tr '\0' ' ' <"/proc/$1/cmdline" | sed -n 's/.* --node \([0-9]*\) .*/\1/p'
 }
 now() { date +%s.%N; }
 
@@ -77,6 +102,7 @@ phase() { # OP: prints instructions per request
 	awk -v t="$total" -v r="$req" -v op="$op" -v ir="$idle_rate" -v a="$a" -v b="$b" \
 		'BEGIN { printf "%-20s %8d requests %14.0f instructions/request %10.0f net of idle\n", op, r,
 			 (r > 0 ? t / r : 0), (r > 0 ? (t - ir * (b - a)) / r : 0) }'
+	if [ -n "${BENCH_CG_TOP:-}" ] && [ "$req" -gt 0 ]; then top "$op" "$req"; fi
 }
 phase write
 phase read

@@ -9,12 +9,14 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "../../node/server/config.h"
@@ -48,6 +50,50 @@ static void *run_node(void *arg)
 	return NULL;
 }
 
+/* libFuzzer's -timeout watchdog is a SIGALRM every few seconds, installed
+ * without SA_RESTART (and a socket with SO_RCVTIMEO is never restarted
+ * anyway): a recv, send or connect it lands in fails with EINTR. Taken for
+ * a dead node, that stopped `make fuzz` once (build/fuzz/api.log: "no status
+ * line: 0 bytes, then Interrupted system call"). So each is retried. */
+static ssize_t send_all(int fd, const void *p, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		ssize_t w = send(fd, (const char *)p + done, len - done, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		done += (size_t)w;
+	}
+	return (ssize_t)done;
+}
+
+/* connect, which an interrupting signal leaves going on in the background:
+ * then wait for it to finish and take its outcome from SO_ERROR. */
+static int connect_retry(int fd, const struct sockaddr *sa, socklen_t len)
+{
+	if (connect(fd, sa, len) == 0)
+		return 0;
+	if (errno != EINTR)
+		return -1;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	int r;
+	while ((r = poll(&pfd, 1, 60000)) < 0 && errno == EINTR)
+		;
+	if (r <= 0)
+		return -1;
+	int soerr = 0;
+	socklen_t sl = sizeof soerr;
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0)
+		return -1;
+	if (soerr != 0) {
+		errno = soerr;
+		return -1;
+	}
+	return 0;
+}
+
 /* Why the last request() got no status (for the report when a check fails:
  * a stop that cannot be explained afterwards is worth little). */
 static char why[256];
@@ -67,7 +113,7 @@ static int request(const char *method, const char *path, const uint8_t *body, si
 	FUZZ_CHECK(setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) == 0);
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)http_port) };
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
+	if (connect_retry(fd, (struct sockaddr *)&sa, sizeof sa) != 0) {
 		snprintf(why, sizeof why, "connect to port %d: %s", http_port, strerror(errno));
 		close(fd);
 		return -1;
@@ -77,9 +123,9 @@ static int request(const char *method, const char *path, const uint8_t *body, si
 			 "%s %s HTTP/1.1\r\nHost: f\r\nConnection: close\r\nContent-Length: %zu\r\n\r\n",
 			 method, path, len);
 	int status = -1;
-	if (send(fd, head, (size_t)n, MSG_NOSIGNAL) != n) {
+	if (send_all(fd, head, (size_t)n) != n) {
 		snprintf(why, sizeof why, "send of the head: %s", strerror(errno));
-	} else if (len > 0 && send(fd, body, len, MSG_NOSIGNAL) != (ssize_t)len) {
+	} else if (len > 0 && send_all(fd, body, len) != (ssize_t)len) {
 		snprintf(why, sizeof why, "send of the %zu-byte body: %s", len, strerror(errno));
 	} else {
 		/* The status line may arrive in pieces. */
@@ -88,6 +134,8 @@ static int request(const char *method, const char *path, const uint8_t *body, si
 		int err = 0;
 		while (got < sizeof buf - 1 && memchr(buf, '\n', got) == NULL) {
 			ssize_t r = recv(fd, buf + got, sizeof buf - 1 - got, 0);
+			if (r < 0 && errno == EINTR)
+				continue;
 			if (r <= 0) {
 				err = r < 0 ? errno : 0;
 				break;
@@ -164,12 +212,16 @@ static void start_node(void)
 	pthread_t th;
 	FUZZ_CHECK(pthread_create(&th, NULL, run_node, NULL) == 0);
 	FUZZ_CHECK(pthread_detach(th) == 0);
-	/* wait until it serves and leads */
-	for (int i = 0; i < 500; i++) {
+	/* wait until it serves and leads: 5 s by the clock, since a signal
+	 * cuts each sleep short */
+	struct timespec t0, now;
+	FUZZ_CHECK(clock_gettime(CLOCK_MONOTONIC, &t0) == 0);
+	do {
 		if (request("PUT", "/kv/ready", (const uint8_t *)"1", 1) == 200)
 			return;
 		usleep(10000);
-	}
+		FUZZ_CHECK(clock_gettime(CLOCK_MONOTONIC, &now) == 0);
+	} while (now.tv_sec - t0.tv_sec < 5);
 	fprintf(stderr, "fuzz_api: the node did not come up on port %d\n", http_port);
 	abort();
 }

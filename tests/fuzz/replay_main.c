@@ -3,12 +3,18 @@
  * replay every checked-in corpus file and saved crash under gcc's
  * ASan+UBSan without clang. Each argument is a file, or a directory whose
  * files are replayed in name order. Ends with "N inputs".
+ *
+ * FUZZ_REPLAY_ALARM_US=N: a SIGALRM every N microseconds to a handler that
+ * does nothing, installed without SA_RESTART as libFuzzer's -timeout
+ * watchdog is: a target must not take the EINTR it causes for a failure.
  */
 #include <dirent.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include "fuzz.h"
 
@@ -111,9 +117,40 @@ static int replay_dir(const char *path)
 	return rc;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+static int start_alarms(const char *us)
+{
+	char *end;
+	long n = strtol(us, &end, 10);
+	if (*us == '\0' || *end != '\0' || n <= 0 || n >= 1000000) {
+		fprintf(stderr, "FUZZ_REPLAY_ALARM_US: not a number of microseconds below 1 s: %s\n", us);
+		return -1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_alarm; /* no SA_RESTART, as libFuzzer */
+	if (sigemptyset(&sa.sa_mask) != 0 || sigaction(SIGALRM, &sa, NULL) != 0) {
+		perror("sigaction");
+		return -1;
+	}
+	struct itimerval it = { .it_interval = { 0, n }, .it_value = { 0, n } };
+	if (setitimer(ITIMER_REAL, &it, NULL) != 0) {
+		perror("setitimer");
+		return -1;
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 0;
+	const char *alarm_us = getenv("FUZZ_REPLAY_ALARM_US");
+	if (alarm_us != NULL && start_alarms(alarm_us) != 0)
+		return 1;
 	for (int i = 1; i < argc; i++) {
 		struct stat st;
 		if (stat(argv[i], &st) != 0) {

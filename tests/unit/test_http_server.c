@@ -576,6 +576,10 @@ static void test_query_decoding(void **state)
 	send_str(r.fd, "GET /q%20x?%6B=100%25%zz HTTP/1.1\r\n\r\n");
 	assert_int_equal(read_response(&r, &resp), 0);
 	assert_string_equal(resp.body, "k=100%%zz");
+	/* "k+" is "k " decoded, not "k"; "kk" is longer: neither matches. */
+	send_str(r.fd, "GET /q%20x?k+=wrong&kk=no&k=right HTTP/1.1\r\n\r\n");
+	assert_int_equal(read_response(&r, &resp), 0);
+	assert_string_equal(resp.body, "k=right");
 	send_str(r.fd, "GET /q%20x?k HTTP/1.1\r\n\r\n");
 	assert_int_equal(read_response(&r, &resp), 0);
 	assert_string_equal(resp.body, "k=");

@@ -134,6 +134,10 @@
     :default 10
     :parse-fn #(Long/parseLong %)
     :validate [pos? "must be positive"]]
+   [nil "--read-weight N" "register: reads drawn for each write and each cas (1: a third of the ops are reads)"
+    :default 1
+    :parse-fn #(Long/parseLong %)
+    :validate [pos? "must be positive"]]
    [nil "--key-count N" "append: keys in flight at once"
     :default 10
     :parse-fn #(Long/parseLong %)]

@@ -46,8 +46,14 @@
        (filter #(zero? (mod concurrency %)))
        first))
 
+(defn op-mix
+  "The generators a key's operations are drawn from, uniformly: read-weight
+  reads for each write and each cas."
+  [read-weight]
+  (into (vec (repeat (max 1 read-weight) r)) [w cas]))
+
 (defn workload
-  "opts: :ops-per-key, :unknown-per-key, :concurrency, :nodes.
+  "opts: :ops-per-key, :unknown-per-key, :read-weight, :concurrency, :nodes.
 
   A key moves on after ops-per-key operations, or once unknown-per-key of
   them ended :info, whichever comes first (gen/process-limit: an :info ends
@@ -55,7 +61,12 @@
   write or cas stays concurrent with everything after it, so Knossos' search
   grows with their number per key: a cluster that answers nothing for
   seconds (a majority down) would otherwise fill one key with dozens of them
-  and exhaust the checker's memory."
+  and exhaust the checker's memory.
+
+  read-weight > 1 makes reads the likelier first operation a key sees after
+  a fault, and makes fewer :info (a read that times out is a :fail): a write
+  lost by the fault is hidden from Knossos by any later write that lands
+  before a read does."
   [opts]
   (let [n       (count (:nodes opts))
         threads (threads-per-key (:concurrency opts n) n)]
@@ -63,7 +74,7 @@
      :generator (independent/concurrent-generator
                   threads
                   (range)
-                  (fn [k] (->> (gen/mix [r w cas])
+                  (fn [k] (->> (gen/mix (op-mix (:read-weight opts 1)))
                                (gen/limit (:ops-per-key opts 200))
                                (gen/process-limit (+ threads (:unknown-per-key opts 10))))))
      :checker   (independent/checker
