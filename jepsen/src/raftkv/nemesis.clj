@@ -292,7 +292,9 @@
 
 (defn leader-freeze-package [{:keys [db interval]}]
   (let [heal {:type :info, :f :heal-leader}]
-    {:generator       (->> (gen/flip-flop {:type :info, :f :freeze-isolate-leader}
+    ; A bare op map is a generator of one op: flip-flop would stop after the
+    ; first freeze and its heal, one isolation per run whatever its length.
+    {:generator       (->> (gen/flip-flop (gen/repeat {:type :info, :f :freeze-isolate-leader})
                                           (gen/repeat heal))
                            (gen/stagger interval))
      :final-generator heal
