@@ -221,6 +221,7 @@ static void metrics(server *s, http_request *req)
 	rc |= gauge(b, "raftkv_snapshots_failed_total", "Snapshot writes that failed.", "counter", st->snapshots_failed);
 	rc |= gauge(b, "raftkv_snapshot_bytes", "Size of the newest snapshot written.", "gauge", st->snapshot_bytes);
 	rc |= histogram_write(b, "raftkv_snapshot_write_seconds", "Duration of a snapshot write, fork to durable.", &m->snapshot_write_seconds);
+	rc |= gauge(b, "raftkv_snapshot_wait_milliseconds", "The newest requested snapshot's wait from the request to its start (all applied entries durable in this node's WAL).", "gauge", st->snapshot_wait_ms);
 	rc |= gauge(b, "raftkv_snapshot_fork_microseconds", "The newest snapshot's fork call (the loop waits for it: page tables).", "gauge", m->snapshot_fork_us);
 	rc |= gauge(b, "raftkv_snapshot_load_milliseconds", "Time to read and check the snapshot loaded at boot.", "gauge", (uint64_t)(m->snapshot_load_seconds * 1000));
 	rc |= gauge(b, "raftkv_snapshot_installs_total", "Snapshots received from a leader and installed.", "counter", st->snapshot_installs);

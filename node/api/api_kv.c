@@ -81,10 +81,12 @@ static void kv_key(server *s, http_request *req, const char *key, size_t klen)
 {
 	const char *m = req->method;
 	if (strcmp(m, "GET") == 0) {
-		char *consistency = NULL;
-		int has = http_query_get(req, "consistency", &consistency) == 0;
-		api_read(s, req, key, klen, has ? consistency : NULL);
-		free(consistency);
+		/* Without an allocation (one malloc and free per read): the
+		 * valid values are short words. A longer value is none of them,
+		 * and "" makes api_read refuse it as it refuses any other. */
+		char consistency[16];
+		int rc = http_query_copy(req, "consistency", consistency, sizeof consistency);
+		api_read(s, req, key, klen, rc == 0 ? consistency : rc == -3 ? "" : NULL);
 		return;
 	}
 	if (api_check_key(s, req, key, klen) != 0)

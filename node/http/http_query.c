@@ -49,7 +49,9 @@ long http_pct_decode(const char *src, size_t n, char *dst, bool plus, bool stric
 	return (long)o;
 }
 
-int http_query_get(const http_request *req, const char *name, char **out)
+/* The first parameter whose decoded name is name: its raw value (*v, *vlen
+ * bytes, still encoded). 0 found, -1 absent, -3 out of memory. */
+static int find_param(const http_request *req, const char *name, const char **v, size_t *vlen)
 {
 	const char *q = req->query ? req->query : "";
 	size_t nlen = strlen(name);
@@ -68,24 +70,14 @@ int http_query_get(const http_request *req, const char *name, char **out)
 			/* Keys are decoded too, so "a%62c" matches "abc". */
 			char *key = malloc(klen + 1);
 			if (key == NULL)
-				return -1;
+				return -3;
 			long kd = http_pct_decode(q, klen, key, true, false);
 			match = kd >= 0 && (size_t)kd == nlen && memcmp(key, name, nlen) == 0;
 			free(key);
 		}
 		if (match) {
-			const char *v = eq ? eq + 1 : q + plen;
-			size_t vlen = eq ? plen - klen - 1 : 0;
-			char *val = malloc(vlen + 1);
-			if (val == NULL)
-				return -1;
-			long vd = http_pct_decode(v, vlen, val, true, false);
-			if (vd > 0 && memchr(val, '\0', (size_t)vd) != NULL) {
-				free(val);
-				return -2;
-			}
-			val[vd < 0 ? 0 : vd] = '\0';
-			*out = val;
+			*v = eq ? eq + 1 : q + plen;
+			*vlen = eq ? plen - klen - 1 : 0;
 			return 0;
 		}
 		if (!amp)
@@ -93,4 +85,44 @@ int http_query_get(const http_request *req, const char *name, char **out)
 		q = amp + 1;
 	}
 	return -1;
+}
+
+/* Decodes vlen bytes at v into dst (room for vlen + 1): 0, or -2 if the
+ * value holds a NUL byte. */
+static int decode_value(const char *v, size_t vlen, char *dst)
+{
+	long vd = http_pct_decode(v, vlen, dst, true, false);
+	if (vd > 0 && memchr(dst, '\0', (size_t)vd) != NULL)
+		return -2;
+	dst[vd < 0 ? 0 : vd] = '\0';
+	return 0;
+}
+
+int http_query_get(const http_request *req, const char *name, char **out)
+{
+	const char *v;
+	size_t vlen;
+	if (find_param(req, name, &v, &vlen) != 0)
+		return -1;
+	char *val = malloc(vlen + 1);
+	if (val == NULL)
+		return -1;
+	if (decode_value(v, vlen, val) != 0) {
+		free(val);
+		return -2;
+	}
+	*out = val;
+	return 0;
+}
+
+int http_query_copy(const http_request *req, const char *name, char *buf, size_t cap)
+{
+	const char *v;
+	size_t vlen;
+	if (find_param(req, name, &v, &vlen) != 0)
+		return -1;
+	/* Decoding never lengthens: vlen + 1 bytes always suffice. */
+	if (vlen >= cap)
+		return -3;
+	return decode_value(v, vlen, buf);
 }

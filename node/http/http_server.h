@@ -100,6 +100,11 @@ void http_respond(http_request *req, int status, const char *content_type,
  * silently cut: callers answer 400. */
 int http_query_get(const http_request *req, const char *name, char **out);
 
+/* The same lookup into the caller's buf (cap bytes), without an allocation:
+ * 0, -1, -2 as above; -3 if the raw value has cap bytes or more, whatever
+ * it decodes to. For values that only ever match short words. */
+int http_query_copy(const http_request *req, const char *name, char *buf, size_t cap);
+
 /* "Authorization: Bearer T" check: true when token is NULL (none required)
  * or the header carries exactly token; "Bearer" in any case. Constant time
  * in both the token and the header (compares SHA-256 digests). */

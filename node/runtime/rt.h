@@ -61,6 +61,7 @@ typedef struct rt_stats {
 	uint64_t applied_entries, wal_writes, wal_entries;
 	uint64_t snapshots_written, snapshots_failed;
 	uint64_t snapshot_bytes, snapshot_write_ms; /* of the newest one */
+	uint64_t snapshot_wait_ms; /* newest requested one: request to start */
 	uint64_t snapshot_compact_refused; /* raft_compact said no (a bug if ever > 0) */
 	uint64_t snapshot_installs, snapshot_install_ms; /* received snapshots (transfer) */
 	uint64_t snapshot_chunks_sent, snapshot_chunks_received;

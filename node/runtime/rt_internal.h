@@ -80,6 +80,7 @@ typedef struct rt_snap {
 	uint64_t w_index, w_term, w_bytes_since, w_started_ms; /* the one being written */
 	uint64_t started_seq;   /* snapshots started so far */
 	uint64_t wanted_seq;    /* a request waits for this one */
+	uint64_t wanted_ms;     /* when the oldest waiting request came */
 	uint64_t retry_at_ms;   /* after a failed write: no automatic one before */
 } rt_snap;
 /* InstallSnapshot (rt_xfer.c): a transfer to one follower. */

@@ -155,8 +155,10 @@ int rt_snapshot_boot(rt *r, const char *snap_dir, wal *w, wal_recovered *rec,
 	free(files);
 	/* After a fallback only one valid file is left: the next snapshot is
 	 * due at once, so a second damaged file does not stop a restart. */
-	if (res->skipped > 0)
+	if (res->skipped > 0) {
 		r->snap.wanted_seq = r->snap.started_seq + 1;
+		r->snap.wanted_ms = r->io.now_ms(r->io.ud);
+	}
 	if (r->snap.durable < meta->index)
 		r->snap.durable = meta->index;
 	return 0;
@@ -171,6 +173,8 @@ uint64_t rt_snapshot_request(rt *r, uint64_t *index)
 	if (sn->state == RT_SNAP_IDLE && r->applied == sn->index && sn->index > 0)
 		return 0; /* the newest durable snapshot holds everything applied */
 	/* The next snapshot to start is taken after this request arrived. */
+	if (sn->wanted_seq <= sn->started_seq)
+		sn->wanted_ms = r->io.now_ms(r->io.ud);
 	sn->wanted_seq = sn->started_seq + 1;
 	r->io.kick(r->io.ud);
 	return sn->wanted_seq;
@@ -257,6 +261,8 @@ void rt_snapshot_maybe(rt *r)
 		free(meta);
 		return; /* a joining node that was never given a configuration */
 	}
+	if (forced)
+		r->st.snapshot_wait_ms = now >= sn->wanted_ms ? now - sn->wanted_ms : 0;
 	sn->started_seq++;
 	sn->w_index = meta->index;
 	sn->w_term = meta->term;

@@ -22,6 +22,39 @@ void loop_stall_close(loop_stall *ls)
 	ls->have = false;
 }
 
+/* One decimal u64 at *p, moved past it; false if none or over UINT64_MAX. */
+static bool parse_u64(const char **p, uint64_t *out)
+{
+	const char *s = *p;
+	uint64_t v = 0;
+	if (*s < '0' || *s > '9')
+		return false;
+	for (; *s >= '0' && *s <= '9'; s++) {
+		unsigned d = (unsigned)(*s - '0');
+		if (v > (UINT64_MAX - d) / 10)
+			return false;
+		v = v * 10 + d;
+	}
+	*p = s;
+	*out = v;
+	return true;
+}
+
+bool loop_stall_parse(const char *buf, uint64_t *run_ns, uint64_t *wait_ns)
+{
+	const char *p = buf;
+	uint64_t run, wait;
+	if (!parse_u64(&p, &run) || (*p != ' ' && *p != '\t'))
+		return false;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	if (!parse_u64(&p, &wait))
+		return false;
+	*run_ns = run;
+	*wait_ns = wait;
+	return true;
+}
+
 /* run and wait of the loop thread so far, in ns; false if unknown. */
 static bool sample(loop_stall *ls, uint64_t *run_ns, uint64_t *wait_ns)
 {
@@ -30,7 +63,7 @@ static bool sample(loop_stall *ls, uint64_t *run_ns, uint64_t *wait_ns)
 		ssize_t n = pread(ls->fd, buf, sizeof buf - 1, 0);
 		if (n > 0) {
 			buf[n] = '\0';
-			if (sscanf(buf, "%" SCNu64 " %" SCNu64, run_ns, wait_ns) == 2)
+			if (loop_stall_parse(buf, run_ns, wait_ns))
 				return true;
 		}
 	}

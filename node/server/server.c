@@ -17,6 +17,7 @@
 
 #include "../api/api.h"
 #include "../api/api_reply.h"
+#include "hugepages.h"
 #include "notice.h"
 #include "../runtime/rt_boot.h"
 #include "meta.h"
@@ -297,6 +298,7 @@ static int open_wal(server *s, char *err, size_t errlen)
 	/* Snapshots: written here (rt_snapshot.c), sent from and received
 	 * into here (InstallSnapshot, rt_xfer.c). */
 	s->snap.dir = server_snap_dir(c);
+	s->snap.hugepages = hugepages_enabled(); /* the first tick merges the heap */
 	if (s->snap.dir == NULL) {
 		wal_recovered_free(&rec);
 		snprintf(err, errlen, "out of memory");

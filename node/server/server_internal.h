@@ -16,6 +16,7 @@
 #ifndef RAFTKV_SERVER_INTERNAL_H
 #define RAFTKV_SERVER_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -78,6 +79,14 @@ typedef struct snap_job {
 	uv_work_t recv_work;
 	struct snap_recv *recv_in;
 	bool recv_busy;
+	/* The heap merged into huge pages (hugepages.c) on a worker after a
+	 * writer exited or the heap grew; collapse_stop ends it early. */
+	bool hugepages;        /* hugepages_enabled() at start-up */
+	uv_work_t collapse_work;
+	bool collapse_busy;
+	atomic_bool collapse_stop;
+	long collapse_steps;
+	uintptr_t collapse_end; /* the heap's end when the last merge started */
 } snap_job;
 
 /* A frame held by a delay fault, on its own uv timer. */

@@ -98,6 +98,18 @@ static void handler(void *ud, http_request *req)
 	if (strcmp(req->path, "/q x") == 0) {
 		char *k = NULL;
 		int rc = http_query_get(req, "k", &k);
+		/* http_query_copy finds the same value without allocating, or
+		 * says -3 when the raw value does not fit the buffer. */
+		char small[6], roomy[64];
+		int sr = http_query_copy(req, "k", small, sizeof small);
+		int rr = http_query_copy(req, "k", roomy, sizeof roomy);
+		assert_int_equal(rr, rc);
+		if (rc == 0)
+			assert_string_equal(roomy, k);
+		assert_true(sr == rc || (sr == -3 && rc != -1));
+		if (sr == 0)
+			assert_string_equal(small, k);
+		assert_int_equal(http_query_copy(req, "nope", roomy, sizeof roomy), -1);
 		int n = snprintf(buf, sizeof buf, "k=%s", rc == 0 ? k : "(absent)");
 		free(k);
 		char *missing = NULL;

@@ -30,6 +30,30 @@ static void test_classify(void **state)
 	assert_string_equal(loop_stall_cause_name(STALL_STARVED), "starved");
 }
 
+static void test_parse(void **state)
+{
+	(void)state;
+	uint64_t run = 1, wait = 1;
+	assert_true(loop_stall_parse("123 456 7\n", &run, &wait));
+	assert_true(run == 123 && wait == 456);
+	assert_true(loop_stall_parse("18446744073709551615 0 1\n", &run, &wait));
+	assert_true(run == UINT64_MAX && wait == 0);
+	assert_true(loop_stall_parse("5 6", &run, &wait));
+	assert_true(run == 5 && wait == 6);
+	assert_true(loop_stall_parse("7 \t 8", &run, &wait));
+	assert_true(run == 7 && wait == 8);
+	/* refused, and nothing written */
+	run = wait = 9;
+	assert_false(loop_stall_parse("18446744073709551616 0 1\n", &run, &wait));
+	assert_false(loop_stall_parse("12\n", &run, &wait));
+	assert_false(loop_stall_parse("12 ", &run, &wait));
+	assert_false(loop_stall_parse("12,3", &run, &wait));
+	assert_false(loop_stall_parse("-1 2 3", &run, &wait));
+	assert_false(loop_stall_parse("x 2 3", &run, &wait));
+	assert_false(loop_stall_parse("", &run, &wait));
+	assert_true(run == 9 && wait == 9);
+}
+
 static uint64_t thread_cpu_ns(void)
 {
 	struct timespec ts;
@@ -65,6 +89,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_classify),
+		cmocka_unit_test(test_parse),
 		cmocka_unit_test(test_counts_and_samples),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
