@@ -43,5 +43,7 @@
                           (let [{:keys [valid? keys]} (check-file f)]
                             (println f valid? (pr-str keys))
                             valid?)))]
-    (shutdown-agents)
+    ; No shutdown-agents first: Knossos' losing search may still be running
+    ; and hand work to the agent pool, which then prints a
+    ; RejectedExecutionException after the verdicts. Exit stops it.
     (System/exit (if (every? true? verdicts) 0 1))))
