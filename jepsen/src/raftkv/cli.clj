@@ -127,6 +127,10 @@
    [nil "--recovery-time SECONDS" "pause after healing, before final reads"
     :default 10
     :parse-fn #(Long/parseLong %)]
+   [nil "--final-time SECONDS" "register: after healing and --recovery-time, the workload runs this long more, fault-free, on new keys (0: none)"
+    :default 10
+    :parse-fn #(Long/parseLong %)
+    :validate [#(not (neg? %)) "must be 0 or more"]]
    [nil "--ops-per-key N" "register: operations on one key before moving to the next"
     :default 200
     :parse-fn #(Long/parseLong %)]

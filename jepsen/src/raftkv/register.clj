@@ -69,14 +69,27 @@
   before a read does."
   [opts]
   (let [n       (count (:nodes opts))
-        threads (threads-per-key (:concurrency opts n) n)]
+        threads (threads-per-key (:concurrency opts n) n)
+        keys-from (fn [first-key]
+                    (independent/concurrent-generator
+                      threads
+                      (range first-key Long/MAX_VALUE)
+                      (fn [k] (->> (gen/mix (op-mix (:read-weight opts 1)))
+                                   (gen/limit (:ops-per-key opts 200))
+                                   (gen/process-limit (+ threads (:unknown-per-key opts 10)))))))
+        final-s (:final-time opts 10)]
     {:client    (->Client nil nil)
-     :generator (independent/concurrent-generator
-                  threads
-                  (range)
-                  (fn [k] (->> (gen/mix (op-mix (:read-weight opts 1)))
-                               (gen/limit (:ops-per-key opts 200))
-                               (gen/process-limit (+ threads (:unknown-per-key opts 10))))))
+     :generator (keys-from 0)
+     ; After every fault is healed (and --recovery-time), the same mix runs
+     ; --final-time seconds more on keys of its own (from 1,000,000: a run's
+     ; main phase never gets near them), so the history shows whether the
+     ; cluster came back: a nemesis that kept a majority down for the whole
+     ; main phase (kill + wipe + pause overlapping under `all`) otherwise
+     ; leaves no :ok at all, which checker/stats rightly calls invalid.
+     :final-generator (when (pos? final-s)
+                        (->> (keys-from 1000000)
+                             (gen/stagger (/ 1 (:rate opts 100)))
+                             (gen/time-limit final-s)))
      :checker   (independent/checker
                   (checker/compose
                     {:linear   (checker/linearizable
