@@ -260,12 +260,7 @@ static void transfer(server *s, http_request *req)
 		int n = snprintf(body, sizeof body, "{\"ok\":true,\"to\":%u}", id);
 		api_reply_body(s, req, 200, NULL, body, (size_t)n);
 	} else if (rc == RAFT_ENOLEADER) {
-		char detail[160];
-		if (s->leader == RAFT_NONE)
-			snprintf(detail, sizeof detail, "Only the leader can transfer leadership, and no leader is known.");
-		else
-			snprintf(detail, sizeof detail, "Only the leader can transfer leadership; send this to node %u.", s->leader);
-		api_reply_error(s, req, 503, "not leader", detail);
+		api_reply_not_leader(s, req, "can transfer leadership");
 	} else {
 		api_reply_error(s, req, 400, "bad target", "The target is not a voting member.");
 	}

@@ -155,16 +155,6 @@ static bool parse_u64(const char *t, uint64_t *out)
 	return true;
 }
 
-static void reply_not_leader(server *s, http_request *req)
-{
-	char detail[160];
-	if (s->leader == RAFT_NONE)
-		snprintf(detail, sizeof detail, "Only the leader changes the membership, and no leader is known.");
-	else
-		snprintf(detail, sizeof detail, "Only the leader changes the membership; send this to node %u.", s->leader);
-	api_reply_error(s, req, 503, "not leader", detail);
-}
-
 static void post(server *s, http_request *req)
 {
 	cJSON *o = cJSON_ParseWithLength(req->body, req->body_len);
@@ -209,7 +199,7 @@ static void post(server *s, http_request *req)
 	 * nodes in turn and goes on to the next one only on a 503). */
 	if (s->role != RAFT_LEADER) {
 		cJSON_Delete(o);
-		reply_not_leader(s, req);
+		api_reply_not_leader(s, req, "changes the membership");
 		return;
 	}
 	char addr[2 * RAFT_ADDR_MAX + 2];
@@ -242,7 +232,7 @@ static void post(server *s, http_request *req)
 	case RAFT_OK:
 		break;
 	case RAFT_ENOLEADER:
-		reply_not_leader(s, req);
+		api_reply_not_leader(s, req, "changes the membership");
 		return;
 	case RAFT_EPENDING:
 		api_reply_error(s, req, 409, "change in progress",

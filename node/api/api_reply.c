@@ -1,6 +1,7 @@
 /* http_reply.c — response helpers (see api_reply.h). */
 #include "api_reply.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "json_out.h"
@@ -42,6 +43,16 @@ void api_reply_error(server *s, http_request *req, int status, const char *error
 	size_t len;
 	const char *body = error_body(s, error, detail, &len);
 	api_reply_body(s, req, status, NULL, body, len);
+}
+
+void api_reply_not_leader(server *s, http_request *req, const char *action)
+{
+	char detail[200];
+	if (s->leader == RAFT_NONE)
+		snprintf(detail, sizeof detail, "Only the leader %s, and no leader is known.", action);
+	else
+		snprintf(detail, sizeof detail, "Only the leader %s; send this to node %u.", action, s->leader);
+	api_reply_error(s, req, 503, "not leader", detail);
 }
 
 void api_out_value(server *s, const void *key, size_t klen, bool found, const void *val, size_t vlen)

@@ -18,6 +18,9 @@ void api_reply_body(server *s, http_request *req, int status, const char *ctype,
 void api_reply_out(server *s, http_request *req, int status);
 void api_reply_error(server *s, http_request *req, int status, const char *error,
 		     const char *detail);
+/* 503 "not leader" for a request only the leader serves: "Only the leader
+ * <action>", naming the leader when one is known. */
+void api_reply_not_leader(server *s, http_request *req, const char *action);
 
 /* Bodies written into s->out (reset first). */
 void api_out_value(server *s, const void *key, size_t klen, bool found, const void *val, size_t vlen);
